@@ -1,0 +1,61 @@
+"""socklab: the Linux network stack and the BSD sockets API, made real from Python.
+
+The public API is re-exported here. Only the exception tree is imported
+eagerly; everything else loads on first use (PEP 562), so that
+``import socklab`` and ``socklab --help`` stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from socklab.errors import (
+    BadAddress,
+    BadInput,
+    MissingPrivilege,
+    NetworkError,
+    NotFound,
+    SocklabError,
+    Timeout,
+)
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY = {
+    "socket": "socklab.kernel.sock",
+    "socketpair": "socklab.kernel.sock",
+    "trace": "socklab.trace",
+    "tracing": "socklab.trace",
+    "netns": "socklab.kernel.netns",
+}
+
+__all__ = [
+    "BadAddress",
+    "BadInput",
+    "MissingPrivilege",
+    "NetworkError",
+    "NotFound",
+    "SocklabError",
+    "Timeout",
+    "netns",
+    "socket",
+    "socketpair",
+    "trace",
+    "tracing",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'socklab' has no attribute {name!r}")
+    mod = importlib.import_module(module)
+    value = mod if module.rsplit(".", 1)[-1] == name else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,156 @@
+"""``socklab [global options] COMMAND ...``: parsing, dispatch and exit codes.
+
+Start-up is kept small: the table below names each command's module without
+importing it, and only the command being run is imported (its module brings
+what it needs). ``socklab --help`` imports no command at all.
+
+Exit codes (README "Exit codes"): 0 ok, 1 negative result or runtime failure,
+2 usage or bad input, 77 missing privilege, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from socklab.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, BadInput, SocklabError
+
+# name -> (module under socklab.cli, one-line summary, classic command)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "tour": ("cmd_tour", "walk through the course on this machine, tracing every call"),
+}
+
+PROG = "socklab"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit 2 (via BadInput)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise BadInput(f"{message} (see '{self.prog} --help')")
+
+
+def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """The options valid before and after COMMAND (``socklab --json CMD`` or ``CMD --json``)."""
+    default = argparse.SUPPRESS if suppress else None
+    g = parser.add_argument_group("global options")
+    g.add_argument("--json", action="store_true", default=default or False,
+                   help="print JSON on stdout instead of a table")
+    g.add_argument("--trace", nargs="?", const="text", choices=("text", "json"),
+                   default=default, metavar="FORMAT",
+                   help="print every socket call on stderr (FORMAT: text or json lines)")
+    g.add_argument("--debug", action="store_true", default=default or False,
+                   help="show the Python traceback of an error")
+    g.add_argument("--netns", metavar="NAME", default=default,
+                   help="run inside the named network namespace (as 'ip -n NAME')")
+
+
+def _find_command(argv: Sequence[str]) -> str | None:
+    """The COMMAND word of argv, skipping global options and their values."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+            continue
+        if word == "--netns":
+            skip = True
+            continue
+        if word.startswith("-"):
+            continue
+        return word
+    return None
+
+
+def build_parser(command: str | None) -> argparse.ArgumentParser:
+    parser = Parser(
+        prog=PROG,
+        description="The Linux network stack and the BSD sockets API, made real.",
+        epilog="Run 'socklab COMMAND --help' for a command's options and examples.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    _global_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name, (module, summary) in COMMANDS.items():
+        if name != command:
+            sub.add_parser(name, help=summary)
+            continue
+        mod = importlib.import_module(f"socklab.cli.{module}")
+        p = sub.add_parser(
+            name, help=summary, description=mod.__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _global_options(p, suppress=True)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"socklab {version('socklab')}"
+    except PackageNotFoundError:  # running from a source tree
+        return "socklab (source)"
+
+
+def _setup_trace(mode: str | None) -> None:
+    if not mode:
+        return
+    from socklab import trace
+
+    trace.subscribe(trace.json_sink() if mode == "json" else trace.text_sink())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (the console script exits with it)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    try:
+        name = _find_command(args_list)
+        if name is not None and name not in COMMANDS:
+            raise BadInput(f"unknown command {name!r} (commands: {', '.join(COMMANDS)})")
+        parser = build_parser(name)
+        args = parser.parse_args(args_list)
+        debug = args.debug
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+        if args.netns:
+            from socklab.kernel import netns
+
+            netns.enter(args.netns)
+        _setup_trace(args.trace)
+        return int(args._run(args))
+    except SocklabError as exc:
+        if debug:
+            raise
+        _fail(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        sys.stderr.write("\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (socklab ... | head): stop quietly, as cat does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILURE
+    except Exception as exc:  # a bug: still one line, unless --debug
+        if debug:
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        return EXIT_FAILURE
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"{PROG}: error: {message}\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""The only module that formats: aligned tables and JSON from the same rows.
+
+A command builds rows (dataclasses or dicts) once; :func:`emit` prints them as
+JSON when ``--json`` was given and as a table otherwise (iproute2 prints both
+through one call). Tables fit the terminal: when too wide, the widest
+shrinkable column is cut with an ellipsis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import ipaddress
+import json
+import shutil
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+__all__ = ["Column", "emit", "table", "to_jsonable", "write_json"]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A table column: the row key, its header, alignment and whether it may be cut."""
+
+    key: str
+    header: str
+    right: bool = False
+    shrink: bool = False
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON types from models: dataclasses, enums, addresses, bytes."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address
+                  | ipaddress.IPv4Network | ipaddress.IPv6Network
+                  | ipaddress.IPv4Interface | ipaddress.IPv6Interface):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def write_json(value: Any, out: TextIO | None = None) -> None:
+    out = out if out is not None else sys.stdout
+    json.dump(to_jsonable(value), out, indent=2)
+    out.write("\n")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return ",".join(_cell(v) for v in value) or "-"
+    return str(value)
+
+
+def _get(row: Any, key: str) -> Any:
+    if isinstance(row, Mapping):
+        return row.get(key)
+    return getattr(row, key, None)
+
+
+def table(rows: Iterable[Any], columns: Sequence[Column], width: int | None = None,
+          header: bool = True) -> list[str]:
+    """Rows as aligned text lines that fit ``width`` (the terminal by default)."""
+    cells = [[_cell(_get(r, c.key)) for c in columns] for r in rows]
+    widths = [len(c.header) if header else 0 for c in columns]
+    for line in cells:
+        widths = [max(w, len(v)) for w, v in zip(widths, line, strict=True)]
+    limit = width if width is not None else shutil.get_terminal_size((120, 24)).columns
+    excess = sum(widths) + 2 * (len(columns) - 1) - limit
+    shrinkable = [i for i, c in enumerate(columns) if c.shrink]
+    while excess > 0 and shrinkable:
+        i = max(shrinkable, key=lambda k: widths[k])
+        floor = max(len(columns[i].header), 8)
+        cut = min(excess, widths[i] - floor)
+        if cut <= 0:
+            break
+        widths[i] -= cut
+        excess -= cut
+
+    def fit(text: str, w: int) -> str:
+        return text if len(text) <= w else text[: max(w - 1, 0)] + "…"
+
+    out = []
+    all_lines = ([[c.header for c in columns]] if header else []) + cells
+    for line in all_lines:
+        parts = []
+        for c, w, v in zip(columns, widths, line, strict=True):
+            v = fit(v, w)
+            parts.append(v.rjust(w) if c.right else v.ljust(w))
+        out.append("  ".join(parts).rstrip())
+    return out
+
+
+def emit(rows: Sequence[Any], columns: Sequence[Column], as_json: bool,
+         out: TextIO | None = None) -> None:
+    """Print ``rows`` as JSON (a list) or as a table."""
+    out = out if out is not None else sys.stdout
+    if as_json:
+        write_json(list(rows), out)
+        return
+    for line in table(rows, columns):
+        out.write(line + "\n")

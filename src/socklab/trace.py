@@ -1,0 +1,177 @@
+"""Socket-call tracing: the events, their two spellings, and who listens.
+
+Rule 1: every socket API call socklab makes goes through one instrumentation
+point, :mod:`socklab.kernel.sock`. This module holds no I/O of its own beyond
+the sinks' ``write``; it defines what a call looks like once it happened.
+
+Rule 2: when nobody listens, nothing is formatted. The factory in
+:mod:`socklab.kernel.sock` hands out plain ``socket.socket`` objects while
+:func:`active` is false, so an untraced socket costs exactly what Python's
+costs. Tracing is decided when a socket is made.
+
+Rule 3: one event, two spellings: :meth:`TraceEvent.text` reads like strace
+(``bind(fd 5, 127.0.0.1:0) = ok``) and :meth:`TraceEvent.as_dict` is the
+``--trace=json`` line.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import json
+import os
+import socket as _socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+__all__ = [
+    "TraceEvent",
+    "active",
+    "format_address",
+    "json_sink",
+    "subscribe",
+    "text_sink",
+    "tracing",
+    "unsubscribe",
+]
+
+Sink = Callable[["TraceEvent"], None]
+
+_sinks: list[Sink] = []
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEvent:
+    """One socket call, after it returned or raised.
+
+    ``args`` are already human strings (``"127.0.0.1:0"``, ``"5 bytes"``);
+    ``result`` is the value shown after ``=`` (``"ok"``, ``"fd 6"``, ``"5"``),
+    or None when the call failed with ``errno``.
+    """
+
+    call: str
+    fd: int | None
+    args: tuple[str, ...] = ()
+    result: str | None = None
+    errno: int | None = None
+    message: str = ""
+    time: float = field(default_factory=time.time)
+
+    def text(self) -> str:
+        parts = ([f"fd {self.fd}"] if self.fd is not None else []) + list(self.args)
+        head = f"{self.call}({', '.join(parts)})"
+        if self.errno is not None:
+            name = _errno.errorcode.get(self.errno, str(self.errno))
+            return f"{head} = -1 {name} ({self.message or os.strerror(self.errno)})"
+        if self.result is None and self.message:
+            return f"{head} = -1 ({self.message})"
+        return f"{head} = {self.result}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "time": round(self.time, 6),
+            "call": self.call,
+            "fd": self.fd,
+            "args": list(self.args),
+            "result": self.result,
+            "errno": _errno.errorcode.get(self.errno) if self.errno is not None else None,
+            "error": self.message or None,
+        }
+
+
+def active() -> bool:
+    """True when at least one sink listens: new sockets will be traced."""
+    return bool(_sinks)
+
+
+def subscribe(sink: Sink) -> None:
+    _sinks.append(sink)
+
+
+def unsubscribe(sink: Sink) -> None:
+    _sinks.remove(sink)
+
+
+def emit(event: TraceEvent) -> None:
+    for sink in tuple(_sinks):
+        sink(event)
+
+
+@contextmanager
+def tracing(sink: Sink) -> Iterator[None]:
+    """Send the events of sockets made inside the block to ``sink``."""
+    subscribe(sink)
+    try:
+        yield
+    finally:
+        unsubscribe(sink)
+
+
+def text_sink(stream: TextIO | None = None, prefix: str = "") -> Sink:
+    """A sink printing one strace-like line per call (to stderr by default)."""
+
+    def sink(event: TraceEvent) -> None:
+        out = stream if stream is not None else sys.stderr
+        out.write(f"{prefix}{event.text()}\n")
+        out.flush()
+
+    return sink
+
+
+def json_sink(stream: TextIO | None = None) -> Sink:
+    """A sink printing one JSON object per call (JSON lines)."""
+
+    def sink(event: TraceEvent) -> None:
+        out = stream if stream is not None else sys.stderr
+        out.write(json.dumps(event.as_dict()) + "\n")
+        out.flush()
+
+    return sink
+
+
+_FAMILY_NAMES = {int(f): f.name for f in _socket.AddressFamily}
+_TYPE_NAMES = {int(t): t.name for t in _socket.SocketKind}
+
+
+def family_name(family: int) -> str:
+    return _FAMILY_NAMES.get(family, str(family))
+
+
+def type_name(kind: int) -> str:
+    flags = []
+    base = kind & 0xF
+    if kind & getattr(_socket, "SOCK_NONBLOCK", 0):
+        flags.append("SOCK_NONBLOCK")
+    if kind & getattr(_socket, "SOCK_CLOEXEC", 0):
+        flags.append("SOCK_CLOEXEC")
+    return "|".join([_TYPE_NAMES.get(base, str(base)), *flags])
+
+
+def format_address(address: object) -> str:
+    """A socket address as people write it.
+
+    ``("127.0.0.1", 80)`` -> ``127.0.0.1:80``; ``("::1", 80, 0, 0)`` -> ``[::1]:80``;
+    a UNIX path as is; an abstract name (leading NUL) as ``@name``; the unnamed
+    UNIX address as ``(unnamed)``.
+    """
+    if isinstance(address, tuple):
+        if len(address) >= 2 and isinstance(address[0], str) and isinstance(address[1], int):
+            host, port = address[0], address[1]
+            if ":" in host:
+                return f"[{host}]:{port}"
+            return f"{host}:{port}"
+        return str(address)
+    if isinstance(address, bytes):
+        if address.startswith(b"\0"):
+            return "@" + address[1:].decode(errors="backslashreplace")
+        address = address.decode(errors="backslashreplace")
+    if isinstance(address, str):
+        if address == "":
+            return "(unnamed)"
+        if address.startswith("\0"):
+            return "@" + address[1:]
+        return address
+    return repr(address)
