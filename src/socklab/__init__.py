@@ -7,9 +7,6 @@ eagerly; everything else loads on first use (PEP 562), so that
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from socklab.errors import (
     BadAddress,
     BadInput,
@@ -47,10 +44,12 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'socklab' has no attribute {name!r}")
+    import importlib
+
     mod = importlib.import_module(module)
     value = mod if module.rsplit(".", 1)[-1] == name else getattr(mod, name)
     globals()[name] = value

@@ -40,13 +40,21 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     g = parser.add_argument_group("global options")
     g.add_argument("--json", action="store_true", default=default or False,
                    help="print JSON on stdout instead of a table")
-    g.add_argument("--trace", nargs="?", const="text", choices=("text", "json"),
-                   default=default, metavar="FORMAT",
-                   help="print every socket call on stderr (FORMAT: text or json lines)")
+    g.add_argument("--trace", action="store_const", const="text", default=default,
+                   help="print every socket call on stderr; --trace=json for JSON lines")
+    # '--trace=json' is rewritten to this before parsing (see _normalise): a bare
+    # '--trace' must not swallow the COMMAND word that follows it.
+    g.add_argument("--trace-format", dest="trace", choices=("text", "json"),
+                   default=default, help=argparse.SUPPRESS)
     g.add_argument("--debug", action="store_true", default=default or False,
                    help="show the Python traceback of an error")
     g.add_argument("--netns", metavar="NAME", default=default,
                    help="run inside the named network namespace (as 'ip -n NAME')")
+
+
+def _normalise(argv: Sequence[str]) -> list[str]:
+    return ["--trace-format=" + w[len("--trace="):] if w.startswith("--trace=") else w
+            for w in argv]
 
 
 def _find_command(argv: Sequence[str]) -> str | None:
@@ -71,7 +79,8 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         description="The Linux network stack and the BSD sockets API, made real.",
         epilog="Run 'socklab COMMAND --help' for a command's options and examples.",
     )
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action=_VersionAction, nargs=0,
+                        help="show socklab's version and exit")
     _global_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, (module, summary) in COMMANDS.items():
@@ -87,6 +96,14 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """--version, computed only when asked (importlib.metadata costs ~15 ms)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(_version())
+        parser.exit()
 
 
 def _version() -> str:
@@ -108,7 +125,7 @@ def _setup_trace(mode: str | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (the console script exits with it)."""
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    args_list = _normalise(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     try:
         name = _find_command(args_list)

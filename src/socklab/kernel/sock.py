@@ -90,7 +90,7 @@ class TracedSocket(_socket.socket):
             _trace.emit(TraceEvent("connect", fd, (format_address(address),), "ok"))
         return code
 
-    def accept(self) -> tuple[TracedSocket, Any]:  # type: ignore[override]
+    def accept(self) -> tuple[TracedSocket, Any]:
         def do() -> tuple[TracedSocket, Any]:
             fd, addr = self._accept()  # type: ignore[attr-defined]
             sock = TracedSocket(self.family, self.type, self.proto, fileno=fd)
@@ -108,7 +108,7 @@ class TracedSocket(_socket.socket):
     def getpeername(self) -> Any:
         return self._run("getpeername", (), lambda: _S.getpeername(self), format_address)
 
-    def setsockopt(self, level: int, option: int, value: Any, *rest: Any) -> None:  # type: ignore[override]
+    def setsockopt(self, level: int, option: int, value: Any, *rest: Any) -> None:
         shown = f"{len(value)} bytes" if isinstance(value, bytes | bytearray) else str(value)
         args = (_SOL_NAMES.get(level, str(level)), _option_name(level, option), shown)
         self._run("setsockopt", args,
@@ -124,12 +124,12 @@ class TracedSocket(_socket.socket):
         self._run("sendall", (f"{size} bytes",),
                   lambda: _S.sendall(self, data, flags), lambda _r: str(size))
 
-    def sendto(self, data: Any, *args: Any) -> int:  # type: ignore[override]
+    def sendto(self, data: Any, *args: Any) -> int:
         address = args[-1]
         return self._run("sendto", (f"{len(data)} bytes", format_address(address)),
                          lambda: _S.sendto(self, data, *args), str)
 
-    def sendmsg(self, buffers: Any, *args: Any) -> int:  # type: ignore[override]
+    def sendmsg(self, buffers: Any, *args: Any) -> int:
         size = sum(memoryview(b).nbytes for b in buffers)
         return self._run("sendmsg", (f"{size} bytes",),
                          lambda: _S.sendmsg(self, buffers, *args), str)
@@ -139,7 +139,7 @@ class TracedSocket(_socket.socket):
                          lambda: _S.recv(self, bufsize, flags),
                          lambda r: f"{len(r)} bytes")
 
-    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:  # type: ignore[override]
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
         size = nbytes or memoryview(buffer).nbytes
         return self._run("recv_into", (str(size),),
                          lambda: _S.recv_into(self, buffer, nbytes, flags),
@@ -150,13 +150,13 @@ class TracedSocket(_socket.socket):
                          lambda: _S.recvfrom(self, bufsize, flags),
                          lambda r: f"{len(r[0])} bytes from {format_address(r[1])}")
 
-    def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:  # type: ignore[override]
+    def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
         size = nbytes or memoryview(buffer).nbytes
         return self._run("recvfrom_into", (str(size),),
                          lambda: _S.recvfrom_into(self, buffer, nbytes, flags),
                          lambda r: f"{r[0]} bytes from {format_address(r[1])}")
 
-    def recvmsg(self, bufsize: int, *args: Any) -> tuple[bytes, list[Any], int, Any]:  # type: ignore[override]
+    def recvmsg(self, bufsize: int, *args: Any) -> tuple[bytes, list[Any], int, Any]:
         return self._run("recvmsg", (str(bufsize),),
                          lambda: _S.recvmsg(self, bufsize, *args),
                          lambda r: f"{len(r[0])} bytes")

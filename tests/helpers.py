@@ -1,0 +1,36 @@
+"""Helpers shared by the tests (importable: tests/ is on sys.path under pytest)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+SOCKLAB = [sys.executable, "-m", "socklab"]
+
+
+def ci_as_root() -> bool:
+    return bool(os.environ.get("CI")) and os.geteuid() == 0
+
+
+def need_root(why: str = "needs root (network namespaces, raw sockets)") -> None:
+    """Skip the calling test unless root (a failure under CI as root, via the hook)."""
+    if os.geteuid() != 0:
+        pytest.skip(why)
+
+
+def need_tool(*names: str) -> None:
+    """Skip unless every command in ``names`` is on PATH (or in /usr/sbin, /sbin)."""
+    for name in names:
+        if not (shutil.which(name) or os.access(f"/usr/sbin/{name}", os.X_OK)):
+            pytest.skip(f"needs the '{name}' command (make sysdeps installs it)")
+
+
+def run_cli(*args: str, input: bytes | None = None, timeout: float = 60,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run socklab as a separate process (to see real exit codes and stderr)."""
+    return subprocess.run([*SOCKLAB, *args], input=input, capture_output=True,
+                          timeout=timeout, env=env)
