@@ -26,6 +26,8 @@ _LAZY = {
     "trace": "socklab.trace",
     "tracing": "socklab.trace",
     "netns": "socklab.kernel.netns",
+    "sockets": "socklab.socktable.table",
+    "SocketRecord": "socklab.socktable.model",
 }
 
 __all__ = [
@@ -34,11 +36,13 @@ __all__ = [
     "MissingPrivilege",
     "NetworkError",
     "NotFound",
+    "SocketRecord",
     "SocklabError",
     "Timeout",
     "netns",
     "socket",
     "socketpair",
+    "sockets",
     "trace",
     "tracing",
 ]

@@ -21,6 +21,7 @@ from socklab.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, BadInput,
 
 # name -> (module under socklab.cli, one-line summary, classic command)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "sockets": ("cmd_sockets", "the socket table with owners (netstat -anp, ss)"),
     "tour": ("cmd_tour", "walk through the course on this machine, tracing every call"),
 }
 

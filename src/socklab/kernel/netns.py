@@ -111,3 +111,53 @@ def run_in(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     if "error" in box:
         raise box["error"]
     return box["result"]  # type: ignore[no-any-return]
+
+
+@contextmanager
+def entered_path(ns_path: str, label: str) -> Iterator[None]:
+    """As :func:`entered`, for a namespace file (``/proc/PID/ns/net``) instead of a name."""
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        fd = os.open(ns_path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _enter_fd(fd, label)
+        finally:
+            os.close(fd)
+        try:
+            yield
+        finally:
+            _enter_fd(home, "of origin")
+    finally:
+        os.close(home)
+
+
+def every(proc_root: str = "/proc") -> list[tuple[str, str]]:
+    """``(label, path)`` of every network namespace in use, each once.
+
+    The current one first (label ``""`` unless it has a name), then the named
+    ones (``/run/netns``), then those only a process lives in
+    (label ``pid:N``, the lowest such pid).
+    """
+    seen: dict[int, int] = {}
+    out: list[tuple[str, str]] = []
+
+    def add(label: str, ns_path: str) -> None:
+        try:
+            st = os.stat(ns_path)
+        except OSError:
+            return
+        key = (st.st_dev << 32) | st.st_ino
+        if key in seen:
+            if label and not out[seen[key]][0]:
+                out[seen[key]] = (label, out[seen[key]][1])
+            return
+        seen[key] = len(out)
+        out.append((label, ns_path))
+
+    add("", f"{proc_root}/thread-self/ns/net")
+    for name in named():
+        add(name, os.path.join(NETNS_RUN_DIR, name))
+    pids = sorted(int(p) for p in os.listdir(proc_root) if p.isdigit())
+    for pid in pids:
+        add(f"pid:{pid}", f"{proc_root}/{pid}/ns/net")
+    return out

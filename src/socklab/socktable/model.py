@@ -1,0 +1,197 @@
+"""Records of the socket table, and the names ss uses for their fields.
+
+A listing of 60,000 sockets makes 60,000 records, so :class:`SocketRecord` is
+a ``typing.NamedTuple`` (built with one ``tuple.__new__``) rather than a frozen
+dataclass, whose ``__init__`` costs several times more per field
+(docs/design.md has the figures). Records are immutable all the same, and
+``--json`` comes from :meth:`SocketRecord.as_dict`.
+
+Addresses are kept as the strings ``inet_ntop`` gives (``127.0.0.1``,
+``::1``); :func:`ipaddress.ip_address` reads them back when a filter needs it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+__all__ = [
+    "NETLINK_PROTOCOLS",
+    "TCP_STATES",
+    "Process",
+    "SkMem",
+    "SocketRecord",
+    "TcpInfo",
+    "Timer",
+]
+
+# include/net/tcp_states.h -> the names ss prints (CLOSE is UNCONN for every kind)
+TCP_STATES = {
+    1: "ESTAB",
+    2: "SYN-SENT",
+    3: "SYN-RECV",
+    4: "FIN-WAIT-1",
+    5: "FIN-WAIT-2",
+    6: "TIME-WAIT",
+    7: "UNCONN",
+    8: "CLOSE-WAIT",
+    9: "LAST-ACK",
+    10: "LISTEN",
+    11: "CLOSING",
+    12: "SYN-RECV",  # TCP_NEW_SYN_RECV: a request socket, shown as SYN-RECV by ss
+    13: "BOUND-INACTIVE",
+}
+STATE_NUMBERS = {name: num for num, name in TCP_STATES.items() if num != 12}
+
+# include/uapi/linux/netlink.h protocol numbers -> the names ss prints
+NETLINK_PROTOCOLS = {
+    0: "rtnl", 1: "unused", 2: "usersock", 3: "fw", 4: "tcpdiag", 5: "nflog", 6: "xfrm",
+    7: "selinux", 8: "iscsi", 9: "audit", 10: "fib_lookup", 11: "connector", 12: "nft",
+    13: "ip6fw", 14: "dnrt", 15: "kobj_uevent", 16: "genl", 18: "scsitransport",
+    19: "ecryptfs", 20: "rdma", 21: "crypto", 22: "smc",
+}
+
+TIMER_NAMES = {0: "off", 1: "on", 2: "keepalive", 3: "timewait", 4: "persist"}
+
+
+class Process(NamedTuple):
+    """A process holding a socket: its pid, command name and the fd number it uses."""
+
+    pid: int
+    name: str
+    fd: int
+
+
+class Timer(NamedTuple):
+    """The socket timer ss -o/-e shows: which, when it fires (ms), retransmissions."""
+
+    name: str
+    expires_ms: int
+    retrans: int
+
+
+class SkMem(NamedTuple):
+    """Socket memory (``SK_MEMINFO_*``), as ``ss -m`` shows it, in bytes."""
+
+    rmem_alloc: int
+    rcvbuf: int
+    wmem_alloc: int
+    sndbuf: int
+    fwd_alloc: int
+    wmem_queued: int
+    optmem: int
+    backlog: int
+    drops: int
+
+
+class TcpInfo(NamedTuple):
+    """The parts of ``struct tcp_info`` ss -i shows (times in microseconds)."""
+
+    state: int
+    ca_state: int
+    retransmits: int
+    probes: int
+    backoff: int
+    options: int
+    snd_wscale: int
+    rcv_wscale: int
+    rto: int
+    ato: int
+    snd_mss: int
+    rcv_mss: int
+    unacked: int
+    sacked: int
+    lost: int
+    retrans: int
+    last_data_sent: int
+    last_data_recv: int
+    last_ack_recv: int
+    pmtu: int
+    rcv_ssthresh: int
+    rtt: int
+    rttvar: int
+    snd_ssthresh: int
+    snd_cwnd: int
+    advmss: int
+    reordering: int
+    rcv_rtt: int
+    rcv_space: int
+    total_retrans: int
+    pacing_rate: int
+    bytes_acked: int
+    bytes_received: int
+    segs_out: int
+    segs_in: int
+    notsent_bytes: int
+    min_rtt: int
+    delivery_rate: int
+    bytes_sent: int
+    bytes_retrans: int
+    congestion: str | None = None
+
+
+class SocketRecord(NamedTuple):
+    """One socket, as the kernel lists it.
+
+    ``netid`` is ss's column (tcp, udp, raw, u_str, u_dgr, u_seq, p_raw, p_dgr,
+    nl); ``family`` the address family (inet, inet6, unix, packet, netlink).
+    For UNIX sockets ``local_address`` is the path, ``@name`` for an abstract
+    name or ``*`` when unnamed, and the ports are None. For PACKET sockets the
+    address is the interface index and ``protocol`` the ethertype; for NETLINK
+    ones the port is the portid and ``protocol`` the protocol name.
+
+    Fields the source could not see are None: the /proc fallback has no
+    listen backlog, no UNIX peer or queues; ``processes`` is None unless
+    owners were asked for (``-p``).
+    """
+
+    netid: str
+    family: str
+    state: str
+    recv_q: int | None
+    send_q: int | None
+    local_address: str
+    local_port: int | None
+    peer_address: str
+    peer_port: int | None
+    inode: int
+    uid: int | None = None
+    interface: int = 0
+    peer_inode: int | None = None
+    protocol: str | None = None
+    cookie: int | None = None
+    netns: str | None = None
+    processes: tuple[Process, ...] | None = None
+    timer: Timer | None = None
+    memory: SkMem | None = None
+    tcp_info: TcpInfo | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        d = self._asdict()
+        for key in ("timer", "memory", "tcp_info"):
+            value = d[key]
+            d[key] = value._asdict() if value is not None else None
+        if self.processes is not None:
+            d["processes"] = [p._asdict() for p in self.processes]
+        return d
+
+    def local(self) -> str:
+        """The local end as ss prints it: ``127.0.0.1:80``, ``[::1]:80``, ``0.0.0.0:*``,
+        ``/run/x.sock 1234`` (UNIX: name and inode), ``rtnl:5678`` (netlink)."""
+        if self.family == "unix":
+            return f"{self.local_address} {self.inode}"
+        return endpoint_text(self.family, self.local_address, self.local_port)
+
+    def peer(self) -> str:
+        if self.family == "unix":
+            return f"* {self.peer_inode}" if self.peer_inode is not None else "*"
+        return endpoint_text(self.family, self.peer_address, self.peer_port)
+
+
+def endpoint_text(family: str, address: str, port: int | None) -> str:
+    if family == "inet":
+        return f"{address}:{'*' if port == 0 else port}"
+    if family == "inet6":
+        return f"[{address}]:{'*' if port == 0 else port}"
+    if port is None:
+        return address
+    return f"{address}:{port}"

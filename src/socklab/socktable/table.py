@@ -1,0 +1,184 @@
+"""``socklab.sockets()``: the socket table, from sock_diag, else from /proc/net.
+
+Rules:
+
+1. Ask the kernel through sock_diag netlink first (inet_diag for TCP/UDP/RAW,
+   unix_diag, packet_diag, netlink_diag), with the state bitmask, family and
+   protocol filtered in the kernel; fall back to parsing /proc/net for a kind
+   whose diag module is missing (ENOENT). :func:`last_sources` says which
+   source served which kind.
+2. Records stream out one by one (a generator): memory stays flat however
+   many sockets there are.
+3. Owners come from one pass over /proc/*/fd, made only when asked for
+   (``processes=True`` or a pid/process filter), before the dump.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+
+from socklab.errors import BadInput, NetworkError, from_oserror
+from socklab.kernel import netlink, netns, procfs
+from socklab.socktable import diag, procnet
+from socklab.socktable.filters import Query, build_query
+from socklab.socktable.model import Process, SocketRecord
+
+__all__ = ["last_sources", "sockets"]
+
+Decoder = Callable[[memoryview, int, int], SocketRecord]
+
+_sources: dict[str, str] = {}
+
+
+def last_sources() -> dict[str, str]:
+    """Which source (``sock_diag`` or ``/proc/net/...``) served each kind in the last listing."""
+    return dict(_sources)
+
+
+def _inet_requests(q: Query, netid: str, ext: int) -> list[tuple[str, bytes, Decoder, str]]:
+    proto = {"tcp": socket.IPPROTO_TCP, "udp": socket.IPPROTO_UDP, "raw": socket.IPPROTO_RAW}[netid]
+    out = []
+    decode = diag.decoder_inet(netid, want_ext=bool(ext))
+    for fam, af, procname in (("inet", socket.AF_INET, netid), ("inet6", socket.AF_INET6,
+                                                                 netid + "6")):
+        if fam not in q.families:
+            continue
+        raw_proto = socket.IPPROTO_RAW if netid == "raw" else 0
+        payload = diag.inet_request(af, proto, q.state_mask(), ext if netid == "tcp" else
+                                    ext & diag.EXT_SKMEM, raw_protocol=raw_proto)
+        out.append((f"{netid}/{fam}", payload, decode, procname))
+    return out
+
+
+def _requests(q: Query, extended: bool) -> list[tuple[str, bytes, Decoder, str]]:
+    ext = (diag.EXT_INFO | diag.EXT_CONG | diag.EXT_SKMEM) if extended else 0
+    reqs: list[tuple[str, bytes, Decoder, str]] = []
+    for netid in ("tcp", "udp", "raw"):
+        if netid in q.netids:
+            reqs += _inet_requests(q, netid, ext)
+    if q.netids & {"u_str", "u_dgr", "u_seq"}:
+        show = diag.UDIAG_SHOW_NAME | diag.UDIAG_SHOW_PEER | diag.UDIAG_SHOW_RQLEN | \
+            diag.UDIAG_SHOW_UID | (diag.UDIAG_SHOW_MEMINFO if extended else 0)
+        reqs.append(("unix", diag.unix_request(show, q.state_mask()), diag.decode_unix, "unix"))
+    if q.netids & {"p_raw", "p_dgr"}:
+        show = diag.PACKET_SHOW_INFO | (diag.PACKET_SHOW_MEMINFO if extended else 0)
+        reqs.append(("packet", diag.packet_request(show), diag.decode_packet, "packet"))
+    if "nl" in q.netids:
+        reqs.append(("netlink", diag.netlink_request(diag.NDIAG_SHOW_MEMINFO if extended else 0),
+                     diag.decode_netlink, "netlink"))
+    return reqs
+
+
+def _parse_proc(procname: str, text: str) -> Iterator[SocketRecord]:
+    if procname == "unix":
+        return procnet.parse_unix(text)
+    if procname == "packet":
+        return procnet.parse_packet(text)
+    if procname == "netlink":
+        return procnet.parse_netlink(text)
+    return procnet.parse_inet(text, procname.rstrip("6"))
+
+
+def _one_namespace(q: Query, extended: bool, source: str,
+                   enter: Callable[[], AbstractContextManager[object]]) -> Iterator[SocketRecord]:
+    """Records of one namespace: sockets and files are opened inside ``enter()``,
+    read outside (a netlink socket stays in the namespace it was made in)."""
+    reqs = _requests(q, extended)
+    nl: netlink.NetlinkSocket | None = None
+    texts: dict[str, str | None] = {}
+    with enter():
+        if source != "proc":
+            try:
+                nl = netlink.NetlinkSocket(netlink.NETLINK_SOCK_DIAG)
+            except OSError as exc:
+                if source == "diag":
+                    raise from_oserror(exc, "open sock_diag netlink socket") from exc
+        if nl is None:
+            texts = {procname: procfs.read_net(procname) for _k, _p, _d, procname in reqs}
+    try:
+        for kind, payload, decode, procname in reqs:
+            if nl is not None:
+                try:
+                    yield from _dump(nl, payload, decode)
+                    _sources[kind] = "sock_diag"
+                    continue
+                except OSError as exc:
+                    if source == "diag" or exc.errno not in (errno.ENOENT, errno.EOPNOTSUPP,
+                                                             errno.EINVAL):
+                        raise NetworkError(f"sock_diag dump of {kind} sockets", exc.errno) \
+                            from exc
+                with enter():
+                    text = procfs.read_net(procname)
+            else:
+                text = texts.get(procname)
+            _sources[kind] = f"/proc/net/{procname}" if text is not None else "unavailable"
+            if text is not None:
+                yield from _parse_proc(procname, text)
+    finally:
+        if nl is not None:
+            nl.close()
+
+
+def _dump(nl: netlink.NetlinkSocket, payload: bytes, decode: Decoder) -> Iterator[SocketRecord]:
+    for buf, _mtype, start, end in nl.dump(diag.SOCK_DIAG_BY_FAMILY, payload):
+        yield decode(buf, start, end)
+
+
+def sockets(*kinds: str, query: Query | None = None, listening: bool = False,
+            all_states: bool = False, states: list[str] | tuple[str, ...] | None = None,
+            ipv4: bool = False, ipv6: bool = False, sport: str | int | None = None,
+            dport: str | int | None = None, src: str | None = None, dst: str | None = None,
+            pids: list[int] | tuple[int, ...] | None = None, process: str | None = None,
+            processes: bool = False, extended: bool = False, source: str = "auto",
+            netns_name: str | None = None, all_netns: bool = False) -> Iterator[SocketRecord]:
+    """The sockets that match, in the kernel's order (as ``ss``).
+
+    ``socklab.sockets("tcp", listening=True)`` is ``ss -tl``; the filter words
+    are those of :func:`socklab.socktable.filters.build_query` (a prepared
+    ``query`` may be passed instead).
+
+    ``processes``: fill ``SocketRecord.processes`` (one pass over /proc/*/fd).
+    ``extended``: timers, socket memory and, for TCP, tcp_info and the congestion
+    algorithm. ``source``: ``auto`` (sock_diag, /proc when a module is missing),
+    ``diag`` or ``proc``. ``netns_name``: list a named namespace's sockets;
+    ``all_netns``: every namespace in use, each record tagged with its label.
+
+    Raises NotFound (unknown namespace), MissingPrivilege (entering one),
+    NetworkError (the kernel refused the dump).
+    """
+    if source not in ("auto", "diag", "proc"):
+        raise BadInput(f"unknown source {source!r} (auto, diag or proc)")
+    q = query if query is not None else build_query(
+        list(kinds), ipv4=ipv4, ipv6=ipv6, listening=listening, all_states=all_states,
+        states=states, sport=sport, dport=dport, src=src, dst=dst, pids=pids, process=process)
+    owners: dict[int, list[tuple[int, str, int]]] | None = None
+    if processes or q.needs_owners:
+        owners = procfs.socket_owners()
+    _sources.clear()
+    spaces: list[tuple[str | None, Callable[[], AbstractContextManager[object]]]]
+    if all_netns:
+        spaces = [(label, _enter_path(path, label)) for label, path in netns.every()]
+    elif netns_name is not None:
+        netns.path(netns_name)  # NotFound early, before any work
+        spaces = [(None, lambda: netns.entered(netns_name))]
+    else:
+        spaces = [(None, nullcontext)]
+    for label, enter in spaces:
+        for rec in _one_namespace(q, extended, source, enter):
+            if not q.matches(rec):
+                continue
+            if owners is not None:
+                procs = owners.get(rec.inode)
+                rec = rec._replace(processes=tuple(Process(*p) for p in procs) if procs else ())
+                if not q.matches_owner(rec):
+                    continue
+            if all_netns:
+                rec = rec._replace(netns=label)
+            yield rec
+
+
+def _enter_path(path: str, label: str) -> Callable[[], AbstractContextManager[object]]:
+    return lambda: netns.entered_path(path, label or "current")
