@@ -17,15 +17,13 @@ Rule 3: one event, two spellings: :meth:`TraceEvent.text` reads like strace
 from __future__ import annotations
 
 import errno as _errno
-import json
 import os
 import socket as _socket
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 __all__ = [
     "TraceEvent",
@@ -43,8 +41,7 @@ Sink = Callable[["TraceEvent"], None]
 _sinks: list[Sink] = []
 
 
-@dataclass(frozen=True, slots=True)
-class TraceEvent:
+class TraceEvent(NamedTuple):
     """One socket call, after it returned or raised.
 
     ``args`` are already human strings (``"127.0.0.1:0"``, ``"5 bytes"``);
@@ -58,7 +55,7 @@ class TraceEvent:
     result: str | None = None
     errno: int | None = None
     message: str = ""
-    time: float = field(default_factory=time.time)
+    time: float = 0.0  # set by the factory (time.time()) when the call returned
 
     def text(self) -> str:
         parts = ([f"fd {self.fd}"] if self.fd is not None else []) + list(self.args)
@@ -96,6 +93,8 @@ def unsubscribe(sink: Sink) -> None:
 
 
 def emit(event: TraceEvent) -> None:
+    if not event.time:
+        event = event._replace(time=time.time())
     for sink in tuple(_sinks):
         sink(event)
 
@@ -123,6 +122,8 @@ def text_sink(stream: TextIO | None = None, prefix: str = "") -> Sink:
 
 def json_sink(stream: TextIO | None = None) -> Sink:
     """A sink printing one JSON object per call (JSON lines)."""
+
+    import json
 
     def sink(event: TraceEvent) -> None:
         out = stream if stream is not None else sys.stderr

@@ -62,7 +62,8 @@ def test_network_error_lists_every_attempt():
 def test_public_api_is_pinned():
     assert sorted(socklab.__all__) == [
         "BadAddress", "BadInput", "MissingPrivilege", "NetworkError", "NotFound",
-        "SocklabError", "Timeout", "netns", "socket", "socketpair", "trace", "tracing",
+        "SocketRecord", "SocklabError", "Timeout", "netns", "socket", "socketpair", "sockets",
+        "trace", "tracing",
     ]
     for name in socklab.__all__:
         assert getattr(socklab, name) is not None

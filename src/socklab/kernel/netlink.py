@@ -23,7 +23,8 @@ from __future__ import annotations
 import os
 import socket
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from socklab.kernel import sock as ksock
 
@@ -58,6 +59,8 @@ NLMSGHDR = struct.Struct("=IHHII")  # len, type, flags, seq, pid
 NLATTR = struct.Struct("=HH")  # len, type
 NLMSGERR = struct.Struct("=i")  # error (negative errno), then the request header
 NLA_TYPE_MASK = 0x3FFF  # strips NLA_F_NESTED and NLA_F_NET_BYTEORDER
+
+T = TypeVar("T")
 
 NETLINK_EXT_ACK = 11
 NETLINK_GET_STRICT_CHK = 12
@@ -113,6 +116,41 @@ def error_code(buf: memoryview | bytes, start: int) -> int:
     return -int(NLMSGERR.unpack_from(buf, start)[0])
 
 
+def control(buf: memoryview | bytes, mtype: int, start: int, end: int) -> bool:
+    """Handle a control message of a dump: True at the end (``NLMSG_DONE``).
+
+    Raises OSError for an error reply, or for a DONE that carries one (a dump
+    that could not start, such as a sock_diag protocol missing from the kernel:
+    netlink_dump_done() puts the callback's negative errno in the payload).
+    """
+    if mtype == NLMSG_DONE:
+        if end - start >= 4 and (code := error_code(buf, start)) > 0:
+            raise OSError(code, os.strerror(code))
+        return True
+    if mtype == NLMSG_ERROR:
+        code = error_code(buf, start)
+        if code:
+            raise OSError(code, os.strerror(code))
+    return False
+
+
+def chunk_decoder(decode: Callable[[memoryview, int, int], T],
+                  wanted: int) -> Callable[[memoryview, int], tuple[list[T], bool]]:
+    """A chunk decoder (for :meth:`NetlinkSocket.dump_chunks`) from a per-message one,
+    applied to the messages of type ``wanted``."""
+
+    def decode_chunk(buf: memoryview, n: int) -> tuple[list[T], bool]:
+        out = []
+        for mtype, _flags, start, end in messages(buf, n):
+            if mtype == wanted:
+                out.append(decode(buf, start, end))
+            elif control(buf, mtype, start, end):
+                return out, True
+        return out, False
+
+    return decode_chunk
+
+
 class NetlinkSocket:
     """A netlink socket for request/dump exchanges with the kernel.
 
@@ -145,6 +183,27 @@ class NetlinkSocket:
         self.sock.send(message(msg_type, flags, payload, self._seq))
         return self._seq
 
+    def dump_chunks(self, msg_type: int, payload: bytes,
+                    decode_chunk: Callable[[memoryview, int], tuple[list[T], bool]]
+                    ) -> Iterator[T]:
+        """Send a dump request and decode each received chunk with ``decode_chunk``.
+
+        ``decode_chunk(buffer, nbytes)`` returns the items of that chunk and
+        whether it held the final ``NLMSG_DONE`` (see :func:`control`). This is
+        the fast path: one Python call per chunk of a few hundred messages.
+        """
+        self.request(msg_type, payload)
+        view = self._view
+        recv_into = self.sock.recv_into
+        while True:
+            n = recv_into(view)
+            if n == 0:
+                return
+            items, done = decode_chunk(view, n)
+            yield from items
+            if done:
+                return
+
     def dump(self, msg_type: int, payload: bytes,
              flags: int = NLM_F_REQUEST | NLM_F_DUMP) -> Iterator[tuple[memoryview, int, int, int]]:
         """Send a dump request; yield ``(buffer, type, start, end)`` for each reply message.
@@ -159,17 +218,8 @@ class NetlinkSocket:
             if n == 0:
                 return
             for mtype, _flags, start, end in messages(view, n):
-                if mtype == NLMSG_DONE:
-                    # A dump that failed to start says why in the DONE payload
-                    # (netlink_dump_done(): the negative errno of the dump callback).
-                    if end - start >= 4 and (code := error_code(view, start)) > 0:
-                        raise OSError(code, os.strerror(code))
-                    return
-                if mtype == NLMSG_ERROR:
-                    code = error_code(view, start)
-                    if code:
-                        raise OSError(code, os.strerror(code))
-                    if not flags & NLM_F_DUMP:
+                if mtype in (NLMSG_DONE, NLMSG_ERROR):
+                    if control(view, mtype, start, end) or not flags & NLM_F_DUMP:
                         return
                     continue
                 yield view, mtype, start, end

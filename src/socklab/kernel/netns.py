@@ -9,7 +9,6 @@ thread inside a namespace and hand its result (sockets included) back.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import threading
@@ -46,6 +45,8 @@ def named() -> list[str]:
 
 
 def _libc_setns(fd: int, nstype: int) -> None:
+    import ctypes  # only on Python < 3.12, which has no os.setns
+
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.setns(fd, nstype) != 0:
         code = ctypes.get_errno()

@@ -14,7 +14,7 @@ import socket
 import struct
 from collections.abc import Callable, Iterable
 
-from socklab.kernel.netlink import NLA_TYPE_MASK, NLATTR, attr
+from socklab.kernel.netlink import NLA_TYPE_MASK, NLATTR, NLMSGHDR, attr, control
 from socklab.socktable.model import (
     NETLINK_PROTOCOLS,
     TCP_STATES,
@@ -123,51 +123,89 @@ def _tcp_info(buf: memoryview, start: int, end: int, cong: str | None) -> TcpInf
     )
 
 
-def decoder_inet(netid: str, want_ext: bool = False) -> Callable[[memoryview, int, int],
-                                                                  SocketRecord]:
-    """A decoder of ``inet_diag_msg`` payloads for ``netid`` (tcp, udp, raw)."""
-    unpack = INET_DIAG_MSG.unpack_from
+# nlmsghdr followed by inet_diag_msg, unpacked in one call per socket
+NL_INET_DIAG_MSG = struct.Struct("=IHHII" + INET_DIAG_MSG.format.lstrip("="))
+_tuple_new = tuple.__new__
+
+
+def inet_chunk_decoder(netid: str, want_ext: bool = False
+                       ) -> Callable[[memoryview, int], tuple[list[SocketRecord], bool]]:
+    """A chunk decoder (``NetlinkSocket.dump_chunks``) of ``inet_diag_msg`` replies.
+
+    The hot path of ``socklab sockets``: one ``unpack_from`` per socket for the
+    netlink header and the message together, addresses converted once per
+    distinct value, records built with ``tuple.__new__``.
+    """
+    unpack = NL_INET_DIAG_MSG.unpack_from
     names = TCP_STATES
     cache: dict[bytes, str] = {}
-    new = SocketRecord.__new__
     cls = SocketRecord
     is_raw = netid == "raw"
+    slow = want_ext or is_raw
+    fam_names = {_AF_INET: "inet", _AF_INET6: "inet6"}
 
     def text(family: int, raw: bytes) -> str:
-        key = raw[:4] if family == _AF_INET else raw
-        s = cache.get(key)
+        s = cache.get(raw)
         if s is None:
-            s = cache[key] = _ntop(family, key)
+            s = cache[raw] = _ntop(family, raw[:4] if family == _AF_INET else raw)
         return s
 
-    def decode(buf: memoryview, start: int, end: int) -> SocketRecord:
-        (family, state, timer, retrans, sport, dport, src, dst, ifindex, cookie, expires,
-         rqueue, wqueue, uid, inode) = unpack(buf, start)
-        fam = "inet" if family == _AF_INET else "inet6"
-        protocol = None
-        info = mem = tmr = None
-        if want_ext or is_raw:
-            a = _attrs(buf, start + 72, end)
-            if is_raw and INET_DIAG_PROTOCOL in a:
-                protocol = str(buf[a[INET_DIAG_PROTOCOL][0]])
-            if want_ext:
-                if timer or expires:
-                    tmr = Timer(TIMER_NAMES.get(timer, str(timer)), expires, retrans)
-                if INET_DIAG_SKMEMINFO in a:
-                    s, _e = a[INET_DIAG_SKMEMINFO]
-                    mem = SkMem._make(SKMEM.unpack_from(buf, s))
-                if INET_DIAG_INFO in a:
-                    cong = None
-                    if INET_DIAG_CONG in a:
-                        cs, ce = a[INET_DIAG_CONG]
-                        cong = bytes(buf[cs:ce]).split(b"\0", 1)[0].decode()
-                    s, e = a[INET_DIAG_INFO]
-                    info = _tcp_info(buf, s, e, cong)
-        return new(cls, netid, fam, names.get(state, str(state)), rqueue, wqueue,
-                   text(family, src), _ntohs(sport), text(family, dst), _ntohs(dport), inode,
-                   uid, ifindex, None, protocol, cookie, None, None, tmr, mem, info)
+    def decode_chunk(buf: memoryview, n: int) -> tuple[list[SocketRecord], bool]:
+        out: list[SocketRecord] = []
+        append = out.append
+        off = 0
+        while off < n:
+            if n - off < 88:  # too short for a socket: the final DONE (or an error)
+                length, mtype = NLMSGHDR.unpack_from(buf, off)[:2]
+                if control(buf, mtype, off + 16, off + length):
+                    return out, True
+                off += (length + 3) & ~3
+                continue
+            (length, mtype, _fl, _seq, _pid, family, state, timer, retrans, sport, dport, src,
+             dst, ifindex, cookie, expires, rqueue, wqueue, uid, inode) = unpack(buf, off)
+            if mtype != SOCK_DIAG_BY_FAMILY:
+                if control(buf, mtype, off + 16, off + length):
+                    return out, True
+                off += (length + 3) & ~3
+                continue
+            protocol = info = mem = tmr = None
+            if slow:
+                a = _attrs(buf, off + 88, off + length)
+                if is_raw and INET_DIAG_PROTOCOL in a:
+                    protocol = str(buf[a[INET_DIAG_PROTOCOL][0]])
+                if want_ext:
+                    tmr, mem, info = _inet_ext(buf, a, timer, expires, retrans)
+            ls = cache.get(src)
+            if ls is None:
+                ls = text(family, src)
+            ps = cache.get(dst)
+            if ps is None:
+                ps = text(family, dst)
+            append(_tuple_new(cls, (
+                netid, fam_names[family], names.get(state) or str(state), rqueue, wqueue,
+                ls, _ntohs(sport), ps, _ntohs(dport), inode, uid, ifindex, None, protocol,
+                cookie, None, None, tmr, mem, info)))
+            off += (length + 3) & ~3
+        return out, False
 
-    return decode
+    return decode_chunk
+
+
+def _inet_ext(buf: memoryview, a: dict[int, tuple[int, int]], timer: int, expires: int,
+              retrans: int) -> tuple[Timer | None, SkMem | None, TcpInfo | None]:
+    tmr = mem = info = None
+    if timer or expires:
+        tmr = Timer(TIMER_NAMES.get(timer, str(timer)), expires, retrans)
+    if INET_DIAG_SKMEMINFO in a:
+        mem = SkMem._make(SKMEM.unpack_from(buf, a[INET_DIAG_SKMEMINFO][0]))
+    if INET_DIAG_INFO in a:
+        cong = None
+        if INET_DIAG_CONG in a:
+            cs, ce = a[INET_DIAG_CONG]
+            cong = bytes(buf[cs:ce]).split(b"\0", 1)[0].decode()
+        s, e = a[INET_DIAG_INFO]
+        info = _tcp_info(buf, s, e, cong)
+    return tmr, mem, info
 
 
 _UNIX_NETIDS = {socket.SOCK_STREAM: "u_str", socket.SOCK_DGRAM: "u_dgr",

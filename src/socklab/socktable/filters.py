@@ -15,12 +15,16 @@ LISTEN and UNCONN; ``-a`` everything. ``--state`` takes TCP state names
 
 from __future__ import annotations
 
-import ipaddress
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING, NamedTuple
 
 from socklab.errors import BadInput
 from socklab.socktable.model import SocketRecord
+
+if TYPE_CHECKING:
+    import ipaddress
+
+    Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 __all__ = ["ALL_NETIDS", "Query", "build_query", "parse_port_range", "parse_states"]
 
@@ -95,13 +99,15 @@ def parse_port_range(text: str) -> tuple[int, int]:
 
 @lru_cache(maxsize=4096)
 def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    import ipaddress
+
     try:
         return ipaddress.ip_address(text)
     except ValueError:
         return None
 
 
-def _in(net: ipaddress.IPv4Network | ipaddress.IPv6Network, text: str) -> bool:
+def _in(net: Network, text: str) -> bool:
     ip = _ip(text)
     if ip is None:
         return False
@@ -112,8 +118,7 @@ def _in(net: ipaddress.IPv4Network | ipaddress.IPv6Network, text: str) -> bool:
     return ip in net
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
+class Query(NamedTuple):
     """What to list. ``states`` None means ss's default (connected sockets)."""
 
     netids: frozenset[str] = ALL_NETIDS
@@ -121,8 +126,8 @@ class Query:
     states: frozenset[int] | None = None
     sport: tuple[int, int] | None = None
     dport: tuple[int, int] | None = None
-    src: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
-    dst: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
+    src: Network | None = None
+    dst: Network | None = None
     pids: frozenset[int] | None = None
     process: str | None = None
 
@@ -135,6 +140,12 @@ class Query:
         for s in self.wanted_states:
             mask |= 1 << s
         return mask
+
+    @property
+    def has_address_filters(self) -> bool:
+        """Port or address filters, which sock_diag requests here do not apply."""
+        return (self.sport is not None or self.dport is not None or self.src is not None
+                or self.dst is not None)
 
     @property
     def needs_owners(self) -> bool:
@@ -220,7 +231,9 @@ def build_query(kinds: list[str] | tuple[str, ...] | None = None, *, ipv4: bool 
     )
 
 
-def _network(text: str, what: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+def _network(text: str, what: str) -> Network:
+    import ipaddress
+
     try:
         return ipaddress.ip_network(text.strip("[]"), strict=False)
     except ValueError:

@@ -28,7 +28,7 @@ from socklab.socktable.model import Process, SocketRecord
 
 __all__ = ["last_sources", "sockets"]
 
-Decoder = Callable[[memoryview, int, int], SocketRecord]
+Decoder = Callable[[memoryview, int], tuple[list[SocketRecord], bool]]
 
 _sources: dict[str, str] = {}
 
@@ -41,7 +41,7 @@ def last_sources() -> dict[str, str]:
 def _inet_requests(q: Query, netid: str, ext: int) -> list[tuple[str, bytes, Decoder, str]]:
     proto = {"tcp": socket.IPPROTO_TCP, "udp": socket.IPPROTO_UDP, "raw": socket.IPPROTO_RAW}[netid]
     out = []
-    decode = diag.decoder_inet(netid, want_ext=bool(ext))
+    decode = diag.inet_chunk_decoder(netid, want_ext=bool(ext))
     for fam, af, procname in (("inet", socket.AF_INET, netid), ("inet6", socket.AF_INET6,
                                                                  netid + "6")):
         if fam not in q.families:
@@ -62,14 +62,19 @@ def _requests(q: Query, extended: bool) -> list[tuple[str, bytes, Decoder, str]]
     if q.netids & {"u_str", "u_dgr", "u_seq"}:
         show = diag.UDIAG_SHOW_NAME | diag.UDIAG_SHOW_PEER | diag.UDIAG_SHOW_RQLEN | \
             diag.UDIAG_SHOW_UID | (diag.UDIAG_SHOW_MEMINFO if extended else 0)
-        reqs.append(("unix", diag.unix_request(show, q.state_mask()), diag.decode_unix, "unix"))
+        reqs.append(("unix", diag.unix_request(show, q.state_mask()), _chunks(diag.decode_unix),
+                     "unix"))
     if q.netids & {"p_raw", "p_dgr"}:
         show = diag.PACKET_SHOW_INFO | (diag.PACKET_SHOW_MEMINFO if extended else 0)
-        reqs.append(("packet", diag.packet_request(show), diag.decode_packet, "packet"))
+        reqs.append(("packet", diag.packet_request(show), _chunks(diag.decode_packet), "packet"))
     if "nl" in q.netids:
         reqs.append(("netlink", diag.netlink_request(diag.NDIAG_SHOW_MEMINFO if extended else 0),
-                     diag.decode_netlink, "netlink"))
+                     _chunks(diag.decode_netlink), "netlink"))
     return reqs
+
+
+def _chunks(decode: Callable[[memoryview, int, int], SocketRecord]) -> Decoder:
+    return netlink.chunk_decoder(decode, diag.SOCK_DIAG_BY_FAMILY)
 
 
 def _parse_proc(procname: str, text: str) -> Iterator[SocketRecord]:
@@ -123,8 +128,7 @@ def _one_namespace(q: Query, extended: bool, source: str,
 
 
 def _dump(nl: netlink.NetlinkSocket, payload: bytes, decode: Decoder) -> Iterator[SocketRecord]:
-    for buf, _mtype, start, end in nl.dump(diag.SOCK_DIAG_BY_FAMILY, payload):
-        yield decode(buf, start, end)
+    return nl.dump_chunks(diag.SOCK_DIAG_BY_FAMILY, payload, decode)
 
 
 def sockets(*kinds: str, query: Query | None = None, listening: bool = False,
@@ -166,9 +170,14 @@ def sockets(*kinds: str, query: Query | None = None, listening: bool = False,
         spaces = [(None, lambda: netns.entered(netns_name))]
     else:
         spaces = [(None, nullcontext)]
+    check_all = q.has_address_filters
     for label, enter in spaces:
         for rec in _one_namespace(q, extended, source, enter):
-            if not q.matches(rec):
+            # Kind, family and (for inet and unix) state were filtered by the
+            # kernel already; check in Python what it did not (records read from
+            # /proc, which have no cookie, are always checked).
+            if (check_all or rec.cookie is None or rec.family in ("packet", "netlink")) \
+                    and not q.matches(rec):
                 continue
             if owners is not None:
                 procs = owners.get(rec.inode)
