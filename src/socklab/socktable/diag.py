@@ -219,8 +219,10 @@ def decode_unix(buf: memoryview, start: int, end: int) -> SocketRecord:
     if UNIX_DIAG_NAME in a:
         s, e = a[UNIX_DIAG_NAME]
         raw = bytes(buf[s:e])
+        # a path comes with the terminating NUL the binder passed; an abstract
+        # name is taken as it is (its bytes are the name, NULs included)
         name = ("@" + raw[1:].decode(errors="backslashreplace") if raw[:1] == b"\0"
-                else raw.decode(errors="backslashreplace"))
+                else raw.rstrip(b"\0").decode(errors="backslashreplace"))
     peer = U32.unpack_from(buf, a[UNIX_DIAG_PEER][0])[0] if UNIX_DIAG_PEER in a else 0
     rq = wq = None
     if UNIX_DIAG_RQLEN in a:

@@ -1,0 +1,75 @@
+"""sock_diag replies decoded from bytes built here: no kernel involved."""
+
+import errno
+import socket
+import struct
+
+import pytest
+
+from socklab.kernel import netlink
+from socklab.socktable import diag
+
+
+def inet_reply(state=1, sport=8080, dport=40000, src="127.0.0.1", dst="127.0.0.2", rq=3, wq=4,
+               uid=1000, inode=4242, family=socket.AF_INET):
+    addr = lambda ip: socket.inet_pton(family, ip).ljust(16, b"\0")  # noqa: E731
+    body = diag.INET_DIAG_MSG.pack(family, state, 0, 0, socket.htons(sport), socket.htons(dport),
+                                   addr(src), addr(dst), 0, 77, 0, rq, wq, uid, inode)
+    body += netlink.attr(8, b"\0")  # INET_DIAG_SHUTDOWN, as the kernel adds
+    return netlink.message(diag.SOCK_DIAG_BY_FAMILY, netlink.NLM_F_MULTI, body)
+
+
+def done(code=0):
+    return netlink.message(netlink.NLMSG_DONE, netlink.NLM_F_MULTI, struct.pack("=i", -code))
+
+
+def test_inet_chunk_decodes_each_socket_and_stops_at_done():
+    chunk = inet_reply() + inet_reply(state=10, sport=22, dport=0, dst="0.0.0.0") + done()
+    buf = memoryview(bytearray(chunk) + bytearray(256))
+    recs, finished = diag.inet_chunk_decoder("tcp")(buf, len(chunk))
+    assert finished
+    a, b = recs
+    assert (a.state, a.local(), a.peer(), a.recv_q, a.send_q, a.uid, a.inode, a.cookie) == (
+        "ESTAB", "127.0.0.1:8080", "127.0.0.2:40000", 3, 4, 1000, 4242, 77)
+    assert (b.state, b.local(), b.peer()) == ("LISTEN", "127.0.0.1:22", "0.0.0.0:*")
+
+
+def test_ipv6_and_short_final_chunk():
+    chunk = inet_reply(family=socket.AF_INET6, src="::1", dst="fe80::1")
+    recs, finished = diag.inet_chunk_decoder("tcp")(memoryview(bytearray(chunk)), len(chunk))
+    assert not finished and recs[0].local() == "[::1]:8080" and recs[0].peer_address == "fe80::1"
+    tail = done()  # alone in its chunk, shorter than a socket message
+    recs, finished = diag.inet_chunk_decoder("tcp")(memoryview(bytearray(tail)), len(tail))
+    assert finished and recs == []
+
+
+def test_dump_error_in_done_is_raised():
+    chunk = done(errno.ENOENT)
+    with pytest.raises(OSError) as exc:
+        diag.inet_chunk_decoder("raw")(memoryview(bytearray(chunk)), len(chunk))
+    assert exc.value.errno == errno.ENOENT
+
+
+def test_unix_reply_with_name_peer_and_queues():
+    body = diag.UNIX_DIAG_MSG.pack(socket.AF_UNIX, socket.SOCK_STREAM, 1, 99, 5)
+    body += netlink.attr(diag.UNIX_DIAG_NAME, b"/run/x.sock\0")
+    body += netlink.attr(diag.UNIX_DIAG_PEER, struct.pack("=I", 100))
+    body += netlink.attr(diag.UNIX_DIAG_RQLEN, struct.pack("=II", 1, 2))
+    rec = diag.decode_unix(memoryview(body), 0, len(body))
+    assert (rec.netid, rec.state, rec.local_address, rec.peer_inode, rec.recv_q, rec.send_q) == (
+        "u_str", "ESTAB", "/run/x.sock", 100, 1, 2)
+    body = diag.UNIX_DIAG_MSG.pack(socket.AF_UNIX, socket.SOCK_DGRAM, 7, 98, 5)
+    body += netlink.attr(diag.UNIX_DIAG_NAME, b"\0abstract")
+    rec = diag.decode_unix(memoryview(body), 0, len(body))
+    assert (rec.netid, rec.state, rec.local_address, rec.peer_inode) == (
+        "u_dgr", "UNCONN", "@abstract", 0)
+
+
+def test_requests_have_the_kernel_layout():
+    req = diag.inet_request(socket.AF_INET6, socket.IPPROTO_TCP, states=1 << 10, ext=2)
+    assert len(req) == 56
+    family, proto, ext, pad, states = struct.unpack_from("=BBBBI", req)
+    assert (family, proto, ext, pad, states) == (socket.AF_INET6, 6, 2, 0, 1 << 10)
+    assert len(diag.unix_request()) == 24
+    msg = netlink.message(20, netlink.NLM_F_REQUEST | netlink.NLM_F_DUMP, req)
+    assert list(netlink.messages(msg)) == [(20, 0x301, 16, 72)]
