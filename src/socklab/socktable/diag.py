@@ -243,7 +243,7 @@ def decode_packet(buf: memoryview, start: int, end: int) -> SocketRecord:
     mem = SkMem._make(SKMEM.unpack_from(buf, a[PACKET_DIAG_MEMINFO][0])) \
         if PACKET_DIAG_MEMINFO in a else None
     netid = "p_raw" if stype == socket.SOCK_RAW else "p_dgr"
-    proto = _ntohs(num)
+    proto = num  # packet_diag_fill() already gives it in host order (ntohs(po->num))
     return SocketRecord(netid, "packet", "UNCONN", None, None, str(ifindex) if ifindex else "*",
                         None, "*", None, inode, uid, ifindex, None, f"0x{proto:04x}", cookie,
                         memory=mem)

@@ -1,0 +1,57 @@
+"""socklab sockets from the command line: JSON, summary, owners, errors."""
+
+import json
+import os
+import socket
+
+import pytest
+from helpers import run_cli
+
+from socklab.cli import main as cli
+
+
+@pytest.fixture
+def listener():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    yield s
+    s.close()
+
+
+def test_json_records(listener, capsys):
+    port = listener.getsockname()[1]
+    assert cli.main(["--json", "sockets", "-tl", "--sport", str(port), "-p"]) == 0
+    (rec,) = json.loads(capsys.readouterr().out)
+    assert (rec["state"], rec["local_port"], rec["inode"]) == (
+        "LISTEN", port, os.fstat(listener.fileno()).st_ino)
+    assert {"pid": os.getpid(), "fd": listener.fileno()}.items() <= rec["processes"][0].items()
+
+
+def test_table_has_ss_columns_and_owner(listener, capsys):
+    port = listener.getsockname()[1]
+    assert cli.main(["sockets", "-tlp", "--sport", str(port)]) == 0
+    header, line = capsys.readouterr().out.splitlines()
+    assert header.split()[:4] == ["State", "Recv-Q", "Send-Q", "Local"]
+    assert f"127.0.0.1:{port}" in line and f"pid={os.getpid()},fd={listener.fileno()}" in line
+
+
+def test_summary_counts(listener, capsys):
+    assert cli.main(["--json", "sockets", "-s", "-t"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["tcp"]["states"]["LISTEN"] >= 1
+
+
+def test_debug_names_the_source(capsys):
+    assert cli.main(["--debug", "sockets", "-t", "--source", "proc"]) == 0
+    assert "tcp/inet sockets from /proc/net/tcp" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["sockets", "--state", "bogus"], ["sockets", "--sport", "99999"],
+    ["sockets", "--src", "1.2.3.4/99"], ["sockets", "-4", "-6"], ["sockets", "--source", "x"],
+])
+def test_bad_input_exits_2_with_one_line(argv):
+    proc = run_cli(*argv)
+    assert proc.returncode == 2
+    assert proc.stderr.decode().count("\n") == 1 and proc.stdout == b""
