@@ -19,16 +19,20 @@ import sys
 
 from _common import SOCKLAB, measure, report
 
+# SO_LINGER 0 on the clients: when the helpers exit, their connections are reset
+# instead of lingering in TIME-WAIT and swelling the next run's table.
 HOLDER = r"""
-import socket, sys
+import socket, struct, sys
 n = int(sys.argv[1])
+linger = struct.pack("ii", 1, 0)
 srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(4096)
 addr = srv.getsockname()
 held = []
 while len(held) < 2 * n:
     batch = []
     for _ in range(min(1000, n - len(held) // 2)):
-        c = socket.socket(); c.connect(addr); batch.append(c)
+        c = socket.socket(); c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        c.connect(addr); batch.append(c)
     for c in batch:
         a, _ = srv.accept(); held += [c, a]
 print("ready", flush=True)

@@ -130,11 +130,13 @@ class Tour:
 
 def _sections() -> list[Section]:
     # Imported here so that 'socklab --help' never loads the tour.
-    from socklab.cli.tour import tcp
+    from socklab.cli.tour import socktable, tcp
 
     return [
         Section("tcp", "TCP, the connected mode: server and client on loopback",
                 "course 2.1.2, 2.1.4, 3.1", tcp.section),
+        Section("sockets", "The socket table: what netstat -anp shows, for the tour's sockets",
+                "course 2.1.1", socktable.section),
     ]
 
 
