@@ -55,3 +55,24 @@ def test_bad_input_exits_2_with_one_line(argv):
     proc = run_cli(*argv)
     assert proc.returncode == 2
     assert proc.stderr.decode().count("\n") == 1 and proc.stdout == b""
+
+
+def test_fast_json_equals_the_json_module():
+    import json
+
+    from socklab.cli.cmd_sockets import record_json
+    from socklab.socktable.model import Process, SocketRecord, Timer
+
+    samples = [
+        SocketRecord("tcp", "inet", "ESTAB", 0, 5, "127.0.0.1", 80, "127.0.0.1", 4000, 12, 0, 0,
+                     None, None, 7),
+        SocketRecord("u_str", "unix", "LISTEN", None, None, '/tmp/we"ird\\\\path\n', None, "*",
+                     None, 13, None, 0, 0, None, None, "ns-1"),
+        SocketRecord("nl", "netlink", "UNCONN", None, None, "rtnl", -1, "*", None, 4,
+                     protocol="rtnl"),
+        SocketRecord("tcp", "inet6", "LISTEN", 0, 128, "::", 22, "::", 0, 9, 0,
+                     processes=(Process(1, "sshd", 3),), timer=Timer("on", 200, 0)),
+    ]
+    for r in samples:
+        assert json.loads(record_json(r)) == r.as_dict()
+        assert record_json(r) == json.dumps(r.as_dict())
