@@ -67,6 +67,9 @@ class TraceEvent(NamedTuple):
             return f"{head} = -1 ({self.message})"
         return f"{head} = {self.result}"
 
+    def __str__(self) -> str:
+        return self.text()
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "time": round(self.time, 6),
