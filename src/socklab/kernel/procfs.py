@@ -121,3 +121,21 @@ def read_services(path: str = "/etc/services") -> dict[tuple[int, str], str]:
         if port.isdigit():
             out.setdefault((int(port), proto), fields[0])
     return out
+
+
+def read_rt_tables(paths: tuple[str, ...] = ("/etc/iproute2/rt_tables",
+                                             "/usr/share/iproute2/rt_tables")
+                   ) -> dict[int, str]:
+    """Routing table names (number -> name) as iproute2 knows them; empty when absent."""
+    out: dict[int, str] = {}
+    for path in paths:
+        try:
+            with open(path) as f:
+                text = f.read()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            fields = line.split("#", 1)[0].split()
+            if len(fields) >= 2 and fields[0].isdigit():
+                out.setdefault(int(fields[0]), fields[1])
+    return out

@@ -1,0 +1,139 @@
+"""Models of the network stack as ``ip`` shows it: links, addresses, routes, rules, neighbours.
+
+Plain frozen dataclasses: a machine has tens to thousands of these, not the
+tens of thousands of a socket table, so readability wins over raw speed.
+Addresses are kept as the strings ``ip`` prints (``192.0.2.1``, ``fe80::1``)
+and prefixes as ``address/len``; ``--json`` is ``dataclasses.asdict``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Address", "Link", "LinkStats", "Neighbour", "Route", "RouteLookup", "Rule"]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStats:
+    """Interface counters (``rtnl_link_stats64``)."""
+
+    rx_bytes: int = 0
+    rx_packets: int = 0
+    rx_errors: int = 0
+    rx_dropped: int = 0
+    tx_bytes: int = 0
+    tx_packets: int = 0
+    tx_errors: int = 0
+    tx_dropped: int = 0
+    multicast: int = 0
+    collisions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A network interface (``ip link``, ``ifconfig -a``)."""
+
+    index: int
+    name: str
+    kind: str  # loopback, ether, veth, bridge, dummy, tun ... (linkinfo kind, else link type)
+    flags: tuple[str, ...]  # UP, BROADCAST, LOOPBACK, ..., LOWER_UP, as ip prints them
+    operstate: str  # UP, DOWN, UNKNOWN, LOWERLAYERDOWN, DORMANT ...
+    mtu: int
+    address: str | None  # MAC (None for links without one)
+    broadcast: str | None
+    qdisc: str | None
+    master: int | None  # index of the bridge/bond this link is enslaved to
+    link: int | None  # peer index (veth), parent (vlan), in its own namespace
+    link_netnsid: int | None
+    txqlen: int | None
+    group: int = 0
+    alias: str | None = None
+    stats: LinkStats = field(default_factory=LinkStats)
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """An address on an interface (``ip addr``)."""
+
+    index: int
+    ifname: str
+    family: str  # inet, inet6
+    local: str  # the interface's own address
+    prefixlen: int
+    scope: str  # global, site, link, host, nowhere
+    label: str | None  # IPv4 only: the ifconfig alias name (eth0:1)
+    broadcast: str | None
+    peer: str | None  # point-to-point peer (IFA_ADDRESS differs from IFA_LOCAL)
+    flags: tuple[str, ...]  # secondary, nodad, deprecated, tentative, permanent, dynamic ...
+    valid_lft: int | None  # seconds, None for forever
+    preferred_lft: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A route of a routing table (``ip route show table all``, ``route -n``)."""
+
+    family: str
+    table: str  # main, local, default, or the number
+    type: str  # unicast, local, broadcast, blackhole, unreachable, prohibit, throw ...
+    dst: str  # "default" or prefix ("10.0.0.0/8"; a host route "10.0.0.1")
+    dst_len: int
+    gateway: str | None
+    dev: str | None
+    oif: int | None
+    prefsrc: str | None
+    metric: int
+    protocol: str  # kernel, boot, static, dhcp, ra ... or the number
+    scope: str
+    tos: int = 0
+    flags: tuple[str, ...] = ()
+    nexthops: tuple[tuple[str | None, str | None, int], ...] = ()  # (gateway, dev, weight)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A routing policy rule (``ip rule``)."""
+
+    family: str
+    priority: int
+    action: str  # lookup, goto, nop, blackhole, unreachable, prohibit
+    table: str | None
+    src: str  # "all" or prefix
+    dst: str
+    iif: str | None = None
+    oif: str | None = None
+    fwmark: int | None = None
+    fwmask: int | None = None
+    tos: int = 0
+    invert: bool = False
+    goto: int | None = None
+    suppress_prefixlen: int | None = None
+    unmodelled: tuple[str, ...] = ()  # selectors socklab's lookup does not model
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbour:
+    """A neighbour (ARP for IPv4, NDP for IPv6) entry (``ip neigh``, ``arp -an``)."""
+
+    family: str
+    dst: str
+    dev: str
+    index: int
+    lladdr: str | None
+    state: tuple[str, ...]  # REACHABLE, STALE, DELAY, PROBE, FAILED, PERMANENT, NOARP ...
+    router: bool
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RouteLookup:
+    """The kernel's answer to ``ip route get DEST`` (no packet sent)."""
+
+    dst: str
+    type: str
+    table: str | None
+    dev: str | None
+    gateway: str | None
+    prefsrc: str | None
+    matched: str | None  # the prefix of the route the kernel matched (RTM_F_FIB_MATCH)
+    error: str | None = None  # "Network is unreachable" and the like

@@ -1,0 +1,181 @@
+"""Read the stack from the kernel: ``socklab.links()``, ``addresses()``, ``routes()``,
+``rules()``, ``neighbours()`` and ``route_get()``.
+
+Each function opens one rtnetlink socket (in the named namespace when
+``netns`` is given: a netlink socket talks to the namespace it was made in),
+dumps, decodes with :mod:`socklab.stack.rtnl`, and returns a list of models.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from typing import TypeVar
+
+from socklab.errors import BadInput, NetworkError, NotFound, from_oserror
+from socklab.kernel import netlink, procfs
+from socklab.kernel import netns as knetns
+from socklab.stack import rtnl
+from socklab.stack.model import Address, Link, Neighbour, Route, RouteLookup, Rule
+
+__all__ = ["addresses", "links", "neighbours", "route_get", "routes", "rules"]
+
+T = TypeVar("T")
+
+FAMILY_WORDS = {None: socket.AF_UNSPEC, "inet": socket.AF_INET, "4": socket.AF_INET,
+                "inet6": socket.AF_INET6, "6": socket.AF_INET6}
+
+
+def _family(word: str | None) -> int:
+    if word not in FAMILY_WORDS:
+        raise BadInput(f"unknown address family {word!r} (inet or inet6)")
+    return FAMILY_WORDS[word]
+
+
+def _enter(netns: str | None) -> AbstractContextManager[object]:
+    return knetns.entered(netns) if netns else nullcontext()
+
+
+def _open(netns: str | None) -> netlink.NetlinkSocket:
+    with _enter(netns):
+        try:
+            return netlink.NetlinkSocket(netlink.NETLINK_ROUTE)
+        except OSError as exc:
+            raise from_oserror(exc, "open rtnetlink socket") from exc
+
+
+def _dump(nl: netlink.NetlinkSocket, what: str, msg_type: int, payload: bytes,
+          decode: Callable[[memoryview, int, int], T]) -> list[T]:
+    try:
+        return [decode(buf, start, end) for buf, _t, start, end in nl.dump(msg_type, payload)]
+    except OSError as exc:
+        raise NetworkError(f"dump {what}", exc.errno) from exc
+
+
+def _ifnames(nl: netlink.NetlinkSocket) -> dict[int, str]:
+    return {link.index: link.name for link in
+            _dump(nl, "links", rtnl.RTM_GETLINK, rtnl.link_request(), rtnl.decode_link)}
+
+
+def links(dev: str | None = None, *, netns: str | None = None) -> list[Link]:
+    """Every interface (or the one named ``dev``), as ``ip link``. Raises NotFound."""
+    with _open(netns) as nl:
+        found = _dump(nl, "links", rtnl.RTM_GETLINK, rtnl.link_request(), rtnl.decode_link)
+    if dev is not None:
+        found = [link for link in found if link.name == dev]
+        if not found:
+            raise NotFound(f"link {dev}: no such interface")
+    return found
+
+
+def addresses(dev: str | None = None, family: str | None = None, *,
+              netns: str | None = None) -> list[Address]:
+    """Every address (of ``dev``, of ``family``), as ``ip addr``. Raises NotFound."""
+    fam = _family(family)
+    with _open(netns) as nl:
+        names = _ifnames(nl)
+        found = _dump(nl, "addresses", rtnl.RTM_GETADDR, rtnl.addr_request(fam),
+                      lambda b, s, e: rtnl.decode_addr(b, s, e, names))
+    if dev is not None:
+        if dev not in names.values():
+            raise NotFound(f"address of {dev}: no such interface")
+        found = [a for a in found if a.ifname == dev]
+    return found
+
+
+def routes(table: str | None = None, family: str | None = None, *,
+           netns: str | None = None) -> list[Route]:
+    """Routes of every table (or ``table``: main, local, default, a number or
+    ``all``), as ``ip route show table all``. Cloned/cached entries are left out."""
+    fam = _family(family)
+    tables = procfs.read_rt_tables()
+    with _open(netns) as nl:
+        names = _ifnames(nl)
+        found = _dump(nl, "routes", rtnl.RTM_GETROUTE, rtnl.route_request(fam),
+                      lambda b, s, e: rtnl.decode_route(b, s, e, names, tables))
+    if table not in (None, "all"):
+        wanted = _table_word(table, tables)
+        found = [r for r in found if r.table == wanted]
+    return found
+
+
+def _table_word(word: str, tables: dict[int, str]) -> str:
+    known = {**rtnl.TABLES, **tables}
+    if word.isdigit():
+        return rtnl.table_name(int(word), tables)
+    if word in known.values():
+        return word
+    raise BadInput(f"unknown routing table {word!r} (main, local, default, a number, all)")
+
+
+def rules(family: str | None = None, *, netns: str | None = None) -> list[Rule]:
+    """The routing policy database, as ``ip rule`` (IPv4 then IPv6 when no family)."""
+    fam = _family(family)
+    tables = procfs.read_rt_tables()
+    out: list[Rule] = []
+    with _open(netns) as nl:
+        for f in ([socket.AF_INET, socket.AF_INET6] if fam == socket.AF_UNSPEC else [fam]):
+            out += _dump(nl, "rules", rtnl.RTM_GETRULE, rtnl.rule_request(f),
+                         lambda b, s, e: rtnl.decode_rule(b, s, e, tables))
+    return out
+
+
+def neighbours(dev: str | None = None, family: str | None = None, *,
+               netns: str | None = None) -> list[Neighbour]:
+    """The neighbour (ARP/NDP) tables, as ``ip neigh``."""
+    fam = _family(family)
+    with _open(netns) as nl:
+        names = _ifnames(nl)
+        found = _dump(nl, "neighbours", rtnl.RTM_GETNEIGH, rtnl.neigh_request(fam),
+                      lambda b, s, e: rtnl.decode_neigh(b, s, e, names))
+    found = [n for n in found if n.family in ("inet", "inet6")]
+    if dev is not None:
+        if dev not in names.values():
+            raise NotFound(f"neighbours of {dev}: no such interface")
+        found = [n for n in found if n.dev == dev]
+    return found
+
+
+def route_get(dst: str, *, netns: str | None = None) -> RouteLookup:
+    """Ask the kernel which route it would use for ``dst`` (``ip route get``); no packet
+    is sent. Raises BadInput for a bad address; an unreachable destination is
+    returned with ``error`` set."""
+    try:
+        ip = ipaddress.ip_address(dst.strip("[]"))
+    except ValueError:
+        raise BadInput(f"route get: bad destination {dst!r} (expected an IP address)") from None
+    text = str(ip)
+    tables = procfs.read_rt_tables()
+    with _open(netns) as nl:
+        names = _ifnames(nl)
+        try:
+            (answer,) = _request(nl, rtnl.route_get_request(text),
+                                 lambda b, s, e: rtnl.decode_route_get(b, s, e, text, names,
+                                                                       tables))
+            (match,) = _request(nl, rtnl.route_get_request(text, fib_match=True),
+                                lambda b, s, e: rtnl.decode_route(b, s, e, names, tables))
+        except OSError as exc:
+            if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EACCES, errno.EINVAL):
+                return RouteLookup(dst=text, type="unreachable", table=None, dev=None,
+                                   gateway=None, prefsrc=None, matched=None,
+                                   error=exc.strerror or str(exc))
+            raise NetworkError(f"route get {text}", exc.errno) from exc
+    return RouteLookup(dst=answer.dst, type=answer.type, table=match.table, dev=answer.dev,
+                       gateway=answer.gateway, prefsrc=answer.prefsrc,
+                       matched=_prefix(match))
+
+
+def _prefix(r: Route) -> str:
+    if r.dst == "default":
+        return "0.0.0.0/0" if r.family == "inet" else "::/0"
+    return r.dst if "/" in r.dst else f"{r.dst}/{r.dst_len}"
+
+
+def _request(nl: netlink.NetlinkSocket, payload: bytes,
+             decode: Callable[[memoryview, int, int], T]) -> Iterator[T]:
+    out = [decode(buf, start, end) for buf, _t, start, end in
+           nl.dump(rtnl.RTM_GETROUTE, payload, flags=netlink.NLM_F_REQUEST)]
+    return iter(out)

@@ -1,0 +1,308 @@
+"""rtnetlink messages as bytes: requests to build, replies to decode. Pure, no socket.
+
+Layouts and numbers mirror ``<linux/rtnetlink.h>``, ``<linux/if_link.h>``,
+``<linux/if_addr.h>``, ``<linux/neighbour.h>``, ``<linux/fib_rules.h>`` and
+``<linux/if.h>``; names are those ``ip`` prints. Each ``decode_*`` takes the
+receive buffer and the bounds of one message payload.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+from socklab.kernel.netlink import attr, attrs
+from socklab.stack.model import Address, Link, LinkStats, Neighbour, Route, RouteLookup, Rule
+
+# message types
+RTM_NEWLINK, RTM_GETLINK = 16, 18
+RTM_NEWADDR, RTM_GETADDR = 20, 22
+RTM_NEWROUTE, RTM_GETROUTE = 24, 26
+RTM_NEWNEIGH, RTM_GETNEIGH = 28, 30
+RTM_NEWRULE, RTM_GETRULE = 32, 34
+
+IFINFOMSG = struct.Struct("=BxHiII")  # family, type, index, flags, change
+IFADDRMSG = struct.Struct("=BBBBI")  # family, prefixlen, flags, scope, index
+RTMSG = struct.Struct("=BBBBBBBBI")  # family, dst_len, src_len, tos, table, protocol, scope, type, flags
+FIB_RULE_HDR = struct.Struct("=BBBBBBBBI")  # family, dst_len, src_len, tos, table, res1, res2, action, flags
+NDMSG = struct.Struct("=BxxxiHBB")  # family, ifindex, state, flags, type
+RTNEXTHOP = struct.Struct("=HBBi")  # len, flags, hops, ifindex
+U32 = struct.Struct("=I")
+I32 = struct.Struct("=i")
+CACHEINFO = struct.Struct("=IIII")  # preferred, valid, cstamp, tstamp
+STATS64 = struct.Struct("=10Q")  # rx/tx packets, bytes, errors, dropped, multicast, collisions
+
+IFLA_ADDRESS, IFLA_BROADCAST, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_QDISC = 1, 2, 3, 4, 5, 6
+IFLA_MASTER, IFLA_TXQLEN, IFLA_OPERSTATE, IFLA_LINKINFO = 10, 13, 16, 18
+IFLA_IFALIAS, IFLA_STATS64, IFLA_GROUP, IFLA_LINK_NETNSID = 20, 23, 27, 37
+IFLA_INFO_KIND = 1
+IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_BROADCAST, IFA_CACHEINFO, IFA_FLAGS = 1, 2, 3, 4, 6, 8
+RTA_DST, RTA_SRC, RTA_IIF, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC = 1, 2, 3, 4, 5, 6, 7
+RTA_MULTIPATH, RTA_TABLE, RTA_VIA = 9, 15, 18
+FRA_DST, FRA_SRC, FRA_IIFNAME, FRA_GOTO, FRA_PRIORITY, FRA_FWMARK = 1, 2, 3, 4, 6, 10
+FRA_SUPPRESS_PREFIXLEN, FRA_TABLE, FRA_FWMASK, FRA_OIFNAME = 14, 15, 16, 17
+FRA_UNMODELLED = {11: "realms", 12: "tun_id", 13: "suppress_ifgroup", 19: "l3mdev",
+                  20: "uidrange", 22: "ipproto", 23: "sport", 24: "dport"}
+NDA_DST, NDA_LLADDR = 1, 2
+RTM_F_LOOKUP_TABLE, RTM_F_FIB_MATCH = 0x1000, 0x2000
+FIB_RULE_INVERT = 0x2
+
+FAMILIES = {socket.AF_INET: "inet", socket.AF_INET6: "inet6"}
+
+# <linux/if.h> flags, in the order ip prints them
+IFF_NAMES = [
+    (0x8, "LOOPBACK"), (0x2, "BROADCAST"), (0x10, "POINTOPOINT"), (0x1000, "MULTICAST"),
+    (0x80, "NOARP"), (0x200, "ALLMULTI"), (0x100, "PROMISC"), (0x400, "MASTER"),
+    (0x800, "SLAVE"), (0x4, "DEBUG"), (0x8000, "DYNAMIC"), (0x4000, "AUTOMEDIA"),
+    (0x2000, "PORTSEL"), (0x20, "NOTRAILERS"), (0x1, "UP"), (0x10000, "LOWER_UP"),
+    (0x20000, "DORMANT"), (0x40000, "ECHO"),
+]
+IFF_UP, IFF_RUNNING = 0x1, 0x40
+OPERSTATES = ["UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP"]
+# <linux/if_arp.h> ARPHRD_* -> ip's link/<type> names
+ARPHRD = {1: "ether", 772: "loopback", 65534: "none", 768: "ipip", 769: "ip6ip6",
+          776: "sit", 778: "gre", 823: "ip6gre", 65535: "void", 519: "ieee802.11",
+          280: "can", 512: "ppp", 774: "fddi"}
+SCOPES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
+SCOPE_NUMBERS = {v: k for k, v in SCOPES.items()}
+ROUTE_TYPES = ["unspec", "unicast", "local", "broadcast", "anycast", "multicast", "blackhole",
+               "unreachable", "prohibit", "throw", "nat", "xresolve"]
+RULE_ACTIONS = {0: "unspec", 1: "lookup", 2: "goto", 3: "nop", 6: "blackhole",
+                7: "unreachable", 8: "prohibit"}
+TABLES = {0: "unspec", 253: "default", 254: "main", 255: "local"}
+PROTOCOLS = {0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static", 8: "gated",
+             9: "ra", 10: "mrt", 11: "zebra", 12: "bird", 13: "dnrouted", 14: "xorp", 15: "ntk",
+             16: "dhcp", 18: "keepalived", 42: "babel", 99: "openr", 186: "bgp", 187: "isis",
+             188: "ospf", 189: "rip", 192: "eigrp"}
+IFA_FLAG_NAMES = [(0x01, "secondary"), (0x02, "nodad"), (0x04, "optimistic"), (0x08, "dadfailed"),
+             (0x10, "home"), (0x20, "deprecated"), (0x40, "tentative"), (0x80, "permanent"),
+             (0x100, "mngtmpaddr"), (0x200, "noprefixroute"), (0x400, "autojoin"),
+             (0x800, "stable-privacy")]
+NUD_STATES = [(0x01, "INCOMPLETE"), (0x02, "REACHABLE"), (0x04, "STALE"), (0x08, "DELAY"),
+              (0x10, "PROBE"), (0x20, "FAILED"), (0x40, "NOARP"), (0x80, "PERMANENT")]
+NTF_ROUTER, NTF_PROXY = 0x80, 0x08
+INFINITY_LIFE_TIME = 0xFFFFFFFF
+
+
+def table_name(number: int, names: dict[int, str] | None = None) -> str:
+    if names and number in names:
+        return names[number]
+    return TABLES.get(number, str(number))
+
+
+def _str(buf: memoryview, span: tuple[int, int]) -> str:
+    return bytes(buf[span[0]:span[1]]).split(b"\0", 1)[0].decode(errors="replace")
+
+
+def _u32(buf: memoryview, span: tuple[int, int]) -> int:
+    return int(U32.unpack_from(buf, span[0])[0])
+
+
+def _ip(buf: memoryview, span: tuple[int, int]) -> str:
+    raw = bytes(buf[span[0]:span[1]])
+    if len(raw) == 4:
+        return socket.inet_ntop(socket.AF_INET, raw)
+    if len(raw) == 16:
+        return socket.inet_ntop(socket.AF_INET6, raw)
+    return raw.hex()
+
+
+def _mac(buf: memoryview, span: tuple[int, int]) -> str:
+    return ":".join(f"{b:02x}" for b in bytes(buf[span[0]:span[1]]))
+
+
+# -- requests ------------------------------------------------------------------
+
+def link_request() -> bytes:
+    return IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
+
+
+def addr_request(family: int = socket.AF_UNSPEC) -> bytes:
+    return IFADDRMSG.pack(family, 0, 0, 0, 0)
+
+
+def route_request(family: int = socket.AF_UNSPEC) -> bytes:
+    return RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)
+
+
+def rule_request(family: int = socket.AF_UNSPEC) -> bytes:
+    return FIB_RULE_HDR.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)
+
+
+def neigh_request(family: int = socket.AF_UNSPEC) -> bytes:
+    return NDMSG.pack(family, 0, 0, 0, 0)
+
+
+def route_get_request(dst: str, fib_match: bool = False) -> bytes:
+    """``ip route get DST`` (with ``fib_match``: ``ip route get fibmatch DST``)."""
+    family = socket.AF_INET6 if ":" in dst else socket.AF_INET
+    raw = socket.inet_pton(family, dst)
+    flags = RTM_F_LOOKUP_TABLE | (RTM_F_FIB_MATCH if fib_match else 0)
+    return RTMSG.pack(family, len(raw) * 8, 0, 0, 0, 0, 0, 0, flags) + attr(RTA_DST, raw)
+
+
+# -- replies -------------------------------------------------------------------
+
+def decode_link(buf: memoryview, start: int, end: int) -> Link:
+    _family, ltype, index, flags, _change = IFINFOMSG.unpack_from(buf, start)
+    a = attrs(buf, start + IFINFOMSG.size, end)
+    kind = ARPHRD.get(ltype, str(ltype))
+    if IFLA_LINKINFO in a:
+        info = attrs(buf, *a[IFLA_LINKINFO])
+        if IFLA_INFO_KIND in info:
+            kind = _str(buf, info[IFLA_INFO_KIND])
+    names = [name for bit, name in IFF_NAMES if flags & bit]
+    if flags & IFF_UP and not flags & IFF_RUNNING:  # as ip: "<NO-CARRIER,...,UP>"
+        names.insert(0, "NO-CARRIER")
+    oper = _u32_byte(buf, a.get(IFLA_OPERSTATE))
+    stats = LinkStats()
+    if IFLA_STATS64 in a:
+        v = STATS64.unpack_from(buf, a[IFLA_STATS64][0])
+        stats = LinkStats(rx_bytes=v[2], rx_packets=v[0], rx_errors=v[4], rx_dropped=v[6],
+                          tx_bytes=v[3], tx_packets=v[1], tx_errors=v[5], tx_dropped=v[7],
+                          multicast=v[8], collisions=v[9])
+    return Link(
+        index=index,
+        name=_str(buf, a[IFLA_IFNAME]) if IFLA_IFNAME in a else str(index),
+        kind=kind,
+        flags=tuple(names),
+        operstate=OPERSTATES[oper] if oper is not None and oper < len(OPERSTATES) else "UNKNOWN",
+        mtu=_u32(buf, a[IFLA_MTU]) if IFLA_MTU in a else 0,
+        address=_mac(buf, a[IFLA_ADDRESS]) if IFLA_ADDRESS in a else None,
+        broadcast=_mac(buf, a[IFLA_BROADCAST]) if IFLA_BROADCAST in a else None,
+        qdisc=_str(buf, a[IFLA_QDISC]) if IFLA_QDISC in a else None,
+        master=_u32(buf, a[IFLA_MASTER]) if IFLA_MASTER in a else None,
+        link=_u32(buf, a[IFLA_LINK]) if IFLA_LINK in a else None,
+        link_netnsid=I32.unpack_from(buf, a[IFLA_LINK_NETNSID][0])[0]
+        if IFLA_LINK_NETNSID in a else None,
+        txqlen=_u32(buf, a[IFLA_TXQLEN]) if IFLA_TXQLEN in a else None,
+        group=_u32(buf, a[IFLA_GROUP]) if IFLA_GROUP in a else 0,
+        alias=_str(buf, a[IFLA_IFALIAS]) if IFLA_IFALIAS in a else None,
+        stats=stats,
+    )
+
+
+def _u32_byte(buf: memoryview, span: tuple[int, int] | None) -> int | None:
+    return None if span is None else buf[span[0]]
+
+
+def decode_addr(buf: memoryview, start: int, end: int, ifnames: dict[int, str]) -> Address:
+    family, prefixlen, flags8, scope, index = IFADDRMSG.unpack_from(buf, start)
+    a = attrs(buf, start + IFADDRMSG.size, end)
+    flags = _u32(buf, a[IFA_FLAGS]) if IFA_FLAGS in a else flags8
+    local = _ip(buf, a[IFA_LOCAL]) if IFA_LOCAL in a else None
+    address = _ip(buf, a[IFA_ADDRESS]) if IFA_ADDRESS in a else None
+    if local is None:  # IPv6: only IFA_ADDRESS
+        local, address = address, None
+    names = [name for bit, name in IFA_FLAG_NAMES if flags & bit]
+    if not flags & 0x80:
+        names.append("dynamic")
+    valid = preferred = None
+    if IFA_CACHEINFO in a:
+        pref, val, _c, _t = CACHEINFO.unpack_from(buf, a[IFA_CACHEINFO][0])
+        valid = None if val == INFINITY_LIFE_TIME else val
+        preferred = None if pref == INFINITY_LIFE_TIME else pref
+    return Address(
+        index=index, ifname=ifnames.get(index, str(index)), family=FAMILIES.get(family,
+                                                                                str(family)),
+        local=local or "", prefixlen=prefixlen, scope=SCOPES.get(scope, str(scope)),
+        label=_str(buf, a[IFA_LABEL]) if IFA_LABEL in a else None,
+        broadcast=_ip(buf, a[IFA_BROADCAST]) if IFA_BROADCAST in a else None,
+        peer=address if address is not None and address != local else None,
+        flags=tuple(names), valid_lft=valid, preferred_lft=preferred,
+    )
+
+
+def decode_route(buf: memoryview, start: int, end: int, ifnames: dict[int, str],
+                 tables: dict[int, str] | None = None) -> Route:
+    (family, dst_len, _src_len, tos, table, protocol, scope, rtype,
+     flags) = RTMSG.unpack_from(buf, start)
+    a = attrs(buf, start + RTMSG.size, end)
+    if RTA_TABLE in a:
+        table = _u32(buf, a[RTA_TABLE])
+    fam = FAMILIES.get(family, str(family))
+    if RTA_DST in a:
+        dst = _ip(buf, a[RTA_DST])
+        full = 32 if family == socket.AF_INET else 128
+        if dst_len != full:
+            dst = f"{dst}/{dst_len}"
+    else:
+        dst = "default" if dst_len == 0 else f"?/{dst_len}"
+    oif = _u32(buf, a[RTA_OIF]) if RTA_OIF in a else None
+    nexthops: list[tuple[str | None, str | None, int]] = []
+    if RTA_MULTIPATH in a:
+        off, stop = a[RTA_MULTIPATH]
+        while off + RTNEXTHOP.size <= stop:
+            length, _nhflags, hops, nh_if = RTNEXTHOP.unpack_from(buf, off)
+            if length < RTNEXTHOP.size:
+                break
+            na = attrs(buf, off + RTNEXTHOP.size, off + length)
+            gw = _ip(buf, na[RTA_GATEWAY]) if RTA_GATEWAY in na else None
+            nexthops.append((gw, ifnames.get(nh_if, str(nh_if)), hops + 1))
+            off += (length + 3) & ~3
+    flag_names = []
+    if flags & 0x1:
+        flag_names.append("dead")
+    if flags & 0x4:
+        flag_names.append("onlink")
+    if flags & 0x10:
+        flag_names.append("linkdown")
+    return Route(
+        family=fam, table=table_name(table, tables),
+        type=ROUTE_TYPES[rtype] if rtype < len(ROUTE_TYPES) else str(rtype),
+        dst=dst, dst_len=dst_len,
+        gateway=_ip(buf, a[RTA_GATEWAY]) if RTA_GATEWAY in a else None,
+        dev=ifnames.get(oif, str(oif)) if oif is not None else None, oif=oif,
+        prefsrc=_ip(buf, a[RTA_PREFSRC]) if RTA_PREFSRC in a else None,
+        metric=_u32(buf, a[RTA_PRIORITY]) if RTA_PRIORITY in a else 0,
+        protocol=PROTOCOLS.get(protocol, str(protocol)), scope=SCOPES.get(scope, str(scope)),
+        tos=tos, flags=tuple(flag_names), nexthops=tuple(nexthops),
+    )
+
+
+def decode_rule(buf: memoryview, start: int, end: int,
+                tables: dict[int, str] | None = None) -> Rule:
+    (family, dst_len, src_len, tos, table, _r1, _r2, action,
+     flags) = FIB_RULE_HDR.unpack_from(buf, start)
+    a = attrs(buf, start + FIB_RULE_HDR.size, end)
+    if FRA_TABLE in a:
+        table = _u32(buf, a[FRA_TABLE])
+    src = f"{_ip(buf, a[FRA_SRC])}/{src_len}" if FRA_SRC in a else "all"
+    dst = f"{_ip(buf, a[FRA_DST])}/{dst_len}" if FRA_DST in a else "all"
+    sup = _u32(buf, a[FRA_SUPPRESS_PREFIXLEN]) if FRA_SUPPRESS_PREFIXLEN in a else None
+    return Rule(
+        family=FAMILIES.get(family, str(family)),
+        priority=_u32(buf, a[FRA_PRIORITY]) if FRA_PRIORITY in a else 0,
+        action=RULE_ACTIONS.get(action, str(action)),
+        table=table_name(table, tables) if action == 1 else None,
+        src=src, dst=dst,
+        iif=_str(buf, a[FRA_IIFNAME]) if FRA_IIFNAME in a else None,
+        oif=_str(buf, a[FRA_OIFNAME]) if FRA_OIFNAME in a else None,
+        fwmark=_u32(buf, a[FRA_FWMARK]) if FRA_FWMARK in a else None,
+        fwmask=_u32(buf, a[FRA_FWMASK]) if FRA_FWMASK in a else None,
+        tos=tos, invert=bool(flags & FIB_RULE_INVERT),
+        goto=_u32(buf, a[FRA_GOTO]) if FRA_GOTO in a else None,
+        suppress_prefixlen=None if sup in (None, 0xFFFFFFFF) else sup,
+        unmodelled=tuple(name for num, name in FRA_UNMODELLED.items() if num in a),
+    )
+
+
+def decode_neigh(buf: memoryview, start: int, end: int, ifnames: dict[int, str]) -> Neighbour:
+    family, index, state, flags, _ntype = NDMSG.unpack_from(buf, start)
+    a = attrs(buf, start + NDMSG.size, end)
+    states = tuple(name for bit, name in NUD_STATES if state & bit) or ("NONE",)
+    return Neighbour(
+        family=FAMILIES.get(family, str(family)),
+        dst=_ip(buf, a[NDA_DST]) if NDA_DST in a else "",
+        dev=ifnames.get(index, str(index)), index=index,
+        lladdr=_mac(buf, a[NDA_LLADDR]) if NDA_LLADDR in a else None,
+        state=states, router=bool(flags & NTF_ROUTER),
+        flags=("proxy",) if flags & NTF_PROXY else (),
+    )
+
+
+def decode_route_get(buf: memoryview, start: int, end: int, dst: str, ifnames: dict[int, str],
+                     tables: dict[int, str] | None = None) -> RouteLookup:
+    r = decode_route(buf, start, end, ifnames, tables)
+    return RouteLookup(dst=dst, type=r.type, table=r.table, dev=r.dev, gateway=r.gateway,
+                       prefsrc=r.prefsrc, matched=None)
