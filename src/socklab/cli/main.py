@@ -19,8 +19,14 @@ from typing import NoReturn
 
 from socklab.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, BadInput, SocklabError
 
-# name -> (module under socklab.cli, one-line summary, classic command)
+# name -> (module under socklab.cli, one-line summary with the classic command)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "link": ("cmd_link", "network interfaces (ifconfig -a, ip link)"),
+    "addr": ("cmd_addr", "addresses of the interfaces (ip addr)"),
+    "route": ("cmd_route", "routing tables, and a route lookup explained (route -n, ip route get)"),
+    "rule": ("cmd_rule", "routing policy rules (ip rule)"),
+    "neigh": ("cmd_neigh", "neighbour tables: ARP and NDP (arp -an, ip neigh)"),
+    "sysctl": ("cmd_sysctl", "kernel parameters, read, written, explained (sysctl)"),
     "sockets": ("cmd_sockets", "the socket table with owners (netstat -anp, ss)"),
     "tour": ("cmd_tour", "walk through the course on this machine, tracing every call"),
 }

@@ -139,3 +139,35 @@ def read_rt_tables(paths: tuple[str, ...] = ("/etc/iproute2/rt_tables",
             if len(fields) >= 2 and fields[0].isdigit():
                 out.setdefault(int(fields[0]), fields[1])
     return out
+
+
+def sysctl_kind(path: str, proc_root: str = "/proc") -> str | None:
+    """``"file"``, ``"dir"`` or None for ``/proc/sys/<path>``."""
+    full = f"{proc_root}/sys/{path}"
+    if os.path.isdir(full):
+        return "dir"
+    if os.path.isfile(full):
+        return "file"
+    return None
+
+
+def sysctl_tree(path: str, proc_root: str = "/proc") -> list[str]:
+    """Every file under ``/proc/sys/<path>`` as a path relative to /proc/sys, sorted."""
+    base = f"{proc_root}/sys"
+    out = []
+    for root, dirs, files in os.walk(f"{base}/{path}"):
+        dirs.sort()
+        rel = os.path.relpath(root, base)
+        out += [f"{rel}/{name}" if rel != "." else name for name in sorted(files)]
+    return out
+
+
+def read_sysctl_path(path: str, proc_root: str = "/proc") -> str:
+    """The text of ``/proc/sys/<path>``, whitespace-trimmed (OSError as the OS says)."""
+    with open(f"{proc_root}/sys/{path}") as f:
+        return f.read().strip()
+
+
+def write_sysctl_path(path: str, value: str, proc_root: str = "/proc") -> None:
+    with open(f"{proc_root}/sys/{path}", "w") as f:
+        f.write(value)

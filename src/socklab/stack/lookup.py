@@ -105,7 +105,7 @@ def _rule_text(r: Rule) -> str:
 
 def _rule_matches(r: Rule, dst: IPAddress) -> tuple[bool, str]:
     """Does the rule match a packet from this host to ``dst``? And the reason."""
-    reasons = []
+    reasons: list[str] = []
     ok = True
     if r.src != "all":
         net = ipaddress.ip_network(r.src, strict=False)

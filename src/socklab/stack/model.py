@@ -37,6 +37,7 @@ class Link:
     name: str
     kind: str  # loopback, ether, veth, bridge, dummy, tun ... (linkinfo kind, else link type)
     flags: tuple[str, ...]  # UP, BROADCAST, LOOPBACK, ..., LOWER_UP, as ip prints them
+    ifflags: int  # the raw IFF_* bits (ifconfig prints them, RUNNING included)
     operstate: str  # UP, DOWN, UNKNOWN, LOWERLAYERDOWN, DORMANT ...
     mtu: int
     address: str | None  # MAC (None for links without one)

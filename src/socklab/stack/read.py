@@ -18,10 +18,11 @@ from typing import TypeVar
 from socklab.errors import BadInput, NetworkError, NotFound, from_oserror
 from socklab.kernel import netlink, procfs
 from socklab.kernel import netns as knetns
-from socklab.stack import rtnl
+from socklab.stack import lookup, rtnl
+from socklab.stack.lookup import Explanation
 from socklab.stack.model import Address, Link, Neighbour, Route, RouteLookup, Rule
 
-__all__ = ["addresses", "links", "neighbours", "route_get", "routes", "rules"]
+__all__ = ["addresses", "explain_route", "links", "neighbours", "route_get", "routes", "rules"]
 
 T = TypeVar("T")
 
@@ -123,15 +124,17 @@ def rules(family: str | None = None, *, netns: str | None = None) -> list[Rule]:
     return out
 
 
-def neighbours(dev: str | None = None, family: str | None = None, *,
+def neighbours(dev: str | None = None, family: str | None = None, *, all_states: bool = False,
                netns: str | None = None) -> list[Neighbour]:
-    """The neighbour (ARP/NDP) tables, as ``ip neigh``."""
+    """The neighbour (ARP/NDP) tables, as ``ip neigh``: entries that are only NOARP
+    (multicast, loopback) are left out unless ``all_states`` (``nud all``)."""
     fam = _family(family)
     with _open(netns) as nl:
         names = _ifnames(nl)
         found = _dump(nl, "neighbours", rtnl.RTM_GETNEIGH, rtnl.neigh_request(fam),
                       lambda b, s, e: rtnl.decode_neigh(b, s, e, names))
-    found = [n for n in found if n.family in ("inet", "inet6")]
+    found = [n for n in found if n.family in ("inet", "inet6")
+             and (all_states or n.state not in (("NOARP",), ("NONE",)))]
     if dev is not None:
         if dev not in names.values():
             raise NotFound(f"neighbours of {dev}: no such interface")
@@ -179,3 +182,12 @@ def _request(nl: netlink.NetlinkSocket, payload: bytes,
     out = [decode(buf, start, end) for buf, _t, start, end in
            nl.dump(rtnl.RTM_GETROUTE, payload, flags=netlink.NLM_F_REQUEST)]
     return iter(out)
+
+
+def explain_route(dst: str, *, netns: str | None = None) -> Explanation:
+    """``route get`` explained: the kernel's answer and socklab's own walk over the rules
+    and tables (see :mod:`socklab.stack.lookup`). Raises BadInput for a bad address."""
+    kernel = route_get(dst, netns=netns)
+    return lookup.explain(kernel.dst, rules(netns=netns), routes(netns=netns),
+                          addresses(netns=netns), neighbours(all_states=True, netns=netns),
+                          kernel)

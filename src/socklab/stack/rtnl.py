@@ -23,8 +23,10 @@ RTM_NEWRULE, RTM_GETRULE = 32, 34
 
 IFINFOMSG = struct.Struct("=BxHiII")  # family, type, index, flags, change
 IFADDRMSG = struct.Struct("=BBBBI")  # family, prefixlen, flags, scope, index
-RTMSG = struct.Struct("=BBBBBBBBI")  # family, dst_len, src_len, tos, table, protocol, scope, type, flags
-FIB_RULE_HDR = struct.Struct("=BBBBBBBBI")  # family, dst_len, src_len, tos, table, res1, res2, action, flags
+# rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags
+RTMSG = struct.Struct("=BBBBBBBBI")
+# fib_rule_hdr: family, dst_len, src_len, tos, table, res1, res2, action, flags
+FIB_RULE_HDR = struct.Struct("=BBBBBBBBI")
 NDMSG = struct.Struct("=BxxxiHBB")  # family, ifindex, state, flags, type
 RTNEXTHOP = struct.Struct("=HBBi")  # len, flags, hops, ifindex
 U32 = struct.Struct("=I")
@@ -166,6 +168,7 @@ def decode_link(buf: memoryview, start: int, end: int) -> Link:
         name=_str(buf, a[IFLA_IFNAME]) if IFLA_IFNAME in a else str(index),
         kind=kind,
         flags=tuple(names),
+        ifflags=flags,
         operstate=OPERSTATES[oper] if oper is not None and oper < len(OPERSTATES) else "UNKNOWN",
         mtu=_u32(buf, a[IFLA_MTU]) if IFLA_MTU in a else 0,
         address=_mac(buf, a[IFLA_ADDRESS]) if IFLA_ADDRESS in a else None,

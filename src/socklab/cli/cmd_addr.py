@@ -1,0 +1,28 @@
+"""Show the addresses of the interfaces (IPv4 and IPv6), with scope, label and flags.
+
+examples:
+  socklab addr                  every address (ip addr)
+  socklab addr eth0 -4          the IPv4 addresses of eth0 (ip -4 addr show eth0)
+  socklab --json addr           the records as JSON
+
+classic: ifconfig -a, ip addr show
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dev", nargs="?", metavar="DEV", help="only this interface")
+    p.add_argument("-4", dest="family", action="store_const", const="inet", help="IPv4 only")
+    p.add_argument("-6", dest="family", action="store_const", const="inet6", help="IPv6 only")
+
+
+def run(args: argparse.Namespace) -> int:
+    from socklab.cli import render, stackview
+    from socklab.stack import read
+
+    addrs = read.addresses(args.dev, args.family)
+    render.emit(addrs, stackview.ADDR_COLUMNS, args.json)
+    return 0

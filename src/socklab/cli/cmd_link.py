@@ -1,0 +1,38 @@
+"""Show network interfaces: state, flags, MTU, MAC, kind, master/peer, counters.
+
+examples:
+  socklab link                  every interface (ip link)
+  socklab link eth0             one interface
+  socklab link --style ifconfig interfaces and addresses as ifconfig -a prints them
+  socklab --netns lab1 link     in a named network namespace (ip -n lab1 link)
+  socklab --json link           the records as JSON
+
+classic: ifconfig -a, ip link show, ip -s link
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dev", nargs="?", metavar="DEV", help="only this interface")
+    p.add_argument("--style", choices=("ip", "ifconfig"), default="ip",
+                   help="ip (a table, default) or ifconfig (ifconfig -a's blocks)")
+    p.add_argument("-s", "--stats", action="store_true", help="add the rx/tx counters")
+
+
+def run(args: argparse.Namespace) -> int:
+    from socklab.cli import render, stackview
+    from socklab.stack import read
+
+    links = read.links(args.dev)
+    if args.style == "ifconfig" and not args.json:
+        addrs = read.addresses(args.dev)
+        print("\n".join(stackview.ifconfig(links, addrs)))
+        return 0
+    names = {link.index: link.name for link in read.links()} if not args.json else {}
+    rows = links if args.json else [stackview.link_row(link, names) for link in links]
+    cols = stackview.LINK_STATS_COLUMNS if args.stats else stackview.LINK_COLUMNS
+    render.emit(rows, cols, args.json)
+    return 0

@@ -1,0 +1,57 @@
+"""Show the routing tables, or which route the kernel takes for a destination, explained.
+
+'socklab route' lists the routes of every table (main, local, others);
+'socklab route get DEST' asks the kernel which interface, gateway and source
+it would use (no packet is sent) and explains why: the rules consulted, the
+table, the candidate routes by prefix length then metric, the winner, the
+source address and the next hop's neighbour entry.
+
+examples:
+  socklab route                     every route of every table (ip route show table all)
+  socklab route --table main -4     the main IPv4 table
+  socklab route --style route       the main table as route -n prints it
+  socklab route get 198.51.100.7    the lookup explained (ip route get 198.51.100.7)
+  socklab --json route get ::1
+
+classic: route -n, netstat -rn, ip route show, ip route get
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from socklab.errors import BadInput
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("verb", nargs="?", default="show", choices=("show", "get"),
+                   help="show (default) or get DEST")
+    p.add_argument("dest", nargs="?", metavar="DEST", help="for get: the destination address")
+    p.add_argument("--table", metavar="TABLE", default="all",
+                   help="main, local, default, a number, or all (default)")
+    p.add_argument("-4", dest="family", action="store_const", const="inet", help="IPv4 only")
+    p.add_argument("-6", dest="family", action="store_const", const="inet6", help="IPv6 only")
+    p.add_argument("--style", choices=("ip", "route"), default="ip",
+                   help="ip (a table, default) or route (route -n's main IPv4 table)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from socklab.cli import render, stackview
+    from socklab.stack import read
+
+    if args.verb == "get":
+        if not args.dest:
+            raise BadInput("route get: give a destination address (socklab route get DEST)")
+        ex = read.explain_route(args.dest)
+        if args.json:
+            render.write_json(ex)
+        else:
+            print("\n".join(stackview.explanation(ex)))
+        return 1 if ex.error else 0
+    if args.dest:
+        raise BadInput(f"route show takes no destination (did you mean 'route get {args.dest}'?)")
+    if args.style == "route" and not args.json:
+        print("\n".join(stackview.route_n(read.routes("main", "inet"))))
+        return 0
+    render.emit(read.routes(args.table, args.family), stackview.ROUTE_COLUMNS, args.json)
+    return 0
