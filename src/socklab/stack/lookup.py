@@ -75,6 +75,14 @@ class Explanation:
     kernel: RouteLookup | None = None
     agrees: bool | None = None
     caveats: list[str] = field(default_factory=list)
+    special: str | None = None  # the kind of destination when it is not plain unicast
+
+    @property
+    def type(self) -> str | None:
+        """The route type the packet gets: the special class, else the winner's."""
+        if self.special in ("broadcast", "multicast", "local"):
+            return self.special
+        return self.winner.type if self.winner is not None else None
 
 
 def prefix_of(route: Route) -> IPNetwork:
@@ -148,6 +156,21 @@ def lookup(dst: str, rules: list[Rule], routes: list[Route]) -> Explanation:
     ip = ipaddress.ip_address(dst)
     family = "inet" if ip.version == 4 else "inet6"
     ex = Explanation(dst=str(ip))
+    if ip.version == 4 and int(ip) == 0:
+        # ip_route_output_key_hash_rcu(): a zero destination means this host;
+        # the tables are not consulted at all
+        ex.special = "local"
+        ex.why = "0.0.0.0 stands for this host: the kernel sends it over lo without a lookup"
+        ex.source, ex.source_why = "127.0.0.1", "the loopback address"
+        return ex
+    if ip.version == 4 and ip == ipaddress.IPv4Address("255.255.255.255"):
+        ex.special = "broadcast"
+        ex.caveats.append("255.255.255.255 is the limited broadcast: the route found only "
+                          "picks the interface, the packet is sent as a link broadcast")
+    elif ip.is_multicast:
+        ex.special = "multicast"
+        ex.caveats.append(f"{ip} is a multicast group: the route found only picks the "
+                          "interface, the packet is sent to the group")
     ordered = sorted((r for r in rules if r.family == family), key=lambda r: r.priority)
     i = 0
     while i < len(ordered):
@@ -259,10 +282,12 @@ def explain(dst: str, rules: list[Rule], routes: list[Route], addresses: list[Ad
 def _agrees(ex: Explanation, kernel: RouteLookup) -> bool:
     if kernel.error or ex.error:
         return bool(kernel.error) == bool(ex.error)
+    if ex.special == "local" and ex.winner is None:
+        return kernel.type == "local"
     if ex.winner is None or kernel.matched is None:
         return False
     same_prefix = ipaddress.ip_network(kernel.matched, strict=False) == ipaddress.ip_network(
         ex.winner.prefix)
     same_dev = ex.winner.dev is None or ex.winner.dev == kernel.dev
     same_gw = ex.winner.gateway is None or ex.winner.gateway == kernel.gateway
-    return same_prefix and same_dev and same_gw and ex.winner.type == kernel.type
+    return same_prefix and same_dev and same_gw and ex.type == kernel.type

@@ -16,6 +16,7 @@ The pure part is here; reading and writing the files is
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import fnmatch
 from collections.abc import Iterable
@@ -108,9 +109,16 @@ def read_all(proc_root: str = "/proc") -> list[Setting]:
     return _read_many(procfs.sysctl_tree(".", proc_root), proc_root, quiet=True)
 
 
+# Left out of listings, as procps sysctl -a does (its --deprecated shows them);
+# reading one by its name still works.
+DEPRECATED = frozenset({"base_reachable_time", "retrans_time"})
+
+
 def _read_many(paths: Iterable[str], proc_root: str, quiet: bool) -> list[Setting]:
     out = []
     for path in paths:
+        if quiet and path.rsplit("/", 1)[-1] in DEPRECATED:
+            continue
         try:
             text = procfs.read_sysctl_path(path, proc_root)
         except OSError as exc:
@@ -222,10 +230,8 @@ def explain(key: str, proc_root: str = "/proc") -> Explained:
     for pattern, what, unit, default, bsd in EXPLAIN:
         if fnmatch.fnmatchcase(dotted, pattern):
             value: Value | None = None
-            try:
+            with contextlib.suppress(OSError):  # a key of another namespace or kernel
                 value = typed(procfs.read_sysctl_path(key_to_path(dotted), proc_root))
-            except OSError:
-                pass
             return Explained(dotted, what, unit, default, bsd, value)
     known = ", ".join(p for p, *_ in EXPLAIN[:6])
     raise NotFound(f"sysctl --explain {key}: socklab has no explanation for this key "
