@@ -130,9 +130,11 @@ class Tour:
 
 def _sections() -> list[Section]:
     # Imported here so that 'socklab --help' never loads the tour.
-    from socklab.cli.tour import socktable, tcp
+    from socklab.cli.tour import socktable, stack, tcp
 
     return [
+        Section("stack", "The stack from user space: interfaces, addresses, routes",
+                "course 1.1, 1.2", stack.section),
         Section("tcp", "TCP, the connected mode: server and client on loopback",
                 "course 2.1.2, 2.1.4, 3.1", tcp.section),
         Section("sockets", "The socket table: what netstat -anp shows, for the tour's sockets",

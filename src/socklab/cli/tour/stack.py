@@ -1,0 +1,54 @@
+"""Tour section: the stack seen from user space (course 1.1 and 1.2).
+
+This machine's interfaces and addresses, its routing table, and the route
+lookup explained for three destinations: loopback, one on a directly
+connected network (on-link), and one behind a gateway (off-link, a
+documentation address, 198.51.100.7, when there is a default route).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from socklab.cli import render, stackview
+from socklab.cli.tour import Tour
+from socklab.stack import read
+from socklab.stack.model import Address, Route
+
+
+def section(t: Tour) -> None:
+    t.say("The kernel's network stack ends at the bottom in interfaces (course 1.1): lo, the "
+          "local loop, whose packets come straight back, and the others (Ethernet, veth, "
+          "bridges ...). Each has a state, an MTU, a MAC address and IP addresses.")
+    links = read.links()
+    names = {link.index: link.name for link in links}
+    t.lines(render.table([stackview.link_row(link, names) for link in links],
+                         stackview.LINK_COLUMNS[:7]), data=links)
+    addrs = read.addresses()
+    t.lines(render.table(addrs, stackview.ADDR_COLUMNS[:6]), data=addrs)
+    t.say("Which interface a packet leaves by is decided by the routing table (course 1.2): "
+          "for each destination network, the interface and, when the network is not directly "
+          "connected, the gateway to hand the packet to. Linux has several tables (main, local "
+          "...) and rules that say which table to search.")
+    routes = [r for r in read.routes() if r.table == "main"]
+    t.lines(render.table(routes, stackview.ROUTE_COLUMNS[2:8]), data=routes)
+    for dst, what in _destinations(routes, addrs):
+        t.say(f"Route lookup for {dst} ({what}): no packet is sent, the kernel is asked "
+              "which route it would take, and socklab walks the same rules and tables "
+              "itself to explain the choice.")
+        ex = read.explain_route(dst)
+        t.lines(stackview.explanation(ex), data=ex)
+
+
+def _destinations(routes: list[Route], addrs: list[Address]) -> list[tuple[str, str]]:
+    out = [("127.0.0.1", "loopback: the local table sends it to lo")]
+    for a in addrs:
+        if a.family == "inet" and a.scope == "global":
+            net = ipaddress.ip_network(f"{a.local}/{a.prefixlen}", strict=False)
+            if net.num_addresses > 2:
+                host = next(h for h in net.hosts() if str(h) != a.local)
+                out.append((str(host), f"on-link: {net} is directly connected"))
+                break
+    if any(r.dst == "default" and r.family == "inet" for r in routes):
+        out.append(("198.51.100.7", "off-link: only the default route covers it"))
+    return out
