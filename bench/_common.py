@@ -12,6 +12,19 @@ BIN = Path(sys.executable).parent
 SOCKLAB = str(BIN / "socklab")
 
 
+def compile_sources() -> None:
+    """Byte-compile socklab first: with PYTHONDONTWRITEBYTECODE set, Python would
+    otherwise compile every module from source at every start of every run."""
+    import compileall
+
+    import socklab
+
+    compileall.compile_dir(Path(socklab.__file__).parent, quiet=1)
+
+
+compile_sources()
+
+
 def measure(cmd: list[str], runs: int, env: dict[str, str] | None = None) -> tuple[float, int]:
     """Median wall time (s) over ``runs`` and peak RSS (KiB) of a command, stdout discarded."""
     times, peak = [], 0

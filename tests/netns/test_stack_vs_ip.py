@@ -62,7 +62,7 @@ def test_links_equal_ip(lab):
     assert set(ours) == {t["ifname"] for t in theirs}
     for t in theirs:
         o = ours[t["ifname"]]
-        assert o.index == t["ifindex"]
+        assert o.ifindex == t["ifindex"]
         assert set(o.flags) == set(t["flags"])
         assert (o.mtu, o.operstate, o.qdisc) == (t["mtu"], t["operstate"], t.get("qdisc"))
         assert o.address == t.get("address")
@@ -71,12 +71,12 @@ def test_links_equal_ip(lab):
         master = t.get("master")
         assert (o.master is not None) == (master is not None)
         if master:
-            assert ours[master].index == o.master
+            assert ours[master].ifindex == o.master
         assert o.stats.rx_bytes == t["stats64"]["rx"]["bytes"]
         assert o.stats.tx_packets == t["stats64"]["tx"]["packets"]
     # the veth pair: each names the other's index
-    assert ours["v0"].link == ours["v1"].index and ours["v1"].link == ours["v0"].index
-    assert ours["v1"].master == ours["br0"].index
+    assert ours["v0"].link == ours["v1"].ifindex and ours["v1"].link == ours["v0"].ifindex
+    assert ours["v1"].master == ours["br0"].ifindex
 
 
 def test_addresses_equal_ip(lab):

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         addrs = read.addresses(args.dev)
         print("\n".join(stackview.ifconfig(links, addrs)))
         return 0
-    names = {link.index: link.name for link in read.links()} if not args.json else {}
+    names = {link.ifindex: link.name for link in read.links()} if not args.json else {}
     rows = links if args.json else [stackview.link_row(link, names) for link in links]
     cols = stackview.LINK_STATS_COLUMNS if args.stats else stackview.LINK_COLUMNS
     render.emit(rows, cols, args.json)

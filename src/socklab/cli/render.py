@@ -8,21 +8,16 @@ shrinkable column is cut with an ellipsis.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
-import ipaddress
-import json
 import shutil
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 __all__ = ["Column", "emit", "table", "to_jsonable", "write_json"]
 
 
-@dataclass(frozen=True, slots=True)
-class Column:
+class Column(NamedTuple):
     """A table column: the row key, its header, alignment and whether it may be cut."""
 
     key: str
@@ -33,17 +28,19 @@ class Column:
 
 def to_jsonable(value: Any) -> Any:
     """Plain JSON types from models: dataclasses, enums, addresses, bytes."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields is not None and not isinstance(value, type):
+        return {name: to_jsonable(getattr(value, name)) for name in fields}
+    as_dict = getattr(value, "as_dict", None) or getattr(value, "_asdict", None)
+    if as_dict is not None and isinstance(value, tuple):  # NamedTuple records
+        return to_jsonable(as_dict())
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [to_jsonable(v) for v in value]
-    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address
-                  | ipaddress.IPv4Network | ipaddress.IPv6Network
-                  | ipaddress.IPv4Interface | ipaddress.IPv6Interface):
+    if type(value).__module__ == "ipaddress":  # addresses, networks, interfaces
         return str(value)
     if isinstance(value, bytes):
         return value.hex()
@@ -51,6 +48,8 @@ def to_jsonable(value: Any) -> Any:
 
 
 def write_json(value: Any, out: TextIO | None = None) -> None:
+    import json
+
     out = out if out is not None else sys.stdout
     json.dump(to_jsonable(value), out, indent=2)
     out.write("\n")

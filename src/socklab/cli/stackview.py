@@ -6,12 +6,13 @@ prints the models themselves).
 
 from __future__ import annotations
 
-import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from socklab.cli.render import Column
-from socklab.stack.lookup import Explanation
-from socklab.stack.model import Address, Link, Neighbour, Route, Rule
+
+if TYPE_CHECKING:
+    from socklab.stack.lookup import Explanation
+    from socklab.stack.model import Address, Link, Neighbour, Route, Rule
 
 LINK_COLUMNS = [
     Column("index", "IDX", right=True), Column("name", "NAME"), Column("kind", "KIND"),
@@ -56,7 +57,7 @@ def link_row(link: Link, names: dict[int, str]) -> dict[str, Any]:
         peer = link.link if link.link_netnsid is not None else names.get(link.link, link.link)
         related.append(f"link {peer}{where}")
     stats = link.stats
-    return {"index": link.index, "name": link.name, "kind": link.kind, "state": link.operstate,
+    return {"index": link.ifindex, "name": link.name, "kind": link.kind, "state": link.operstate,
             "mtu": link.mtu, "address": link.address, "qdisc": link.qdisc,
             "related": ", ".join(related) or None, "flags": ",".join(link.flags),
             "rx_bytes": stats.rx_bytes, "rx_packets": stats.rx_packets,
@@ -89,7 +90,7 @@ def ifconfig(links: list[Link], addrs: list[Address]) -> list[str]:
     for link in links:
         flags = link.ifflags & 0xFFFF
         names = ",".join(name for bit, name in _IFCONFIG_FLAGS if link.ifflags & bit)
-        mine = [a for a in addrs if a.index == link.index]
+        mine = [a for a in addrs if a.ifindex == link.ifindex]
         aliases = sorted({a.label for a in mine if a.family == "inet" and a.label
                           and a.label != link.name})
         main = [a for a in mine if a.family == "inet6" or not a.label or a.label == link.name]
@@ -116,6 +117,8 @@ def ifconfig(links: list[Link], addrs: list[Address]) -> list[str]:
 
 
 def _inet_line(a: Address) -> str:
+    import ipaddress
+
     if a.family == "inet":
         mask = ipaddress.ip_network(f"0.0.0.0/{a.prefixlen}").netmask
         line = f"        inet {a.local}  netmask {mask}"
@@ -131,6 +134,8 @@ def _inet_line(a: Address) -> str:
 
 def route_n(routes: list[Route]) -> list[str]:
     """The main IPv4 table as ``route -n`` prints it."""
+    import ipaddress
+
     lines = ["Kernel IP routing table",
              f"{'Destination':<16}{'Gateway':<16}{'Genmask':<16}Flags Metric Ref    Use Iface"]
     for r in routes:

@@ -9,20 +9,21 @@ dumps, decodes with :mod:`socklab.stack.rtnl`, and returns a list of models.
 from __future__ import annotations
 
 import errno
-import ipaddress
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from socklab.errors import BadInput, NetworkError, NotFound, from_oserror
 from socklab.kernel import netlink, procfs
 from socklab.kernel import netns as knetns
-from socklab.stack import lookup, rtnl
-from socklab.stack.lookup import Explanation
+from socklab.stack import rtnl
 from socklab.stack.model import Address, Link, Neighbour, Route, RouteLookup, Rule
 
 __all__ = ["addresses", "explain_route", "links", "neighbours", "route_get", "routes", "rules"]
+
+if TYPE_CHECKING:
+    from socklab.stack.lookup import Explanation
 
 T = TypeVar("T")
 
@@ -57,7 +58,7 @@ def _dump(nl: netlink.NetlinkSocket, what: str, msg_type: int, payload: bytes,
 
 
 def _ifnames(nl: netlink.NetlinkSocket) -> dict[int, str]:
-    return {link.index: link.name for link in
+    return {link.ifindex: link.name for link in
             _dump(nl, "links", rtnl.RTM_GETLINK, rtnl.link_request(), rtnl.decode_link)}
 
 
@@ -146,6 +147,8 @@ def route_get(dst: str, *, netns: str | None = None) -> RouteLookup:
     """Ask the kernel which route it would use for ``dst`` (``ip route get``); no packet
     is sent. Raises BadInput for a bad address; an unreachable destination is
     returned with ``error`` set."""
+    import ipaddress
+
     try:
         ip = ipaddress.ip_address(dst.strip("[]"))
     except ValueError:
@@ -187,6 +190,8 @@ def _request(nl: netlink.NetlinkSocket, payload: bytes,
 def explain_route(dst: str, *, netns: str | None = None) -> Explanation:
     """``route get`` explained: the kernel's answer and socklab's own walk over the rules
     and tables (see :mod:`socklab.stack.lookup`). Raises BadInput for a bad address."""
+    from socklab.stack import lookup
+
     kernel = route_get(dst, netns=netns)
     return lookup.explain(kernel.dst, rules(netns=netns), routes(netns=netns),
                           addresses(netns=netns), neighbours(all_states=True, netns=netns),

@@ -164,7 +164,7 @@ def decode_link(buf: memoryview, start: int, end: int) -> Link:
                           tx_bytes=v[3], tx_packets=v[1], tx_errors=v[5], tx_dropped=v[7],
                           multicast=v[8], collisions=v[9])
     return Link(
-        index=index,
+        ifindex=index,
         name=_str(buf, a[IFLA_IFNAME]) if IFLA_IFNAME in a else str(index),
         kind=kind,
         flags=tuple(names),
@@ -206,7 +206,7 @@ def decode_addr(buf: memoryview, start: int, end: int, ifnames: dict[int, str]) 
         valid = None if val == INFINITY_LIFE_TIME else val
         preferred = None if pref == INFINITY_LIFE_TIME else pref
     return Address(
-        index=index, ifname=ifnames.get(index, str(index)), family=FAMILIES.get(family,
+        ifindex=index, ifname=ifnames.get(index, str(index)), family=FAMILIES.get(family,
                                                                                 str(family)),
         local=local or "", prefixlen=prefixlen, scope=SCOPES.get(scope, str(scope)),
         label=_str(buf, a[IFA_LABEL]) if IFA_LABEL in a else None,
@@ -297,7 +297,7 @@ def decode_neigh(buf: memoryview, start: int, end: int, ifnames: dict[int, str])
     return Neighbour(
         family=FAMILIES.get(family, str(family)),
         dst=_ip(buf, a[NDA_DST]) if NDA_DST in a else "",
-        dev=ifnames.get(index, str(index)), index=index,
+        dev=ifnames.get(index, str(index)), ifindex=index,
         lladdr=_mac(buf, a[NDA_LLADDR]) if NDA_LLADDR in a else None,
         state=states, router=bool(flags & NTF_ROUTER),
         flags=("proxy",) if flags & NTF_PROXY else (),

@@ -21,7 +21,7 @@ def section(t: Tour) -> None:
           "local loop, whose packets come straight back, and the others (Ethernet, veth, "
           "bridges ...). Each has a state, an MTU, a MAC address and IP addresses.")
     links = read.links()
-    names = {link.index: link.name for link in links}
+    names = {link.ifindex: link.name for link in links}
     t.lines(render.table([stackview.link_row(link, names) for link in links],
                          stackview.LINK_COLUMNS[:7]), data=links)
     addrs = read.addresses()
