@@ -26,19 +26,28 @@ class Column(NamedTuple):
     shrink: bool = False
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def to_jsonable(value: Any) -> Any:
-    """Plain JSON types from models: dataclasses, enums, addresses, bytes."""
+    """Plain JSON types from models: NamedTuple records, dataclasses, enums,
+    addresses, bytes. Scalars return at once (this runs for every field)."""
+    if type(value) in _SCALARS:
+        return value
+    if isinstance(value, tuple):
+        as_dict = getattr(value, "_asdict", None)
+        if as_dict is not None:  # a NamedTuple record
+            return {k: v if type(v) in _SCALARS else to_jsonable(v)
+                    for k, v in as_dict().items()}
+        return [to_jsonable(v) for v in value]
     fields = getattr(value, "__dataclass_fields__", None)
     if fields is not None and not isinstance(value, type):
         return {name: to_jsonable(getattr(value, name)) for name in fields}
-    as_dict = getattr(value, "as_dict", None) or getattr(value, "_asdict", None)
-    if as_dict is not None and isinstance(value, tuple):  # NamedTuple records
-        return to_jsonable(as_dict())
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
+    if isinstance(value, list | set | frozenset):
         return [to_jsonable(v) for v in value]
     if type(value).__module__ == "ipaddress":  # addresses, networks, interfaces
         return str(value)
@@ -48,9 +57,18 @@ def to_jsonable(value: Any) -> Any:
 
 
 def write_json(value: Any, out: TextIO | None = None) -> None:
+    """JSON on ``out``: a list is written one compact object per line (fast, and
+    easy to grep); anything else indented."""
     import json
 
     out = out if out is not None else sys.stdout
+    if isinstance(value, list):
+        if not value:
+            out.write("[]\n")
+            return
+        dumps = json.dumps
+        out.write("[\n  " + ",\n  ".join(dumps(to_jsonable(v)) for v in value) + "\n]\n")
+        return
     json.dump(to_jsonable(value), out, indent=2)
     out.write("\n")
 

@@ -143,7 +143,7 @@ SECTION_LIST = [
 ]
 
 
-def SECTIONS() -> list[Section]:  # noqa: N802 (kept callable: sections may become dynamic)
+def SECTIONS() -> list[Section]:  # a function: sections may one day depend on the machine
     return list(SECTION_LIST)
 
 
