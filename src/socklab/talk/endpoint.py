@@ -1,0 +1,172 @@
+"""Endpoint addresses: one grammar, one pure parser, ``parse(str(e)) == e``.
+
+Grammar (socat-like)::
+
+    endpoint   = "stdio" | "-" | exec | ["tls:"] inet | local
+    inet       = ("tcp" | "tcp4" | "tcp6" | "udp" | "udp4" | "udp6") ":" host ":" port
+    host       = "" (every address, to listen) | "[" IPv6 "]" | name-or-IPv4
+    port       = 0-65535 (0: the kernel picks) | a service name ("http")
+    local      = ("unix" | "unix-dgram" | "unix-seqpacket") ":" PATH
+               | ("abstract" | "abstract-dgram" | "abstract-seqpacket") ":" NAME
+    exec       = "exec:" PROGRAM [ARGS]      (split like a shell would, but no shell runs)
+
+``tls:`` only goes in front of a TCP endpoint. Errors are
+:class:`~socklab.errors.BadAddress` with the position and what was expected.
+"""
+
+from __future__ import annotations
+
+import shlex
+import socket
+from typing import NamedTuple
+
+from socklab.errors import BadAddress
+
+__all__ = ["Endpoint", "parse"]
+
+INET_SCHEMES = {
+    "tcp": (socket.AF_UNSPEC, socket.SOCK_STREAM), "tcp4": (socket.AF_INET, socket.SOCK_STREAM),
+    "tcp6": (socket.AF_INET6, socket.SOCK_STREAM), "udp": (socket.AF_UNSPEC, socket.SOCK_DGRAM),
+    "udp4": (socket.AF_INET, socket.SOCK_DGRAM), "udp6": (socket.AF_INET6, socket.SOCK_DGRAM),
+}
+LOCAL_SCHEMES = {
+    "unix": socket.SOCK_STREAM, "unix-dgram": socket.SOCK_DGRAM,
+    "unix-seqpacket": socket.SOCK_SEQPACKET, "abstract": socket.SOCK_STREAM,
+    "abstract-dgram": socket.SOCK_DGRAM, "abstract-seqpacket": socket.SOCK_SEQPACKET,
+}
+SCHEMES = [*INET_SCHEMES, *LOCAL_SCHEMES, "tls", "exec", "stdio"]
+_SERVICE_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
+_HOST_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._%")
+
+
+class Endpoint(NamedTuple):
+    """A parsed endpoint. ``str()`` gives back the canonical spelling."""
+
+    scheme: str  # tcp, tcp4, ..., unix, abstract-dgram, stdio, exec
+    host: str = ""  # inet: "" for every address; an IPv6 literal without brackets
+    port: int | str = 0  # inet: a number or a service name
+    path: str = ""  # unix: the path; abstract: the name (without the leading NUL)
+    argv: tuple[str, ...] = ()  # exec
+    tls: bool = False
+
+    @property
+    def family(self) -> int:
+        if self.scheme in INET_SCHEMES:
+            return INET_SCHEMES[self.scheme][0]
+        return socket.AF_UNIX
+
+    @property
+    def type(self) -> int:
+        if self.scheme in INET_SCHEMES:
+            return INET_SCHEMES[self.scheme][1]
+        return LOCAL_SCHEMES.get(self.scheme, socket.SOCK_STREAM)
+
+    @property
+    def is_inet(self) -> bool:
+        return self.scheme in INET_SCHEMES
+
+    @property
+    def is_local(self) -> bool:
+        return self.scheme in LOCAL_SCHEMES
+
+    @property
+    def is_stream(self) -> bool:
+        return self.type in (socket.SOCK_STREAM, socket.SOCK_SEQPACKET)
+
+    @property
+    def sockaddr(self) -> str | bytes:
+        """The AF_UNIX address: the path, or the abstract name with its NUL."""
+        if self.scheme.startswith("abstract"):
+            return b"\0" + self.path.encode()
+        return self.path
+
+    def __str__(self) -> str:
+        if self.scheme == "stdio":
+            return "stdio"
+        if self.scheme == "exec":
+            return "exec:" + shlex.join(self.argv)
+        if self.is_local:
+            return f"{self.scheme}:{self.path}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'tls:' if self.tls else ''}{self.scheme}:{host}:{self.port}"
+
+
+def parse(text: str) -> Endpoint:
+    """Parse an endpoint; raises BadAddress(text, position, expected)."""
+    if text in ("-", "stdio"):
+        return Endpoint("stdio")
+    scheme, sep, rest = text.partition(":")
+    if not sep:
+        raise BadAddress(text, len(text), "':' after the endpoint type (tcp:HOST:PORT, "
+                         "unix:PATH, stdio ...)")
+    if scheme == "tls":
+        inner = parse(rest) if rest else None
+        if inner is None or inner.scheme not in ("tcp", "tcp4", "tcp6") or inner.tls:
+            raise BadAddress(text, 4, "a TCP endpoint after 'tls:' (tls:tcp:HOST:PORT)")
+        return inner._replace(tls=True)
+    if scheme == "exec":
+        try:
+            argv = tuple(shlex.split(rest))
+        except ValueError as exc:
+            raise BadAddress(text, 5, f"a program and arguments ({exc})") from None
+        if not argv:
+            raise BadAddress(text, 5, "a program to run (exec:PROGRAM ARGS)")
+        return Endpoint("exec", argv=argv)
+    if scheme in LOCAL_SCHEMES:
+        if not rest:
+            what = "a name" if scheme.startswith("abstract") else "a path"
+            raise BadAddress(text, len(scheme) + 1, what)
+        if "\0" in rest:
+            raise BadAddress(text, len(scheme) + 1 + rest.index("\0"), "no NUL byte")
+        limit = 107 if scheme.startswith("abstract") else 107
+        if len(rest.encode()) > limit:
+            raise BadAddress(text, len(scheme) + 1 + limit,
+                             f"at most {limit} bytes (sun_path is 108 bytes)")
+        return Endpoint(scheme, path=rest)
+    if scheme not in INET_SCHEMES:
+        raise BadAddress(text, 0, "an endpoint type: " + ", ".join(SCHEMES))
+    return _parse_inet(text, scheme, rest, len(scheme) + 1)
+
+
+def _parse_inet(text: str, scheme: str, rest: str, at: int) -> Endpoint:
+    if rest.startswith("["):
+        close = rest.find("]")
+        if close == -1:
+            raise BadAddress(text, at + len(rest), "']' closing the IPv6 address")
+        host = rest[1:close]
+        try:
+            socket.inet_pton(socket.AF_INET6, host.split("%", 1)[0])
+        except OSError:
+            raise BadAddress(text, at + 1, "an IPv6 address inside [ ]") from None
+        if scheme.endswith("4"):
+            raise BadAddress(text, at, "an IPv4 address or a name (this is tcp4/udp4)")
+        after = rest[close + 1:]
+        if not after.startswith(":"):
+            raise BadAddress(text, at + close + 1, "':PORT' after the IPv6 address")
+        port_text, port_at = after[1:], at + close + 2
+    else:
+        host, sep, port_text = rest.rpartition(":")
+        if not sep:
+            raise BadAddress(text, at + len(rest), "':PORT' (tcp:HOST:PORT; empty HOST "
+                             "for every address)")
+        if ":" in host:
+            raise BadAddress(text, at, "an IPv6 address in brackets ([::1])")
+        bad = next((i for i, c in enumerate(host) if c not in _HOST_CHARS), None)
+        if bad is not None:
+            raise BadAddress(text, at + bad, "a host name or address")
+        port_at = at + len(host) + 1
+    return Endpoint(scheme, host=host, port=_port(text, port_text, port_at))
+
+
+def _port(text: str, port: str, at: int) -> int | str:
+    if not port:
+        raise BadAddress(text, at, "a port number or service name")
+    if port.isdigit():
+        value = int(port)
+        if value > 65535 or (len(port) > 1 and port[0] == "0"):
+            raise BadAddress(text, at, "a port from 0 to 65535")
+        return value
+    bad = next((i for i, c in enumerate(port) if c not in _SERVICE_CHARS), None)
+    if bad is not None or not port[0].isalpha():
+        raise BadAddress(text, at + (bad or 0), "a port number or service name")
+    return port

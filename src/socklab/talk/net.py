@@ -1,0 +1,199 @@
+"""Open sockets for endpoints: ``socklab.connect()``, ``socklab.listen()``, ``socketpair()``.
+
+Every socket comes from the traced factory, so ``--trace`` shows the course's
+sequences (socket, bind, listen / socket, connect). Rules:
+
+1. Names resolve with getaddrinfo; a client tries every address in turn
+   (IPv6 and IPv4) and, when all fail, reports each failure.
+2. ``tcp::PORT`` (empty host) listens on every address: one IPv6 socket with
+   IPV6_V6ONLY off (IPv4 clients arrive as ::ffff:a.b.c.d), or IPv4 when the
+   machine has no IPv6.
+3. A UNIX listener on a path removes an existing socket file only when nothing
+   listens there (connect is refused), never another kind of file; it is
+   removed again when the listener closes (:class:`UnixListener`).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import stat
+
+from socklab.errors import BadInput, NetworkError, NotFound, SocklabError, Timeout, from_oserror
+from socklab.kernel import sock as ksock
+from socklab.talk.endpoint import Endpoint, parse
+
+__all__ = ["connect", "listen", "resolve", "socketpair"]
+
+Address = tuple[int, int, int, object]  # family, type, proto, sockaddr
+
+
+def _endpoint(spec: str | Endpoint) -> Endpoint:
+    return parse(spec) if isinstance(spec, str) else spec
+
+
+def resolve(ep: Endpoint, passive: bool = False) -> list[Address]:
+    """The socket addresses of an endpoint (getaddrinfo for IP; the path for UNIX)."""
+    if ep.is_local:
+        return [(socket.AF_UNIX, ep.type, 0, ep.sockaddr)]
+    if not ep.is_inet:
+        raise BadInput(f"{ep}: not a socket endpoint")
+    host: str | None = ep.host or None
+    family = ep.family
+    if host is None and passive and family == socket.AF_UNSPEC:
+        family = socket.AF_INET6 if socket.has_ipv6 and _ipv6_works() else socket.AF_INET
+    flags = socket.AI_PASSIVE if passive else 0
+    try:
+        infos = socket.getaddrinfo(host, ep.port, family, ep.type, 0, flags)
+    except socket.gaierror as exc:
+        if exc.errno == socket.EAI_SERVICE:
+            raise NotFound(f"{ep}: unknown service {ep.port!r}") from exc
+        raise NotFound(f"{ep}: cannot resolve {ep.host!r} ({exc.strerror})") from exc
+    seen = set()
+    out: list[Address] = []
+    for fam, typ, proto, _canon, addr in infos:
+        if (fam, addr) not in seen:
+            seen.add((fam, addr))
+            out.append((fam, typ, proto, addr))
+    return out
+
+
+def _ipv6_works() -> bool:
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    except OSError:
+        return False
+    s.close()
+    return True
+
+
+def connect(spec: str | Endpoint, *, source: str | None = None,
+            timeout: float | None = None, cafile: str | None = None) -> socket.socket:
+    """A connected socket (``socket`` + ``connect``); for UDP, a pseudo-connected one.
+
+    ``source`` (``ADDR:PORT`` or ``[v6]:PORT``) binds first; ``cafile`` verifies a
+    ``tls:`` server against those CAs instead of the system's. Raises NotFound,
+    Timeout, NetworkError (with every attempt when all addresses failed).
+    """
+    ep = _endpoint(spec)
+    if ep.tls:
+        from socklab.talk import tls
+
+        return tls.connect(ep, source=source, timeout=timeout, cafile=cafile)
+    if not (ep.is_inet or ep.is_local):
+        raise BadInput(f"connect {ep}: not a socket endpoint")
+    attempts: list[NetworkError] = []
+    for family, typ, proto, addr in resolve(ep):
+        s = ksock.socket(family, typ, proto)
+        try:
+            if timeout is not None:
+                s.settimeout(timeout)
+            if source is not None:
+                s.bind(_source(source, family))
+            s.connect(addr)  # type: ignore[arg-type]
+            if timeout is not None:
+                s.settimeout(None)
+            return s
+        except TimeoutError as exc:
+            s.close()
+            attempts.append(Timeout(f"connect {_fmt(addr)}", timeout))
+            del exc
+        except OSError as exc:
+            s.close()
+            err = from_oserror(exc, f"connect {_fmt(addr)}", "CAP_NET_BIND_SERVICE")
+            if not isinstance(err, NetworkError):
+                raise err from exc
+            attempts.append(err)
+    if len(attempts) == 1:
+        raise attempts[0]
+    first = attempts[0]
+    raise NetworkError(f"connect {ep}", first.errno_value, "every address failed",
+                       attempts=tuple(attempts))
+
+
+def _fmt(addr: object) -> str:
+    from socklab.trace import format_address
+
+    return format_address(addr)
+
+
+def _source(text: str, family: int) -> tuple[object, ...]:
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = text, "0"
+    host = host.strip("[]")
+    if not port.isdigit() or int(port) > 65535:
+        raise BadInput(f"--source {text!r}: expected ADDR:PORT")
+    if family == socket.AF_INET6:
+        return (host or "::", int(port), 0, 0)
+    return (host or "0.0.0.0", int(port))
+
+
+def listen(spec: str | Endpoint, *, backlog: int = 128, mode: int | None = None,
+           reuse: bool = True) -> socket.socket:
+    """A bound (and, for stream endpoints, listening) socket.
+
+    ``mode`` chmods a UNIX socket file. Raises NotFound, MissingPrivilege (a port
+    below net.ipv4.ip_unprivileged_port_start), NetworkError (address in use ...).
+    """
+    ep = _endpoint(spec)
+    if ep.tls:
+        raise BadInput(f"{ep}: a TLS listener is made with 'socklab listen --cert/--key'")
+    family, typ, proto, addr = resolve(ep, passive=True)[0]
+    if ep.is_local and not ep.scheme.startswith("abstract"):
+        _clear_stale(ep.path, ep.type)
+    s = ksock.socket(family, typ, proto)
+    try:
+        if ep.is_inet and reuse:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6 and not ep.host:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.bind(addr)  # type: ignore[arg-type]
+        if ep.is_local and not ep.scheme.startswith("abstract") and mode is not None:
+            os.chmod(ep.path, mode)
+        if ep.is_stream:
+            s.listen(backlog)
+    except OSError as exc:
+        s.close()
+        raise from_oserror(exc, f"listen {ep}", "CAP_NET_BIND_SERVICE") from exc
+    return s
+
+
+def _clear_stale(path: str, kind: int) -> None:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(st.st_mode):
+        raise SocklabError(f"listen unix:{path}: {path} exists and is not a socket; "
+                           "not removing it")
+    probe = ksock.socket(socket.AF_UNIX, kind)
+    try:
+        probe.connect(path)
+    except OSError as exc:
+        if exc.errno == errno.ECONNREFUSED:  # stale: nothing is bound there any more
+            os.unlink(path)
+            return
+        raise NetworkError(f"listen unix:{path}", exc.errno,
+                           f"{path} is a socket of another kind or in use") from exc
+    finally:
+        probe.close()
+    raise NetworkError(f"listen unix:{path}", errno.EADDRINUSE,
+                       "another process listens on this path")
+
+
+def remove_path(spec: str | Endpoint) -> None:
+    """Remove the socket file of a UNIX path listener (on exit)."""
+    ep = _endpoint(spec)
+    if ep.is_local and not ep.scheme.startswith("abstract"):
+        try:
+            if stat.S_ISSOCK(os.lstat(ep.path).st_mode):
+                os.unlink(ep.path)
+        except FileNotFoundError:
+            pass
+
+
+def socketpair(type: int = socket.SOCK_STREAM) -> tuple[socket.socket, socket.socket]:
+    """Two connected, unnamed UNIX sockets (course 2.2.1: anonymous sockets)."""
+    return ksock.socketpair(socket.AF_UNIX, type)

@@ -1,0 +1,305 @@
+"""Serve many clients from one thread: an event loop over epoll (``selectors``).
+
+Rules:
+
+1. One thread, no thread per connection: the listener and every connection
+   are registered with one selector; sockets are non-blocking.
+2. Modes: ``echo`` (send back what came), ``discard`` (read and drop), ``chat``
+   (each line goes to every other client, prefixed with the sender's address,
+   like ``ncat --chat``), ``stdio`` (what clients send goes to stdout, stdin goes
+   to every client).
+3. Admission: ``allow``/``deny`` networks (deny wins; with allow, only those),
+   ``max_conns`` (more are accepted and closed at once, as ncat does); an idle
+   connection is closed after ``idle_timeout`` seconds.
+4. A client that resets or misbehaves is closed alone; the others go on.
+
+Datagram sockets have no connections: :func:`serve_datagrams` answers each
+sender at its own address (echo), or prints what arrives (stdio).
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+import selectors
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterable
+from typing import BinaryIO
+
+from socklab.trace import format_address
+
+__all__ = ["Server", "serve_datagrams"]
+
+MODES = ("echo", "discard", "chat", "stdio")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Log = Callable[[str], None]
+
+
+def _peer_ip(addr: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if isinstance(addr, tuple) and addr and isinstance(addr[0], str):
+        try:
+            ip = ipaddress.ip_address(addr[0].split("%", 1)[0])
+        except ValueError:
+            return None
+        mapped = getattr(ip, "ipv4_mapped", None)
+        return mapped if mapped is not None else ip
+    return None
+
+
+class _Conn:
+    __slots__ = ("addr", "inbuf", "last", "name", "outbuf", "sock")
+
+    def __init__(self, sock: socket.socket, addr: object) -> None:
+        self.sock = sock
+        self.addr = addr
+        self.name = format_address(addr)
+        self.outbuf = bytearray()
+        self.inbuf = bytearray()
+        self.last = time.monotonic()
+
+
+class Server:
+    """Accept connections on ``listener`` and serve them in ``mode`` until stopped.
+
+    ``keep_open``: serve many clients (else stop after the first one ends).
+    ``max_clients``: stop after this many clients were served (tests, benchmarks).
+    """
+
+    def __init__(self, listener: socket.socket, mode: str = "echo", *, keep_open: bool = True,
+                 max_conns: int | None = None, allow: Iterable[Network] = (),
+                 deny: Iterable[Network] = (), idle_timeout: float | None = None,
+                 max_clients: int | None = None, log: Log | None = None,
+                 stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}")
+        self.listener = listener
+        self.mode = mode
+        self.keep_open = keep_open
+        self.max_conns = max_conns
+        self.allow = list(allow)
+        self.deny = list(deny)
+        self.idle_timeout = idle_timeout
+        self.max_clients = max_clients
+        self.log = log or (lambda _m: None)
+        self.stdin = stdin
+        self.stdout = stdout if stdout is not None else sys.stdout.buffer
+        self.conns: dict[int, _Conn] = {}
+        self.served = 0
+        self.refused = 0
+        self.sel = selectors.DefaultSelector()
+        self._stop = False
+        self._buf = bytearray(1 << 16)
+        self._view = memoryview(self._buf)
+
+    # -- admission ---------------------------------------------------------------
+    def admitted(self, addr: object) -> str | None:
+        """None when the peer may connect, else why not."""
+        ip = _peer_ip(addr)
+        if ip is not None:
+            if any(ip in net for net in self.deny if net.version == ip.version):
+                return "denied by --deny"
+            if self.allow and not any(ip in net for net in self.allow
+                                      if net.version == ip.version):
+                return "not in --allow"
+        if self.max_conns is not None and len(self.conns) >= self.max_conns:
+            return f"too many connections (--max-conns {self.max_conns})"
+        return None
+
+    # -- the loop ------------------------------------------------------------------
+    def run(self) -> int:
+        """Serve until stopped, the only client left (no keep_open), or max_clients.
+        Returns the number of clients served."""
+        self.listener.setblocking(False)
+        self.sel.register(self.listener, selectors.EVENT_READ, None)
+        if self.mode == "stdio" and self.stdin is not None:
+            os.set_blocking(self.stdin.fileno(), False)
+            self.sel.register(self.stdin.fileno(), selectors.EVENT_READ, "stdin")
+        try:
+            while not self._stop:
+                for key, events in self.sel.select(self._timeout()):
+                    if key.data is None:
+                        self._accept()
+                    elif key.data == "stdin":
+                        self._from_stdin()
+                    else:
+                        conn: _Conn = key.data
+                        if events & selectors.EVENT_READ:
+                            self._readable(conn)
+                        if events & selectors.EVENT_WRITE and conn.sock.fileno() in self.conns:
+                            self._writable(conn)
+                self._expire()
+        finally:
+            for conn in list(self.conns.values()):
+                self._close(conn, None)
+            self.sel.close()
+        return self.served
+
+    def stop(self) -> None:
+        self._stop = True
+
+    def _timeout(self) -> float | None:
+        if self.idle_timeout is None or not self.conns:
+            return None if self.idle_timeout is None else self.idle_timeout
+        oldest = min(c.last for c in self.conns.values())
+        return max(0.0, oldest + self.idle_timeout - time.monotonic())
+
+    def _expire(self) -> None:
+        if self.idle_timeout is None:
+            return
+        now = time.monotonic()
+        for conn in [c for c in self.conns.values() if now - c.last >= self.idle_timeout]:
+            self._close(conn, f"idle for {self.idle_timeout:g} s")
+
+    def _accept(self) -> None:
+        for _ in range(64):  # drain the accept queue a batch at a time
+            try:
+                sock, addr = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE):
+                    self.log(f"accept: {exc.strerror}: dropping a connection")
+                return
+            why = self.admitted(addr)
+            if why is not None:
+                self.refused += 1
+                self.log(f"refused {format_address(addr)}: {why}")
+                sock.close()
+                continue
+            sock.setblocking(False)
+            conn = _Conn(sock, addr)
+            self.conns[sock.fileno()] = conn
+            self.sel.register(sock, selectors.EVENT_READ, conn)
+            self.log(f"connection from {conn.name}")
+
+    def _readable(self, conn: _Conn) -> None:
+        try:
+            n = conn.sock.recv_into(self._view)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:  # reset by the peer: that client alone goes
+            self._close(conn, exc.strerror or str(exc))
+            return
+        if n == 0:
+            if conn.outbuf:  # the peer half-closed: finish sending, then close
+                conn.inbuf = bytearray(b"\0")  # marks "peer done" for _writable
+                return
+            self._close(conn, None)
+            return
+        conn.last = time.monotonic()
+        data = self._view[:n]
+        if self.mode == "echo":
+            self._send(conn, data)
+        elif self.mode == "chat":
+            conn.inbuf += data
+            *lines, rest = bytes(conn.inbuf).split(b"\n")
+            conn.inbuf = bytearray(rest)
+            for line in lines:
+                msg = f"<{conn.name}> ".encode() + line + b"\n"
+                for other in list(self.conns.values()):
+                    if other is not conn:
+                        self._send(other, msg)
+        elif self.mode == "stdio":
+            self.stdout.write(data)
+            self.stdout.flush()
+
+    def _from_stdin(self) -> None:
+        assert self.stdin is not None
+        try:
+            data = os.read(self.stdin.fileno(), 1 << 16)
+        except BlockingIOError:
+            return
+        if not data:
+            self.sel.unregister(self.stdin.fileno())
+            for conn in list(self.conns.values()):
+                try:
+                    conn.sock.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+            return
+        for conn in list(self.conns.values()):
+            self._send(conn, data)
+
+    def _send(self, conn: _Conn, data: bytes | memoryview) -> None:
+        if not conn.outbuf:
+            try:
+                sent = conn.sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError as exc:
+                self._close(conn, exc.strerror or str(exc))
+                return
+            if sent == len(data):
+                return
+            data = data[sent:]
+            self.sel.modify(conn.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
+        conn.outbuf += data
+
+    def _writable(self, conn: _Conn) -> None:
+        try:
+            sent = conn.sock.send(conn.outbuf)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._close(conn, exc.strerror or str(exc))
+            return
+        del conn.outbuf[:sent]
+        if not conn.outbuf:
+            if conn.inbuf == b"\0":  # the peer had half-closed: all is sent now
+                self._close(conn, None)
+                return
+            self.sel.modify(conn.sock, selectors.EVENT_READ, conn)
+
+    def _close(self, conn: _Conn, why: str | None) -> None:
+        fd = conn.sock.fileno()
+        if fd in self.conns:
+            del self.conns[fd]
+            self.sel.unregister(conn.sock)
+            self.served += 1
+        conn.sock.close()
+        self.log(f"closed {conn.name}" + (f": {why}" if why else ""))
+        if not self.keep_open and not self.conns:
+            self._stop = True
+        if self.max_clients is not None and self.served >= self.max_clients:
+            self._stop = True
+
+
+def serve_datagrams(sock: socket.socket, mode: str = "echo", *, log: Log | None = None,
+                    stdout: BinaryIO | None = None, max_datagrams: int | None = None,
+                    allow: Iterable[Network] = (), deny: Iterable[Network] = ()) -> int:
+    """Receive with recvfrom; ``echo`` answers each sender at its own address, ``stdio``
+    writes what arrives to stdout, ``discard`` drops it. Returns the datagram count."""
+    log = log or (lambda _m: None)
+    out = stdout if stdout is not None else sys.stdout.buffer
+    allow, deny = list(allow), list(deny)
+    count = 0
+    while max_datagrams is None or count < max_datagrams:
+        data, addr = sock.recvfrom(1 << 16)
+        ip = _peer_ip(addr)
+        if ip is not None and (any(ip in n for n in deny if n.version == ip.version) or (
+                allow and not any(ip in n for n in allow if n.version == ip.version))):
+            log(f"dropped {len(data)} bytes from {format_address(addr)}: not allowed")
+            continue
+        count += 1
+        log(f"{len(data)} bytes from {format_address(addr)}")
+        if mode == "echo":
+            sock.sendto(data, addr)
+        elif mode == "stdio":
+            out.write(data)
+            out.flush()
+    return count
+
+
+def connect_first_peer(sock: socket.socket, log: Log | None = None) -> tuple[bytes, object]:
+    """The course's pseudo-connected mode: wait for the first datagram, then connect()
+    the socket to its sender, so that the kernel delivers nothing from anyone else."""
+    data, addr = sock.recvfrom(1 << 16)
+    sock.connect(addr)
+    if log:
+        log(f"first datagram from {format_address(addr)}: connected to it, other senders "
+            "are now filtered out by the kernel")
+    return data, addr
+
