@@ -27,6 +27,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rule": ("cmd_rule", "routing policy rules (ip rule)"),
     "neigh": ("cmd_neigh", "neighbour tables: ARP and NDP (arp -an, ip neigh)"),
     "sysctl": ("cmd_sysctl", "kernel parameters, read, written, explained (sysctl)"),
+    "connect": ("cmd_connect", "connect to an endpoint, stdin/stdout to the socket (nc)"),
+    "listen": ("cmd_listen", "listen on an endpoint and serve clients (nc -l, ncat)"),
+    "relay": ("cmd_relay", "relay two endpoints both ways (socat)"),
+    "send": ("cmd_send", "send a file, checked by size and SHA-256"),
+    "receive": ("cmd_receive", "receive a file sent by 'socklab send'"),
     "sockets": ("cmd_sockets", "the socket table with owners (netstat -anp, ss)"),
     "tour": ("cmd_tour", "walk through the course on this machine, tracing every call"),
 }

@@ -118,7 +118,7 @@ def parse(text: str) -> Endpoint:
             raise BadAddress(text, len(scheme) + 1, what)
         if "\0" in rest:
             raise BadAddress(text, len(scheme) + 1 + rest.index("\0"), "no NUL byte")
-        limit = 107 if scheme.startswith("abstract") else 107
+        limit = 107  # sun_path is 108 bytes: a path needs its NUL, a name its leading NUL
         if len(rest.encode()) > limit:
             raise BadAddress(text, len(scheme) + 1 + limit,
                              f"at most {limit} bytes (sun_path is 108 bytes)")

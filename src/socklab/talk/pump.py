@@ -20,6 +20,7 @@ is shown.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import socket
@@ -49,10 +50,8 @@ class End:
     def shut_write(self) -> None:
         """End of stream towards this end: half-close a socket, close a pipe/file."""
         if self.sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.sock.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
         elif self.write_fd is not None and self.close_fd:
             os.close(self.write_fd)
             self.write_fd = None

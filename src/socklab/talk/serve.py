@@ -19,6 +19,7 @@ sender at its own address (echo), or prints what arrives (stdio).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 import os
@@ -215,10 +216,8 @@ class Server:
         if not data:
             self.sel.unregister(self.stdin.fileno())
             for conn in list(self.conns.values()):
-                try:
+                with contextlib.suppress(OSError):
                     conn.sock.shutdown(socket.SHUT_WR)
-                except OSError:
-                    pass
             return
         for conn in list(self.conns.values()):
             self._send(conn, data)

@@ -1,0 +1,120 @@
+"""Connect to an endpoint: stdin goes to the socket, the socket to stdout (a client, like nc).
+
+On end of stdin the write side is shut (shutdown SHUT_WR) and the answer is
+read until the peer closes. For a datagram endpoint (udp:, unix-dgram:) the
+socket is pseudo-connected (course 2.1.2): each read of stdin is one datagram,
+and only the peer's datagrams are received.
+
+examples:
+  socklab connect tcp:127.0.0.1:8080
+  printf 'GET / HTTP/1.0\\r\\n\\r\\n' | socklab connect tcp:localhost:http
+  socklab connect udp:[::1]:5353 -w 2
+  socklab connect unix:/run/app.sock --show-peer
+  socklab connect tls:tcp:example.test:443 --cafile ca.pem
+  socklab --trace connect tcp:127.0.0.1:8080     the course's call sequence, live
+
+classic: nc HOST PORT, nc -u, nc -U PATH, socat - TCP:HOST:PORT
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("endpoint", metavar="ENDPOINT", help="tcp:HOST:PORT, udp:..., unix:PATH ...")
+    p.add_argument("--source", metavar="ADDR:PORT", help="bind to this address first")
+    p.add_argument("-w", "--timeout", type=float, metavar="SECONDS",
+                   help="connect timeout; for datagrams, how long to wait for answers")
+    p.add_argument("--cafile", metavar="FILE", help="CA certificates for a tls: endpoint")
+    p.add_argument("--show-peer", action="store_true",
+                   help="print the UNIX peer's pid/uid/gid (SO_PEERCRED) on stderr")
+
+
+def run(args: argparse.Namespace) -> int:
+    import socket
+
+    from socklab.cli import talkcommon
+    from socklab.errors import BadInput, NetworkError
+    from socklab.talk import endpoint, net, pump
+
+    ep = endpoint.parse(args.endpoint)
+    if not (ep.is_inet or ep.is_local):
+        raise BadInput(f"connect {ep}: give a socket endpoint (tcp:, udp:, unix: ...)")
+    if args.timeout is not None and args.timeout <= 0:
+        raise BadInput("-w: the timeout must be positive")
+    if ep.is_local and ep.type == socket.SOCK_DGRAM:
+        return _unix_dgram(ep, args)
+    sock = net.connect(ep, source=args.source, timeout=args.timeout, cafile=args.cafile)
+    try:
+        if args.show_peer:
+            talkcommon.log(f"peer {talkcommon.peer_credentials(sock) or 'not a UNIX socket'}")
+        if ep.is_stream:
+            try:
+                pump.bridge(talkcommon.stdio(), pump.End(sock), until_b_ends=True)
+            except OSError as exc:
+                raise NetworkError(f"connect {ep}", exc.errno) from exc
+            return 0
+        return _datagrams(sock, args.timeout)
+    finally:
+        sock.close()
+
+
+def _datagrams(sock: object, timeout: float | None) -> int:
+    import os
+    import socket
+    import sys
+    import threading
+    import time
+
+    from socklab.cli.talkcommon import log
+
+    assert isinstance(sock, socket.socket)
+    done = threading.Event()
+
+    def send_stdin() -> None:
+        while True:
+            data = os.read(sys.stdin.fileno(), 65507)
+            if not data:
+                break
+            sock.send(data)
+        done.set()
+
+    threading.Thread(target=send_stdin, daemon=True).start()
+    sock.settimeout(0.2)
+    quiet_since = None
+    while True:
+        try:
+            data = sock.recv(65535)
+        except TimeoutError:
+            if done.is_set():
+                quiet_since = quiet_since or time.monotonic()
+                if timeout is None or time.monotonic() - quiet_since >= timeout:
+                    return 0
+            continue
+        except ConnectionRefusedError:
+            log("the peer's port is closed (ICMP port unreachable)")
+            return 1
+        quiet_since = None
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+
+def _unix_dgram(ep: object, args: argparse.Namespace) -> int:
+    import socket
+
+    from socklab.errors import from_oserror
+    from socklab.kernel import sock as ksock
+    from socklab.talk.endpoint import Endpoint
+
+    assert isinstance(ep, Endpoint)
+    s = ksock.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        s.bind("")  # autobind: an abstract name, so that the peer can answer
+        try:
+            s.connect(ep.sockaddr)
+        except OSError as exc:
+            raise from_oserror(exc, f"connect {ep}") from exc
+        return _datagrams(s, args.timeout)
+    finally:
+        s.close()

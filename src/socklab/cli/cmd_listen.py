@@ -1,0 +1,250 @@
+"""Listen on an endpoint and talk to the clients (a server, like nc -l / ncat -l).
+
+It prints where it listens on stderr, with the real port when 0 was asked.
+By default one client, bridged to stdin/stdout; --keep-open serves many at
+once from one event loop. For a datagram endpoint (udp:, unix-dgram:) it
+receives with recvfrom and answers each sender at its own address (--echo),
+or with --connect-first-peer shows the course's pseudo-connected mode.
+
+examples:
+  socklab listen tcp:127.0.0.1:0                    one client, stdin/stdout
+  socklab listen tcp::8080 --echo --keep-open       an echo server on every address
+  socklab listen tcp:127.0.0.1:7000 --chat -k       a chat room (ncat --chat)
+  socklab listen udp:127.0.0.1:5000 --echo          answers each datagram's sender
+  socklab listen udp:127.0.0.1:5000 --connect-first-peer
+  socklab listen unix:/tmp/s.sock --mode 600 --show-peer
+  socklab listen tcp::9000 -k --exec 'cat' --allow-exec
+  socklab listen tcp::443 --cert c.pem --key k.pem   TLS
+
+classic: nc -l PORT, nc -lk, nc -lu, nc -lU PATH, ncat --chat, ncat --exec, socat TCP-LISTEN
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+from typing import Any
+
+from socklab.errors import BadInput
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("endpoint", metavar="ENDPOINT", help="tcp:HOST:PORT (HOST empty: all), "
+                   "udp:..., unix:PATH, abstract:NAME ...")
+    m = p.add_mutually_exclusive_group()
+    m.add_argument("--echo", dest="mode", action="store_const", const="echo",
+                   help="send back what each client sends")
+    m.add_argument("--discard", dest="mode", action="store_const", const="discard",
+                   help="read and drop")
+    m.add_argument("--chat", dest="mode", action="store_const", const="chat",
+                   help="each line goes to every other client, prefixed with its sender")
+    m.add_argument("--exec", dest="program", metavar="PROGRAM",
+                   help="run PROGRAM for each client, the socket as its stdin/stdout "
+                        "(needs --allow-exec)")
+    p.add_argument("--allow-exec", action="store_true", help="allow --exec to run programs")
+    p.add_argument("-k", "--keep-open", action="store_true", help="serve many clients")
+    p.add_argument("--max-conns", type=int, metavar="N", help="at most N clients at once")
+    p.add_argument("--max-clients", type=int, metavar="N", help="stop after N clients")
+    p.add_argument("--allow", action="append", default=[], metavar="CIDR",
+                   help="accept only these networks (repeatable)")
+    p.add_argument("--deny", action="append", default=[], metavar="CIDR",
+                   help="refuse these networks (repeatable; wins over --allow)")
+    p.add_argument("--idle-timeout", type=float, metavar="SECONDS",
+                   help="close a client idle this long")
+    p.add_argument("--connect-first-peer", action="store_true",
+                   help="datagrams: connect() to the first sender (pseudo-connected mode)")
+    p.add_argument("--mode", dest="file_mode", metavar="OCTAL",
+                   help="permissions of a UNIX socket file (e.g. 600)")
+    p.add_argument("--show-peer", action="store_true",
+                   help="print each UNIX peer's pid/uid/gid (SO_PEERCRED)")
+    p.add_argument("--cert", metavar="FILE", help="TLS: serve with this certificate")
+    p.add_argument("--key", metavar="FILE", help="TLS: the certificate's private key")
+    p.add_argument("-q", "--quiet", action="store_true", help="no connection messages")
+
+
+def _networks(words: list[str], what: str) -> list[Any]:
+    import ipaddress
+
+    out = []
+    for w in words:
+        try:
+            out.append(ipaddress.ip_network(w, strict=False))
+        except ValueError:
+            raise BadInput(f"{what} {w!r}: not an address or CIDR") from None
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from socklab.cli import talkcommon
+    from socklab.talk import endpoint, net, serve
+    from socklab.trace import format_address
+
+    ep = endpoint.parse(args.endpoint)
+    if not (ep.is_inet or ep.is_local) or ep.tls:
+        raise BadInput(f"listen {args.endpoint}: give a socket endpoint (tcp:, udp:, unix: ...);"
+                       " for TLS use --cert/--key")
+    if args.program and not args.allow_exec:
+        raise BadInput("--exec runs a program for every client: add --allow-exec to allow it")
+    for name in ("max_conns", "max_clients"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise BadInput(f"--{name.replace('_', '-')} must be at least 1")
+    if args.idle_timeout is not None and args.idle_timeout <= 0:
+        raise BadInput("--idle-timeout must be positive")
+    mode_bits = None
+    if args.file_mode is not None:
+        try:
+            mode_bits = int(args.file_mode, 8)
+        except ValueError:
+            raise BadInput(f"--mode {args.file_mode!r}: expected octal permissions") from None
+    if bool(args.cert) != bool(args.key) and not args.cert:
+        raise BadInput("--key needs --cert")
+    allow, deny = _networks(args.allow, "--allow"), _networks(args.deny, "--deny")
+    tls = None
+    if args.cert:
+        from socklab.talk import tls as tlsmod
+
+        tls = tlsmod.server_context(args.cert, args.key)
+    log = (lambda _m: None) if args.quiet else talkcommon.log
+    listener = net.listen(ep, mode=mode_bits)
+    try:
+        where = format_address(listener.getsockname())
+        talkcommon.log(f"listening on {ep.scheme}:{where}" if ep.is_inet else
+                       f"listening on {ep}")
+        if not ep.is_stream:
+            return _datagram(listener, args, log, allow, deny)
+        if args.program:
+            return _exec(listener, args, log)
+        mode = args.mode or "stdio"
+        if tls is not None:
+            if args.keep_open or mode == "chat":
+                raise BadInput("TLS serves one client at a time for now: drop --keep-open/--chat")
+            listener = _TLSListener(listener, tls)  # type: ignore[assignment]
+        if args.keep_open or mode == "chat":
+            server = serve.Server(listener, mode, keep_open=args.keep_open,
+                                  max_conns=args.max_conns, allow=allow, deny=deny,
+                                  idle_timeout=args.idle_timeout,
+                                  max_clients=args.max_clients, log=log,
+                                  stdin=sys.stdin.buffer if mode == "stdio" else None)
+            server.run()
+            return 0
+        return _one_client(listener, mode, args, log, allow, deny)
+    finally:
+        listener.close()
+        net.remove_path(ep)
+
+
+def _accept_admitted(listener: socket.socket, log: Any, allow: list[Any],
+                     deny: list[Any]) -> tuple[socket.socket, Any]:
+    from socklab.talk import serve
+
+    gate = serve.Server(listener, allow=allow, deny=deny)
+    while True:
+        sock, addr = listener.accept()
+        why = gate.admitted(addr)
+        if why is None:
+            return sock, addr
+        log(f"refused {addr}: {why}")
+        sock.close()
+
+
+def _one_client(listener: socket.socket, mode: str, args: argparse.Namespace, log: Any,
+                allow: list[Any], deny: list[Any]) -> int:
+    """A single client: the fast path (splice) instead of the event loop."""
+    from socklab.cli import talkcommon
+    from socklab.errors import NetworkError
+    from socklab.talk import pump
+    from socklab.trace import format_address
+
+    sock, addr = _accept_admitted(listener, log, allow, deny)
+    log(f"connection from {format_address(addr) or 'a UNIX peer'}")
+    if args.show_peer:
+        talkcommon.log(f"peer {talkcommon.peer_credentials(sock) or 'not a UNIX socket'}")
+    if args.idle_timeout:
+        sock.settimeout(args.idle_timeout)
+    try:
+        if mode == "stdio":
+            pump.bridge(talkcommon.stdio(), pump.End(sock), until_b_ends=True)
+        elif mode == "discard":
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                pump.copy(pump.End(sock), pump.End(fd=devnull))
+            finally:
+                os.close(devnull)
+        else:  # echo
+            pump.copy(pump.End(sock), pump.End(sock))
+            sock.shutdown(socket.SHUT_WR)
+    except TimeoutError:
+        log(f"closed: idle for {args.idle_timeout:g} s")
+    except OSError as exc:
+        raise NetworkError(f"talk to {format_address(addr)}", exc.errno) from exc
+    finally:
+        sock.close()
+    return 0
+
+
+def _exec(listener: socket.socket, args: argparse.Namespace, log: Any) -> int:
+    import shlex
+
+    from socklab.kernel import proc
+    from socklab.trace import format_address
+
+    argv = shlex.split(args.program)
+    if not argv:
+        raise BadInput("--exec: give a program")
+    children = []
+    served = 0
+    while True:
+        sock, addr = listener.accept()
+        log(f"connection from {format_address(addr)}: running {argv[0]}")
+        children.append(proc.spawn(argv, sock.fileno()))
+        sock.close()
+        served += 1
+        children = [c for c in children if c.poll() is None]
+        if not args.keep_open or (args.max_clients and served >= args.max_clients):
+            break
+    for child in children:
+        child.wait()
+    return 0
+
+
+def _datagram(sock: socket.socket, args: argparse.Namespace, log: Any, allow: list[Any],
+              deny: list[Any]) -> int:
+    from socklab.cli import talkcommon
+    from socklab.talk import pump, serve
+
+    if args.connect_first_peer:
+        data, _addr = serve.connect_first_peer(sock, talkcommon.log)
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        # now a pseudo-connected socket: plain recv/send with the one peer
+        pump.bridge(talkcommon.stdio(), pump.End(sock), until_b_ends=True)
+        return 0
+    serve.serve_datagrams(sock, args.mode or "stdio", log=log, allow=allow, deny=deny,
+                          max_datagrams=args.max_clients)
+    return 0
+
+
+class _TLSListener:
+    """A listener whose accept() returns TLS-wrapped sockets (handshake at accept)."""
+
+    def __init__(self, sock: socket.socket, ctx: Any) -> None:
+        self._sock = sock
+        self._ctx = ctx
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        import ssl
+
+        while True:
+            conn, addr = self._sock.accept()
+            conn.setblocking(True)
+            try:
+                return self._ctx.wrap_socket(conn, server_side=True), addr
+            except (ssl.SSLError, OSError) as exc:
+                conn.close()
+                sys.stderr.write(f"socklab: TLS handshake with {addr} failed: {exc}\n")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)

@@ -1,0 +1,55 @@
+"""What the talk commands (connect, listen, relay, send, receive) share: logging to
+stderr, a progress bar, peer credentials, and the stdio end."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import sys
+import time
+
+from socklab.talk.pump import End
+
+
+def log(message: str) -> None:
+    sys.stderr.write(f"socklab: {message}\n")
+    sys.stderr.flush()
+
+
+def stdio() -> End:
+    return End(fd=sys.stdin.fileno(), write_fd=sys.stdout.fileno())
+
+
+def peer_credentials(sock: socket.socket) -> str | None:
+    """``pid=.. uid=.. gid=..`` of a UNIX peer (SO_PEERCRED), None for other families."""
+    if sock.family != socket.AF_UNIX:
+        return None
+    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, uid, gid = struct.unpack("3i", raw)
+    return f"pid={pid} uid={uid} gid={gid}"
+
+
+class ProgressBar:
+    """A one-line progress bar with rate and ETA on a terminal; silent elsewhere."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.on = sys.stderr.isatty()
+        self.start = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.on or (now - self.last < 0.2 and done < total):
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-6)
+        eta = (total - done) / rate if rate else 0
+        width = 30
+        filled = int(width * done / total) if total else width
+        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
+                         f"{done * 100 // max(total, 1):3d}% {rate / 1e6:8.1f} MB/s "
+                         f"ETA {eta:5.1f} s")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()

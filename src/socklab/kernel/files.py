@@ -1,0 +1,37 @@
+"""Files for transfers: read a file, write a temporary one, put it in place atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+
+__all__ = ["commit", "discard", "open_read", "open_temp"]
+
+
+def open_read(path: str) -> tuple[int, int]:
+    """``(fd, size)`` of a regular file opened for reading (OSError as the OS says)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    return fd, os.fstat(fd).st_size
+
+
+def open_temp(final: str) -> tuple[int, str]:
+    """A new hidden file next to ``final`` (same filesystem, so the rename is atomic)."""
+    folder = os.path.dirname(os.path.abspath(final))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(final)}.", suffix=".part",
+                               dir=folder)
+    return fd, tmp
+
+
+def commit(fd: int, tmp: str, final: str) -> None:
+    """Flush to disk and give the file its final name (rename(2): all or nothing)."""
+    os.fsync(fd)
+    os.close(fd)
+    os.replace(tmp, final)
+
+
+def discard(fd: int, tmp: str) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
