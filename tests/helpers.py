@@ -34,3 +34,36 @@ def run_cli(*args: str, input: bytes | None = None, timeout: float = 60,
     """Run socklab as a separate process (to see real exit codes and stderr)."""
     return subprocess.run([*SOCKLAB, *args], input=input, capture_output=True,
                           timeout=timeout, env=env)
+
+
+class Listener:
+    """`socklab listen ...` running in the background; `.port` read from its stderr."""
+
+    def __init__(self, *args: str, stdin: bytes | None = None) -> None:
+        import re
+        import time
+
+        self.proc = subprocess.Popen([*SOCKLAB, "listen", *args],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        assert self.proc.stderr is not None
+        line = self.proc.stderr.readline().decode()
+        assert "listening on" in line, line
+        m = re.search(r":(\d+)\s*$", line)
+        self.port = int(m.group(1)) if m else 0
+        assert self.proc.stdin is not None
+        if stdin is not None:
+            self.proc.stdin.write(stdin)
+        self.proc.stdin.close()
+        self.started = time.monotonic()
+
+    def finish(self, timeout: float = 30) -> tuple[int, bytes, bytes]:
+        self.proc.stdin = None  # already written and closed
+        out, err = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, out, err
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.stdin = None
+        self.proc.communicate()

@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
             talkcommon.log(f"peer {talkcommon.peer_credentials(sock) or 'not a UNIX socket'}")
         if ep.is_stream:
             try:
-                pump.bridge(talkcommon.stdio(), pump.End(sock), until_b_ends=True)
+                pump.bridge(talkcommon.stdio(), pump.End(sock),
+                            until_b_ends=talkcommon.interactive())
             except OSError as exc:
                 raise NetworkError(f"connect {ep}", exc.errno) from exc
             return 0

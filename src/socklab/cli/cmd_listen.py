@@ -166,7 +166,8 @@ def _one_client(listener: socket.socket, mode: str, args: argparse.Namespace, lo
         sock.settimeout(args.idle_timeout)
     try:
         if mode == "stdio":
-            pump.bridge(talkcommon.stdio(), pump.End(sock), until_b_ends=True)
+            pump.bridge(talkcommon.stdio(), pump.End(sock),
+                        until_b_ends=talkcommon.interactive())
         elif mode == "discard":
             devnull = os.open(os.devnull, os.O_WRONLY)
             try:

@@ -16,6 +16,13 @@ def log(message: str) -> None:
     sys.stderr.flush()
 
 
+def interactive() -> bool:
+    """A person types on stdin: stop when the peer closes, as nc does, rather than
+    wait for an end of input that may never come. From a pipe or a file, both
+    directions run to their end (socat's way), so nothing is cut short."""
+    return sys.stdin.isatty()
+
+
 def stdio() -> End:
     return End(fd=sys.stdin.fileno(), write_fd=sys.stdout.fileno())
 
