@@ -90,7 +90,10 @@ def run(args: argparse.Namespace) -> int:
     listener = net.listen(a)
     served = 0
     try:
-        talkcommon.log(f"listening on {a}")
+        from socklab.trace import format_address
+
+        talkcommon.log(f"listening on {a.scheme}:{format_address(listener.getsockname())}"
+                       if a.is_inet else f"listening on {a}")
         while True:
             conn, _addr = listener.accept()
             served += 1

@@ -27,6 +27,10 @@ def run(args: argparse.Namespace) -> int:
     from socklab.errors import BadInput
     from socklab.talk import endpoint, net, transfer
 
+    import os
+
+    if not os.path.isfile(args.file):  # before any connection is made
+        raise BadInput(f"send {args.file}: no such file (or not a regular file)")
     ep = endpoint.parse(args.endpoint)
     if not ep.is_stream or not (ep.is_inet or ep.is_local):
         raise BadInput(f"send: {ep} is not a stream endpoint (tcp:, unix: ...)")

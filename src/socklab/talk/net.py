@@ -180,7 +180,7 @@ def _clear_stale(path: str, kind: int) -> None:
     finally:
         probe.close()
     raise NetworkError(f"listen unix:{path}", errno.EADDRINUSE,
-                       "another process listens on this path")
+                       "address in use: another process listens on this path")
 
 
 def remove_path(spec: str | Endpoint) -> None:

@@ -1,0 +1,194 @@
+"""socklab listen as a server of many clients: concurrency, admission, timeouts, resets."""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import time
+
+import pytest
+from helpers import Listener, run_cli
+
+
+def test_keep_open_serves_2000_concurrent_clients():
+    n = 2000
+    srv = Listener("tcp:127.0.0.1:0", "--echo", "-k", "-q", "--max-clients", str(n))
+    clients = []
+    try:
+        for i in range(n):
+            c = socket.create_connection(("127.0.0.1", srv.port), 10)
+            clients.append(c)
+        # all 2000 are connected at once before any is answered
+        for i, c in enumerate(clients):
+            c.sendall(f"client {i}\n".encode())
+        for i, c in enumerate(clients):
+            want = f"client {i}\n".encode()
+            got = b""
+            while len(got) < len(want):
+                chunk = c.recv(100)
+                assert chunk, i
+                got += chunk
+            assert got == want
+    finally:
+        for c in clients:
+            c.close()
+    assert srv.finish(timeout=60)[0] == 0
+
+
+def test_a_client_reset_mid_stream_does_not_disturb_others():
+    srv = Listener("tcp:127.0.0.1:0", "--echo", "-k", "--max-clients", "2")
+    good = socket.create_connection(("127.0.0.1", srv.port), 5)
+    bad = socket.create_connection(("127.0.0.1", srv.port), 5)
+    bad.sendall(b"x" * 100000)
+    bad.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    bad.close()  # RST
+    good.sendall(b"still here\n")
+    assert good.recv(100) == b"still here\n"
+    good.close()
+    code, _out, err = srv.finish()
+    assert code == 0 and b"closed" in err
+
+
+def test_max_conns_refuses_the_extra_client():
+    srv = Listener("tcp:127.0.0.1:0", "--echo", "-k", "--max-conns", "2", "--max-clients", "3")
+    a = socket.create_connection(("127.0.0.1", srv.port), 5)
+    b = socket.create_connection(("127.0.0.1", srv.port), 5)
+    a.sendall(b"a")
+    assert a.recv(1) == b"a"
+    b.sendall(b"b")
+    assert b.recv(1) == b"b"
+    c = socket.create_connection(("127.0.0.1", srv.port), 5)
+    c.settimeout(5)
+    assert c.recv(1) == b""  # accepted and closed at once
+    for s in (a, b, c):
+        s.close()
+    d = socket.create_connection(("127.0.0.1", srv.port), 5)  # a slot is free again
+    d.sendall(b"d")
+    assert d.recv(1) == b"d"
+    d.close()
+    code, _, err = srv.finish()
+    assert code == 0 and b"too many connections" in err
+
+
+@pytest.mark.parametrize("flags,allowed", [(["--deny", "127.0.0.0/8"], False),
+                                           (["--allow", "10.0.0.0/8"], False),
+                                           (["--allow", "127.0.0.1/32"], True),
+                                           (["--allow", "127.0.0.0/8", "--deny",
+                                             "127.0.0.1"], False)])
+def test_allow_and_deny(flags, allowed):
+    srv = Listener("tcp:127.0.0.1:0", "--echo", "-k", *flags)
+    try:
+        c = socket.create_connection(("127.0.0.1", srv.port), 5)
+        c.settimeout(5)
+        try:
+            c.sendall(b"hi")
+            got = c.recv(2)
+        except ConnectionResetError:
+            got = b""
+        c.close()
+        assert (got == b"hi") == allowed
+    finally:
+        srv.kill()
+
+
+def test_idle_timeout_closes_the_silent_client():
+    srv = Listener("tcp:127.0.0.1:0", "--echo", "-k", "--idle-timeout", "0.5",
+                   "--max-clients", "1")
+    c = socket.create_connection(("127.0.0.1", srv.port), 5)
+    c.settimeout(10)
+    start = time.monotonic()
+    assert c.recv(1) == b""
+    assert 0.4 < time.monotonic() - start < 8
+    c.close()
+    code, _, err = srv.finish()
+    assert code == 0 and b"idle" in err
+
+
+def test_chat_relays_lines_to_the_others():
+    srv = Listener("tcp:127.0.0.1:0", "--chat", "-k", "--max-clients", "2")
+    a = socket.create_connection(("127.0.0.1", srv.port), 5)
+    b = socket.create_connection(("127.0.0.1", srv.port), 5)
+    time.sleep(0.2)
+    a.sendall(b"bonjour\n")
+    b.settimeout(5)
+    line = b.recv(200)
+    assert line.endswith(b"> bonjour\n") and f":{a.getsockname()[1]}>".encode() in line
+    a.close()
+    b.close()
+    assert srv.finish()[0] == 0
+
+
+def test_unix_listener_mode_show_peer_and_stale_file(unix_path):
+    path = unix_path()
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(path)
+    stale.close()  # a socket file nobody listens on any more
+    srv = Listener(f"unix:{path}", "--echo", "--mode", "600", "--show-peer")
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(path)
+    c.sendall(b"x")
+    c.shutdown(socket.SHUT_WR)
+    assert c.recv(1) == b"x"
+    c.close()
+    code, _, err = srv.finish()
+    assert code == 0 and f"pid={os.getpid()} uid={os.getuid()}".encode() in err
+    assert not os.path.exists(path)
+
+
+def test_listen_refuses_to_remove_a_regular_file(tmp_path):
+    target = tmp_path / "precious"
+    target.write_text("do not delete")
+    proc = run_cli("listen", f"unix:{target}")
+    assert proc.returncode == 1 and b"not a socket" in proc.stderr
+    assert target.read_text() == "do not delete"
+
+
+def test_listen_refuses_a_path_in_use(unix_path):
+    path = unix_path()
+    live = socket.socket(socket.AF_UNIX)
+    live.bind(path)
+    live.listen()
+    try:
+        proc = run_cli("listen", f"unix:{path}")
+        assert proc.returncode == 1 and b"in use" in proc.stderr
+        assert os.path.exists(path)
+    finally:
+        live.close()
+
+
+def test_port_zero_prints_the_real_port():
+    srv = Listener("tcp:127.0.0.1:0", "--echo", "--max-clients", "1")
+    assert srv.port > 0
+    socket.create_connection(("127.0.0.1", srv.port), 5).close()
+    assert srv.finish()[0] == 0
+
+
+def test_exec_needs_allow_exec_and_runs_per_client():
+    proc = run_cli("listen", "tcp:127.0.0.1:0", "--exec", "rev")
+    assert proc.returncode == 2 and b"--allow-exec" in proc.stderr
+    srv = Listener("tcp:127.0.0.1:0", "--exec", "rev", "--allow-exec")
+    c = socket.create_connection(("127.0.0.1", srv.port), 5)
+    c.sendall(b"abc\n")
+    c.shutdown(socket.SHUT_WR)
+    c.settimeout(5)
+    assert c.recv(10) == b"cba\n"
+    c.close()
+    assert srv.finish()[0] == 0
+
+
+@pytest.mark.parametrize("argv", [
+    ["connect", "tcp:127.0.0.1"], ["connect", "bogus:1"], ["connect", "tcp:[::1:80"],
+    ["connect", "tcp:h:99999"], ["connect", "stdio"], ["connect", "tcp:127.0.0.1:1", "-w", "0"],
+    ["listen", "tcp:127.0.0.1:0", "--max-conns", "0"], ["listen", "unix:"],
+    ["listen", "tcp::0", "--allow", "nonsense"], ["listen", "tcp::0", "--mode", "9z"],
+    ["relay", "tcp:h:1"], ["relay", "--fork", "tcp::1", "tcp:h:1"],
+    ["send", "/no/such/file", "tcp:127.0.0.1:9"], ["receive", "udp:127.0.0.1:0", "x"],
+    ["connect", "tcp:no-such-host.invalid:80"],
+])
+def test_bad_input_is_exit_2_and_one_line(argv):
+    proc = run_cli(*argv)
+    assert proc.returncode == 2, (argv, proc.stderr)
+    assert proc.stderr.decode().count("\n") == 1 and b"Traceback" not in proc.stderr
+
