@@ -16,7 +16,7 @@ def test_keep_open_serves_2000_concurrent_clients():
     srv = Listener("tcp:127.0.0.1:0", "--echo", "-k", "-q", "--max-clients", str(n))
     clients = []
     try:
-        for i in range(n):
+        for _ in range(n):
             c = socket.create_connection(("127.0.0.1", srv.port), 10)
             clients.append(c)
         # all 2000 are connected at once before any is answered

@@ -23,11 +23,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
     from socklab.cli import talkcommon
     from socklab.errors import BadInput
     from socklab.talk import endpoint, net, transfer
-
-    import os
 
     if not os.path.isfile(args.file):  # before any connection is made
         raise BadInput(f"send {args.file}: no such file (or not a regular file)")

@@ -61,7 +61,7 @@ def resolve(ep: Endpoint, passive: bool = False) -> list[Address]:
 
 def _ipv6_works() -> bool:
     try:
-        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s = ksock.socket(socket.AF_INET6, socket.SOCK_STREAM)
     except OSError:
         return False
     s.close()
