@@ -63,3 +63,15 @@ def test_unknown_section_is_bad_input():
     proc = run_cli("tour", "nope")
     assert proc.returncode == 2
     assert proc.stderr.decode().count("\n") == 1
+
+
+def test_every_section_runs_ok():
+    proc = run_cli("--json", "tour")
+    assert proc.returncode == 0, proc.stderr
+    sections = json.loads(proc.stdout)
+    assert [s["name"] for s in sections] == ["stack", "tcp", "udp", "unix", "sockets"]
+    assert all(s["status"] == "ok" for s in sections), [(s["name"], s["reason"])
+                                                        for s in sections]
+    udp = next(s for s in sections if s["name"] == "udp")
+    facts = {f["label"]: f["value"] for f in udp["steps"] if f["kind"] == "fact"}
+    assert facts["received after connect()"] == repr(b"from the peer")

@@ -138,6 +138,10 @@ SECTION_LIST = [
             "course 1.1, 1.2", "stack"),
     Section("tcp", "TCP, the connected mode: server and client on loopback",
             "course 2.1.2, 2.1.4, 3.1", "tcp"),
+    Section("udp", "Datagrams: UDP, and the pseudo-connected mode",
+            "course 2.1.2, 3.1", "udp"),
+    Section("unix", "Local sockets: a path, an abstract name, a socketpair",
+            "course 2.1.1, 2.2.1", "unix"),
     Section("sockets", "The socket table: what netstat -anp shows, for the tour's sockets",
             "course 2.1.1", "socktable"),
 ]
