@@ -102,3 +102,32 @@ def test_socketpair_and_setsockopt(events):
     texts = [e.text() for e in events]
     assert texts[0].startswith("socketpair(AF_UNIX, SOCK_SEQPACKET, 0) = [fd ")
     assert any(t.startswith("setsockopt(") and "SOL_SOCKET, SO_SNDBUF, 65536" in t for t in texts)
+
+
+def test_library_connect_listen_relay():
+    import threading
+
+    import socklab
+
+    a_srv = socklab.listen("tcp:127.0.0.1:0")
+    b_srv = socklab.listen("tcp:[::1]:0")
+    try:
+        front = socklab.connect(f"tcp:127.0.0.1:{a_srv.getsockname()[1]}")
+        back = socklab.connect(f"tcp:[::1]:{b_srv.getsockname()[1]}")
+        a_in, _ = a_srv.accept()
+        b_in, _ = b_srv.accept()
+        t = threading.Thread(target=socklab.relay, args=(a_in, back))
+        t.start()
+        front.sendall(b"through")
+        front.shutdown(socket.SHUT_WR)
+        assert b_in.recv(100) == b"through"
+        b_in.sendall(b"back")
+        b_in.close()
+        assert front.recv(100) == b"back"
+        t.join(5)
+        for s in (front, back, a_in):
+            s.close()
+    finally:
+        a_srv.close()
+        b_srv.close()
+    assert socklab.parse_endpoint("udp6:[::1]:53").port == 53

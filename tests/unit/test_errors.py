@@ -60,11 +60,12 @@ def test_network_error_lists_every_attempt():
 
 
 def test_public_api_is_pinned():
-    assert sorted(socklab.__all__) == [
-        "BadAddress", "BadInput", "MissingPrivilege", "NetworkError", "NotFound",
-        "SocketRecord", "SocklabError", "Timeout", "addresses", "explain_route", "links",
-        "neighbours", "netns", "route_get", "routes", "rules", "socket", "socketpair", "sockets",
-        "sysctl", "trace", "tracing",
-    ]
+    assert sorted(socklab.__all__) == sorted([
+        "BadAddress", "BadInput", "Endpoint", "MissingPrivilege", "NetworkError", "NotFound",
+        "Server", "SocketRecord", "SocklabError", "Timeout", "addresses", "connect",
+        "explain_route", "links", "listen", "neighbours", "netns", "parse_endpoint", "relay",
+        "route_get", "routes", "rules", "socket", "socketpair", "sockets", "sysctl", "trace",
+        "tracing",
+    ])
     for name in socklab.__all__:
         assert getattr(socklab, name) is not None

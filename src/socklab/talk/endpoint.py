@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from socklab.errors import BadAddress
 
-__all__ = ["Endpoint", "parse"]
+__all__ = ["Endpoint", "parse", "parse_endpoint"]
 
 INET_SCHEMES = {
     "tcp": (socket.AF_UNSPEC, socket.SOCK_STREAM), "tcp4": (socket.AF_INET, socket.SOCK_STREAM),
@@ -170,3 +170,6 @@ def _port(text: str, port: str, at: int) -> int | str:
     if bad is not None or not port[0].isalpha():
         raise BadAddress(text, at + (bad or 0), "a port number or service name")
     return port
+
+
+parse_endpoint = parse  # the name socklab exports

@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 from socklab import trace
 
-__all__ = ["CHUNK", "End", "bridge", "copy"]
+__all__ = ["CHUNK", "End", "bridge", "copy", "relay"]
 
 CHUNK = 1 << 20  # 1 MiB: measured fastest for sendall/recv_into here (docs/design.md)
 
@@ -178,3 +178,8 @@ def bridge(a: End, b: End, until_b_ends: bool = False) -> tuple[int, int]:
     if errors:
         raise errors[0]
     return counts[0], counts[1]
+
+
+def relay(a: socket.socket, b: socket.socket) -> tuple[int, int]:
+    """``socklab.relay(a, b)``: bridge two connected sockets until both directions end."""
+    return bridge(End(a), End(b))
