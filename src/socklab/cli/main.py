@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "relay": ("cmd_relay", "relay two endpoints both ways (socat)"),
     "send": ("cmd_send", "send a file, checked by size and SHA-256"),
     "receive": ("cmd_receive", "receive a file sent by 'socklab send'"),
+    "ping": ("cmd_ping", "ICMP echo over the socket you may open (ping)"),
     "sockets": ("cmd_sockets", "the socket table with owners (netstat -anp, ss)"),
     "tour": ("cmd_tour", "walk through the course on this machine, tracing every call"),
 }

@@ -1,0 +1,126 @@
+"""ICMP and ICMPv6 messages as bytes: build and parse. Pure, no socket.
+
+RFC 792 (ICMP) and RFC 4443 (ICMPv6). An echo request/reply carries an
+identifier and a sequence number; an error (destination unreachable, time
+exceeded) quotes the IP header and the first 8 bytes of the packet that
+caused it, which is how a prober knows which of its probes it answers.
+
+The checksum is the Internet checksum (RFC 1071). For ICMPv6 the kernel fills
+it in (it covers a pseudo-header with the addresses), so :func:`build_echo`
+leaves it zero.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from typing import NamedTuple
+
+__all__ = ["Message", "build_echo", "checksum", "parse"]
+
+ECHO_REPLY, DEST_UNREACH, ECHO_REQUEST, TIME_EXCEEDED = 0, 3, 8, 11
+ECHO6_REQUEST, ECHO6_REPLY, DEST6_UNREACH, TIME6_EXCEEDED = 128, 129, 1, 3
+HEADER = struct.Struct("!BBHHH")  # type, code, checksum, identifier, sequence
+
+UNREACH_TEXT = {0: "Destination Net Unreachable", 1: "Destination Host Unreachable",
+                2: "Destination Protocol Unreachable", 3: "Destination Port Unreachable",
+                4: "Frag needed and DF set", 9: "Destination Net Prohibited",
+                10: "Destination Host Prohibited", 13: "Communication Administratively "
+                "Prohibited"}
+UNREACH6_TEXT = {0: "No route", 1: "Administratively prohibited", 3: "Address unreachable",
+                 4: "Port unreachable"}
+
+
+class Message(NamedTuple):
+    """A parsed ICMP message. For errors, ``quoted_*`` describe the packet that caused it."""
+
+    type: int
+    code: int
+    ident: int
+    seq: int
+    payload: bytes
+    ttl: int | None = None  # from the IPv4 header, when there was one
+    source: str | None = None
+    quoted_proto: int | None = None
+    quoted_dst: str | None = None
+    quoted_ident: int | None = None  # ICMP echo id, or the UDP/TCP source port
+    quoted_seq: int | None = None  # ICMP echo seq, or the UDP/TCP destination port
+    quoted_ttl: int | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.quoted_proto is not None
+
+    def describe(self, v6: bool = False) -> str:
+        if v6:
+            if self.type == TIME6_EXCEEDED:
+                return "Time to live exceeded"
+            if self.type == DEST6_UNREACH:
+                return UNREACH6_TEXT.get(self.code, f"Destination unreachable (code {self.code})")
+        if self.type == TIME_EXCEEDED:
+            return "Time to live exceeded"
+        if self.type == DEST_UNREACH:
+            return UNREACH_TEXT.get(self.code, f"Destination unreachable (code {self.code})")
+        return f"ICMP type {self.type} code {self.code}"
+
+
+def checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071) of ``data``."""
+    if len(data) % 2:
+        data += b"\0"
+    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def build_echo(ident: int, seq: int, payload: bytes = b"", v6: bool = False) -> bytes:
+    """An echo request (checksummed for ICMPv4; the kernel does it for ICMPv6)."""
+    kind = ECHO6_REQUEST if v6 else ECHO_REQUEST
+    head = HEADER.pack(kind, 0, 0, ident & 0xFFFF, seq & 0xFFFF)
+    if v6:
+        return head + payload
+    return HEADER.pack(kind, 0, checksum(head + payload), ident & 0xFFFF, seq & 0xFFFF) + payload
+
+
+def _ipv4_header(data: bytes) -> tuple[int, int, int, str, str]:
+    """(header length, ttl, protocol, source, destination) of an IPv4 header."""
+    if len(data) < 20 or data[0] >> 4 != 4:
+        raise ValueError("not an IPv4 header")
+    ihl = (data[0] & 0xF) * 4
+    if ihl < 20 or len(data) < ihl:
+        raise ValueError("bad IPv4 header length")
+    return (ihl, data[8], data[9], socket.inet_ntop(socket.AF_INET, data[12:16]),
+            socket.inet_ntop(socket.AF_INET, data[16:20]))
+
+
+def parse(data: bytes, v6: bool = False, ip_header: bool = False) -> Message:
+    """Parse an ICMP message; ``ip_header``: ``data`` starts with the IPv4 header
+    (raw IPv4 sockets). Raises ValueError on anything malformed."""
+    ttl = source = None
+    if ip_header:
+        ihl, ttl, proto, source, _dst = _ipv4_header(data)
+        if proto != socket.IPPROTO_ICMP:
+            raise ValueError("not ICMP")
+        data = data[ihl:]
+    if len(data) < 8:
+        raise ValueError("truncated ICMP header")
+    kind, code, _sum, ident, seq = HEADER.unpack_from(data)
+    body = bytes(data[8:])
+    errors = (DEST6_UNREACH, TIME6_EXCEEDED) if v6 else (DEST_UNREACH, TIME_EXCEEDED)
+    if kind not in errors:
+        return Message(kind, code, ident, seq, body, ttl, source)
+    # an error: the bytes after the 8-byte header are the offending packet
+    if v6:
+        if len(body) < 40 + 8:
+            raise ValueError("truncated quoted IPv6 packet")
+        proto, hops = body[6], body[7]
+        dst = socket.inet_ntop(socket.AF_INET6, body[24:40])
+        inner = body[40:48]
+    else:
+        ihl, hops, proto, _src, dst = _ipv4_header(body)
+        inner = body[ihl:ihl + 8]
+        if len(inner) < 8:
+            raise ValueError("truncated quoted packet")
+    a, b = struct.unpack_from("!HH", inner, 4 if proto in (1, 58) else 0)
+    return Message(kind, code, 0, 0, body, ttl, source, proto, dst, a, b, hops)

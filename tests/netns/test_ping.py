@@ -1,0 +1,102 @@
+"""ping in namespaces: the unprivileged and raw paths, loss, concurrency, privilege errors."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from helpers import SOCKLAB, need_tool
+
+from socklab.probe import ping
+
+pytestmark = pytest.mark.privileged
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def socklab_in(ns, *args, user=None):
+    return ns.exec(*(user or []), *SOCKLAB, *args, check=False)
+
+
+def test_unprivileged_datagram_socket_when_the_group_is_admitted(netns):
+    need_tool("setpriv")
+    netns.exec("sysctl", "-w", "net.ipv4.ping_group_range=65534 65534")
+    proc = socklab_in(netns, "--json", "ping", "-c", "2", "-i", "0.2", "127.0.0.1",
+                      user=NOBODY)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["socket_type"] == "dgram" and result["received"] == 2
+    assert all(r["ttl"] == 64 for r in result["replies"])
+
+
+def test_raw_socket_for_root_when_the_group_is_not_admitted(netns):
+    netns.exec("sysctl", "-w", "net.ipv4.ping_group_range=1 0")
+    result = netns.run(ping.ping, "127.0.0.1", 3, interval=0.05)
+    assert result.socket_type == "raw" and result.received == 3 and result.loss_percent == 0
+    assert result.rtt_min <= result.rtt_avg <= result.rtt_max
+
+
+def test_no_way_to_ping_is_exit_77_with_both_ways_out(netns):
+    need_tool("setpriv")
+    netns.exec("sysctl", "-w", "net.ipv4.ping_group_range=1 0")
+    proc = socklab_in(netns, "ping", "-c", "1", "127.0.0.1", user=NOBODY)
+    assert proc.returncode == 77
+    assert "CAP_NET_RAW" in proc.stderr and "ping_group_range" in proc.stderr
+    assert proc.stderr.count("\n") == 1
+
+
+def test_short_interval_and_flood_need_privilege(netns):
+    need_tool("setpriv")
+    netns.exec("sysctl", "-w", "net.ipv4.ping_group_range=65534 65534")
+    for flags in (["-i", "0.01"], ["-f"]):
+        proc = socklab_in(netns, "ping", "-c", "2", *flags, "127.0.0.1", user=NOBODY)
+        assert proc.returncode == 77, proc.stderr
+        assert "0.2 s" in proc.stderr
+
+
+def test_loss_is_counted_when_echo_is_ignored(netns):
+    netns.exec("sysctl", "-w", "net.ipv4.icmp_echo_ignore_all=1")
+    proc = socklab_in(netns, "ping", "-c", "3", "-i", "0.1", "-W", "0.5", "127.0.0.1")
+    assert proc.returncode == 1
+    assert "3 packets transmitted, 0 received, 100% packet loss" in proc.stdout
+
+
+def test_two_concurrent_pings_keep_their_own_replies(netns):
+    netns.exec("sysctl", "-w", "net.ipv4.ping_group_range=1 0")  # both raw: they see all
+    results = {}
+
+    def run(name):
+        results[name] = netns.run(ping.ping, "127.0.0.1", 20, interval=0.01)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r in results.values():
+        assert (r.transmitted, r.received, r.duplicates, r.errors) == (20, 20, 0, 0)
+        assert sorted(x.seq for x in r.replies) == list(range(1, 21))
+
+
+def test_ttl_exceeded_from_a_router(netns_factory):
+    """client -- router -- server: with TTL 1 the router answers 'Time to live exceeded'."""
+    client, router, server = netns_factory(), netns_factory(), netns_factory()
+    _link(client, "c0", router, "r0", "10.9.1.2/24", "10.9.1.1/24")
+    _link(router, "r1", server, "s0", "10.9.2.1/24", "10.9.2.2/24")
+    router.exec("sysctl", "-w", "net.ipv4.ip_forward=1")
+    client.ip("route", "add", "default", "via", "10.9.1.1")
+    server.ip("route", "add", "default", "via", "10.9.2.1")
+    ok = client.run(ping.ping, "10.9.2.2", 2, interval=0.1)
+    assert ok.received == 2
+    hop = client.run(ping.ping, "10.9.2.2", 2, interval=0.1, ttl=1, timeout=1)
+    assert hop.received == 0 and hop.errors == 2
+    assert {(r.source, r.error) for r in hop.replies} == {("10.9.1.1", "Time to live exceeded")}
+
+
+def _link(a, a_dev, b, b_dev, a_addr, b_addr):
+    a.ip("link", "add", a_dev, "type", "veth", "peer", "name", b_dev, "netns", b.name)
+    a.ip("addr", "add", a_addr, "dev", a_dev)
+    b.ip("addr", "add", b_addr, "dev", b_dev)
+    a.ip("link", "set", a_dev, "up")
+    b.ip("link", "set", b_dev, "up")
