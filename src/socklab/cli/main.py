@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "send": ("cmd_send", "send a file, checked by size and SHA-256"),
     "receive": ("cmd_receive", "receive a file sent by 'socklab send'"),
     "ping": ("cmd_ping", "ICMP echo over the socket you may open (ping)"),
+    "scan": ("cmd_scan", "TCP connect scan: open, closed, filtered (nmap -sT)"),
     "sockets": ("cmd_sockets", "the socket table with owners (netstat -anp, ss)"),
     "tour": ("cmd_tour", "walk through the course on this machine, tracing every call"),
 }
@@ -66,8 +67,16 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
 
 
 def _normalise(argv: Sequence[str]) -> list[str]:
-    return ["--trace-format=" + w[len("--trace="):] if w.startswith("--trace=") else w
-            for w in argv]
+    """``--trace=json`` -> ``--trace-format=json``; nmap's ``-p-`` -> ``-p -``."""
+    out = []
+    for w in argv:
+        if w.startswith("--trace="):
+            out.append("--trace-format=" + w[len("--trace="):])
+        elif w == "-p-":
+            out += ["--ports=-"]
+        else:
+            out.append(w)
+    return out
 
 
 def _find_command(argv: Sequence[str]) -> str | None:

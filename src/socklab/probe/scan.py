@@ -1,0 +1,172 @@
+"""TCP connect scan: many non-blocking connects in flight, one epoll loop.
+
+Per port (nmap -sT's vocabulary):
+
+- ``open``: the handshake completed (SO_ERROR 0). On loopback, a connect
+  from an ephemeral port to the same port number can connect the socket to
+  itself (a "simultaneous open" with itself): that is not a listener, so a
+  socket whose local and remote ends are equal counts as ``closed``.
+- ``closed``: a RST came back (ECONNREFUSED).
+- ``filtered``: no answer before the timeout, or an ICMP unreachable.
+
+Open connections are closed with SO_LINGER 0 (a RST, as nmap does), so the
+scan leaves no TIME-WAIT behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import select
+import socket
+import struct
+import time
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
+
+from socklab.errors import BadInput, NotFound
+from socklab.kernel import sock as ksock
+from socklab.probe.top_ports import NAMES, TOP_PORTS
+
+__all__ = ["PortResult", "parse_ports", "parse_targets", "scan"]
+
+MAX_HOSTS = 1 << 16  # a /16
+LINGER_RST = struct.pack("ii", 1, 0)
+
+
+class PortResult(NamedTuple):
+    host: str
+    port: int
+    state: str  # open, closed, filtered
+    service: str | None
+    reason: str  # syn-ack, conn-refused, no-response, host-unreach ...
+
+
+def parse_ports(text: str | None, services: dict[str, int] | None = None) -> list[int]:
+    """``22,80,8000-8100``, ``-`` (every port), service names; None: the top 1,000."""
+    if text is None:
+        return list(TOP_PORTS)
+    if text.strip() in ("-", "1-65535", "0-65535"):
+        return list(range(1, 65536))
+    ports: set[int] = set()
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            raise BadInput(f"bad port list {text!r}: empty item")
+        lo_text, sep, hi_text = item.partition("-")
+        try:
+            if sep:
+                lo = int(lo_text) if lo_text else 1
+                hi = int(hi_text) if hi_text else 65535
+            elif item.isdigit():
+                lo = hi = int(item)
+            else:
+                port = (services or {}).get(item)
+                if port is None:
+                    raise BadInput(f"unknown service name {item!r} in {text!r}")
+                lo = hi = port
+        except ValueError:
+            raise BadInput(f"bad port range {item!r} (expected N, N-M or a service)") from None
+        if not 1 <= lo <= hi <= 65535:
+            raise BadInput(f"bad port range {item!r} (ports are 1-65535, low-high)")
+        ports.update(range(lo, hi + 1))
+    return sorted(ports)
+
+
+def parse_targets(words: Iterable[str]) -> list[str]:
+    """Host addresses from names, addresses and CIDR blocks (at most a /16 in all)."""
+    out: list[str] = []
+    for word in words:
+        if "/" in word:
+            try:
+                net = ipaddress.ip_network(word, strict=False)
+            except ValueError:
+                raise BadInput(f"bad network {word!r}") from None
+            if net.num_addresses > MAX_HOSTS:
+                raise BadInput(f"{word}: at most a /16 ({MAX_HOSTS} addresses) per scan")
+            hosts = list(net.hosts()) if net.num_addresses > 2 else list(net)
+            out += [str(h) for h in hosts]
+        else:
+            try:
+                info = socket.getaddrinfo(word, None, socket.AF_UNSPEC, socket.SOCK_STREAM)
+            except socket.gaierror as exc:
+                raise NotFound(f"scan {word}: cannot resolve ({exc.strerror})") from exc
+            out.append(str(info[0][4][0]))
+        if len(out) > MAX_HOSTS:
+            raise BadInput(f"at most {MAX_HOSTS} hosts per scan")
+    return out
+
+
+def scan(hosts: list[str], ports: list[int], *, timeout: float = 1.0,
+         concurrency: int = 1000, names: dict[int, str] | None = None,
+         progress: Callable[[int, int], None] | None = None) -> list[PortResult]:
+    """Scan every (host, port); results sorted by host then port."""
+    if concurrency < 1 or timeout <= 0:
+        raise BadInput("scan: concurrency and timeout must be positive")
+    names = names or NAMES
+    targets = [(h, p) for h in hosts for p in ports]
+    total = len(targets)
+    results: list[PortResult] = []
+    ep = select.epoll()
+    flying: dict[int, tuple[socket.socket, str, int, float]] = {}
+    nxt = 0
+    nonblock = socket.SOCK_STREAM | socket.SOCK_NONBLOCK
+
+    def finish(host: str, port: int, state: str, reason: str) -> None:
+        results.append(PortResult(host, port, state, names.get(port), reason))
+        if progress:
+            progress(len(results), total)
+
+    try:
+        while nxt < total or flying:
+            while nxt < total and len(flying) < concurrency:
+                host, port = targets[nxt]
+                nxt += 1
+                family = socket.AF_INET6 if ":" in host else socket.AF_INET
+                s = ksock.socket(family, nonblock)
+                code = s.connect_ex((host, port))
+                if code == errno.EINPROGRESS:
+                    flying[s.fileno()] = (s, host, port, time.monotonic() + timeout)
+                    ep.register(s.fileno(), select.EPOLLOUT)
+                    continue
+                state, reason = _judge(s, code, port)
+                s.close()
+                finish(host, port, state, reason)
+            if not flying:
+                continue
+            soonest = min(d for _s, _h, _p, d in flying.values())
+            for fd, _ev in ep.poll(max(0.0, soonest - time.monotonic()), 1024):
+                s, host, port, _d = flying.pop(fd)
+                ep.unregister(fd)
+                state, reason = _judge(s, s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR),
+                                       port)
+                s.close()
+                finish(host, port, state, reason)
+            now = time.monotonic()
+            for fd in [fd for fd, v in flying.items() if v[3] <= now]:
+                s, host, port, _d = flying.pop(fd)
+                ep.unregister(fd)
+                s.close()
+                finish(host, port, "filtered", "no-response")
+    finally:
+        for s, *_ in flying.values():
+            s.close()
+        ep.close()
+    results.sort(key=lambda r: (ipaddress.ip_address(r.host), r.port))
+    return results
+
+
+def _judge(s: socket.socket, code: int, port: int) -> tuple[str, str]:
+    if code == 0:
+        local, peer = s.getsockname(), s.getpeername()
+        if local[:2] == peer[:2]:  # connected to itself: nobody listens there
+            return "closed", "self-connect"
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RST)
+        return "open", "syn-ack"
+    if code == errno.ECONNREFUSED:
+        return "closed", "conn-refused"
+    if code in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM):
+        return "filtered", errno.errorcode.get(code, str(code)).lower().replace("e", "", 1)
+    if code == errno.ETIMEDOUT:
+        return "filtered", "no-response"
+    return "filtered", errno.errorcode.get(code, str(code))

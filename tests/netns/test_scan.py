@@ -1,0 +1,90 @@
+"""TCP connect scan in a namespace: listeners, a dropped port, nmap as the oracle."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+
+import pytest
+from helpers import SOCKLAB, need_tool
+
+from socklab.probe import scan
+
+pytestmark = pytest.mark.privileged
+
+
+@pytest.fixture
+def target(netns):
+    """A namespace host 10.77.0.2 with listeners on known ports; port 2222 dropped by nft."""
+    need_tool("nft")
+    netns.ip("addr", "add", "10.77.0.2/32", "dev", "lo")
+
+    def listen(port):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("10.77.0.2", port))
+        s.listen()
+        return s
+
+    open_ports = [22, 80, 8080, 31337]
+    socks = [netns.run(listen, p) for p in [*open_ports, 2222]]
+    netns.exec("nft", "add table inet t")
+    netns.exec("nft", "add chain inet t in { type filter hook input priority 0 ; }")
+    netns.exec("nft", "add rule inet t in tcp dport 2222 drop")
+    yield netns, set(open_ports)
+    for s in socks:
+        s.close()
+
+
+def test_open_closed_filtered(target):
+    ns, open_ports = target
+    ports = sorted(open_ports | {2222, 23, 443, 9999})
+    results = ns.run(scan.scan, ["10.77.0.2"], ports, timeout=0.5)
+    states = {r.port: r.state for r in results}
+    assert {p for p, s in states.items() if s == "open"} == open_ports
+    assert states[2222] == "filtered"
+    assert {p for p, s in states.items() if s == "closed"} == {23, 443, 9999}
+
+
+def test_open_set_equals_nmap(target):
+    need_tool("nmap")
+    ns, open_ports = target
+    proc = ns.exec(*SOCKLAB, "--json", "scan", "10.77.0.2", "-p", "1-10000,31337",
+                   "--timeout", "0.5", check=False)
+    assert proc.returncode == 0, proc.stderr
+    ours = {r["port"] for r in json.loads(proc.stdout) if r["state"] == "open"}
+    out = ns.exec("nmap", "-sT", "-n", "-Pn", "-T5", "-p", "1-10000,31337", "-oG", "-",
+                  "10.77.0.2").stdout
+    theirs = {int(m) for m in re.findall(r"(\d+)/open/tcp", out)}
+    assert ours == theirs == open_ports
+
+
+def test_loopback_self_connect_is_not_open(netns):
+    """Scanning the ephemeral range of 127.0.0.1 with nothing listening finds nothing open,
+    although some connects land on themselves (same local and remote port)."""
+    lo, hi = (int(x) for x in netns.exec("sysctl", "-n",
+                                         "net.ipv4.ip_local_port_range").stdout.split())
+    results = netns.run(scan.scan, ["127.0.0.1"], list(range(lo, min(lo + 3000, hi))),
+                        timeout=0.5)
+    assert [r for r in results if r.state == "open"] == []
+
+
+@pytest.mark.parametrize("bad", ["0", "70000", "5-1", "x-y", "nosuchservice", "1,,2"])
+def test_bad_port_lists(bad):
+    from socklab.errors import BadInput
+
+    with pytest.raises(BadInput):
+        scan.parse_ports(bad, {"http": 80})
+
+
+def test_port_lists_and_targets():
+    assert scan.parse_ports("22,80,8000-8002", {}) == [22, 80, 8000, 8001, 8002]
+    assert scan.parse_ports("http", {"http": 80}) == [80]
+    assert len(scan.parse_ports("-", {})) == 65535
+    assert len(scan.parse_ports(None)) == 1000
+    assert scan.parse_targets(["10.0.0.0/30"]) == ["10.0.0.1", "10.0.0.2"]
+    from socklab.errors import BadInput
+
+    with pytest.raises(BadInput):
+        scan.parse_targets(["10.0.0.0/8"])
