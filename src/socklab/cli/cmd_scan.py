@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from socklab.cli import render
     from socklab.kernel import procfs
     from socklab.probe import scan
+    from socklab.probe.top_ports import NAMES
 
     known = procfs.read_services()
     services = {name: port for (port, proto), name in known.items() if proto == "tcp"}
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
         bar = ProgressBar("scan")
     results = scan.scan(hosts, ports, timeout=args.timeout, concurrency=args.concurrency,
-                        names={**names, **scan.NAMES}, progress=bar)
+                        names={**names, **NAMES}, progress=bar)
     if args.json:
         render.write_json(results)
         return 0

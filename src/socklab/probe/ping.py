@@ -198,7 +198,8 @@ def _run(sock: socket.socket, kind: str, why: str, host: str, address: str, v6: 
             last_send = time.monotonic()
             next_send = last_send + interval
         done_sending = count is not None and seq >= count
-        if count is not None and seq >= count and (len(seen) >= count or time.monotonic() - last_send >= timeout):
+        if count is not None and done_sending and (
+                len(seen) >= count or time.monotonic() - last_send >= timeout):
             break
         wait_until = last_send + timeout if done_sending else next_send
         if end is not None:
