@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "receive": ("cmd_receive", "receive a file sent by 'socklab send'"),
     "ping": ("cmd_ping", "ICMP echo over the socket you may open (ping)"),
     "scan": ("cmd_scan", "TCP connect scan: open, closed, filtered (nmap -sT)"),
+    "traceroute": ("cmd_traceroute", "the routers on the way to a host (traceroute)"),
     "sockets": ("cmd_sockets", "the socket table with owners (netstat -anp, ss)"),
     "tour": ("cmd_tour", "walk through the course on this machine, tracing every call"),
 }

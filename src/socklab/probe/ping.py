@@ -19,6 +19,7 @@ Statistics follow iputils: loss counts sequence numbers with no reply;
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import select
@@ -33,12 +34,13 @@ from socklab.kernel import caps
 from socklab.kernel import sock as ksock
 from socklab.probe import icmp
 
-__all__ = ["PingReply", "PingResult", "open_icmp_socket", "ping"]
+__all__ = ["PingReply", "PingResult", "offender", "open_icmp_socket", "ping"]
 
 IP_RECVERR, IPV6_RECVERR = 11, 25
 IP_RECVTTL, IP_TTL_CMSG = 12, 2
 SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6 = 2, 3
 EXTENDED_ERR = struct.Struct("=IBBBBII")  # errno, origin, type, code, pad, info, data
+_IDENTS = itertools.count(1)
 MIN_USER_INTERVAL = 0.2  # iputils: below this, only a privileged user
 
 
@@ -167,7 +169,8 @@ def _run(sock: socket.socket, kind: str, why: str, host: str, address: str, v6: 
             sock.bind(("::" if v6 else "0.0.0.0", 0))
         ident = sock.getsockname()[1]  # the kernel rewrites the identifier to this
     else:
-        ident = os.getpid() & 0xFFFF ^ (id(sock) & 0xFF00)
+        # raw sockets see every echo reply: each ping of this process gets its own id
+        ident = (os.getpid() + 7919 * next(_IDENTS)) & 0xFFFF
     dest = (address, 0, 0, 0) if v6 else (address, 0)
     pad = bytes((i + 8) & 0xFF for i in range(max(size - 8, 0)))
     sent_at: dict[int, float] = {}
@@ -275,24 +278,32 @@ def _receive(sock: socket.socket, kind: str, v6: bool, ident: int,
     return out
 
 
-def _queued_error(data: bytes, anc: list[tuple[int, int, bytes]], v6: bool,
-                  ident: int) -> list[PingReply]:
-    """An ICMP error read from a datagram socket's error queue (IP_RECVERR)."""
+def offender(anc: list[tuple[int, int, bytes]]) -> tuple[int, int, str | None] | None:
+    """(ICMP type, code, sender) from an error-queue message's control data."""
     for _level, _ctype, cdata in anc:
         if len(cdata) < EXTENDED_ERR.size:
             continue
-        _errno, origin, etype, code, _pad, _info, _data = EXTENDED_ERR.unpack_from(cdata)
-        if origin not in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6):
+        _e, origin, etype, code, _p, _i, _d = EXTENDED_ERR.unpack_from(cdata)
+        if origin not in (2, 3):  # SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6
             continue
-        offender = cdata[EXTENDED_ERR.size:]
-        family = struct.unpack_from("=H", offender)[0] if len(offender) >= 2 else 0
-        if family == socket.AF_INET and len(offender) >= 8:
-            src = socket.inet_ntop(socket.AF_INET, offender[4:8])
-        elif family == socket.AF_INET6 and len(offender) >= 24:
-            src = socket.inet_ntop(socket.AF_INET6, offender[8:24])
-        else:
-            src = "?"
-        seq = struct.unpack_from("!H", data, 6)[0] if len(data) >= 8 else 0
-        text = icmp.Message(etype, code, 0, 0, b"", quoted_proto=1).describe(v6)
-        return [PingReply(seq, src, len(data), None, None, False, text)]
-    return []
+        off = cdata[EXTENDED_ERR.size:]
+        fam = struct.unpack_from("=H", off)[0] if len(off) >= 2 else 0
+        if fam == socket.AF_INET and len(off) >= 8:
+            return etype, code, socket.inet_ntop(socket.AF_INET, off[4:8])
+        if fam == socket.AF_INET6 and len(off) >= 24:
+            return etype, code, socket.inet_ntop(socket.AF_INET6, off[8:24])
+        return etype, code, None
+    return None
+
+
+
+def _queued_error(data: bytes, anc: list[tuple[int, int, bytes]], v6: bool,
+                  ident: int) -> list[PingReply]:
+    """An ICMP error read from a datagram socket's error queue (IP_RECVERR)."""
+    found = offender(anc)
+    if found is None:
+        return []
+    etype, code, src = found
+    seq = struct.unpack_from("!H", data, 6)[0] if len(data) >= 8 else 0
+    text = icmp.Message(etype, code, 0, 0, b"", quoted_proto=1).describe(v6)
+    return [PingReply(seq, src or "?", len(data), None, None, False, text)]

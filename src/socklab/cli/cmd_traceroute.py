@@ -1,0 +1,60 @@
+"""Print the routers on the way to a host: probes with a growing TTL.
+
+Methods: --udp (default), --icmp, --tcp PORT. UDP and ICMP need no privilege
+(the routers' errors are read from the socket's error queue, as tracepath
+does; ICMP needs net.ipv4.ping_group_range or CAP_NET_RAW); TCP shows the
+routers when it may open a raw ICMP socket.
+
+examples:
+  socklab traceroute 10.9.3.2
+  socklab traceroute --icmp -q 1 -w 0.5 10.9.3.2
+  socklab traceroute --tcp 443 -m 10 example.test
+  socklab --json traceroute 10.9.3.2
+
+classic: traceroute, traceroute -I, traceroute -T -p PORT, tracepath
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("host", metavar="HOST")
+    m = p.add_mutually_exclusive_group()
+    m.add_argument("--udp", dest="method", action="store_const", const="udp")
+    m.add_argument("--icmp", dest="method", action="store_const", const="icmp")
+    m.add_argument("--tcp", dest="tcp_port", type=int, metavar="PORT")
+    p.add_argument("-m", "--max-hops", type=int, default=30, metavar="N")
+    p.add_argument("-q", "--queries", type=int, default=3, metavar="N", help="probes per hop")
+    p.add_argument("-w", "--wait", type=float, default=1.0, metavar="SECONDS")
+    p.add_argument("-n", "--numeric", action="store_true", help="no reverse lookups (default)")
+    p.add_argument("-4", dest="ipv6", action="store_const", const=False)
+    p.add_argument("-6", dest="ipv6", action="store_const", const=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from socklab.cli import render
+    from socklab.probe import traceroute
+
+    method = "tcp" if args.tcp_port is not None else (args.method or "udp")
+    result = traceroute.traceroute(args.host, method, args.tcp_port, max_hops=args.max_hops,
+                                   probes=args.queries, wait=args.wait, ipv6=args.ipv6)
+    if args.json:
+        render.write_json(result)
+        return 0 if result.reached else 1
+    print(f"traceroute to {args.host} ({result.address}), {args.max_hops} hops max, "
+          f"method {method}")
+    for hop in result.hops:
+        parts = []
+        last = None
+        for p in hop.probes:
+            if p.address is None:
+                parts.append("*")
+                continue
+            if p.address != last:
+                parts.append(p.address)
+                last = p.address
+            parts.append(f"{p.rtt_ms:.3f} ms" + (f" {p.note}" if p.note else ""))
+        print(f"{hop.ttl:2d}  " + "  ".join(parts) + ("  (destination)" if hop.reached else ""))
+    return 0 if result.reached else 1
