@@ -144,6 +144,7 @@ SECTION_LIST = [
             "course 2.1.1, 2.2.1", "unix"),
     Section("sockets", "The socket table: what netstat -anp shows, for the tour's sockets",
             "course 2.1.1", "socktable"),
+    Section("ping", "ping: ICMP echo, over a raw or a datagram socket", "course 3.1", "ping"),
 ]
 
 
