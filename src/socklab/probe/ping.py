@@ -238,6 +238,20 @@ def _run(sock: socket.socket, kind: str, why: str, host: str, address: str, v6: 
 
 def _receive(sock: socket.socket, kind: str, v6: bool, ident: int,
              sent_at: dict[int, float]) -> list[PingReply]:
+    """Everything waiting on the socket (drained: a raw socket on loopback also gets our
+    own requests, and a fast ping must not let its receive buffer overflow)."""
+    out: list[PingReply] = []
+    for _ in range(256):
+        got = _receive_one(sock, kind, v6, ident, sent_at)
+        if got is None:
+            break
+        out += got
+    return out
+
+
+def _receive_one(sock: socket.socket, kind: str, v6: bool, ident: int,
+                 sent_at: dict[int, float]) -> list[PingReply] | None:
+    """The replies in the next waiting message (maybe none), or None when nothing waits."""
     out: list[PingReply] = []
     if kind == "dgram":
         try:
@@ -250,9 +264,9 @@ def _receive(sock: socket.socket, kind: str, v6: bool, ident: int,
     try:
         data, anc, _flags, addr = sock.recvmsg(65536, 1024, socket.MSG_DONTWAIT)
     except (BlockingIOError, InterruptedError):
-        return out
+        return out or None
     except OSError:
-        return out
+        return out or None
     now = time.monotonic()
     try:
         msg = icmp.parse(data, v6, ip_header=(kind == "raw" and not v6))

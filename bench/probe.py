@@ -1,0 +1,71 @@
+"""Probes against the tools people would use: a full port scan against nmap, a flood ping
+against iputils ping.
+
+Run as root: .venv/bin/python bench/probe.py [--runs 3]
+Targets are 127.0.0.1 only. A few listeners are opened first; something else
+on the machine may hold a port, so the open sets are compared, not assumed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import socket
+import subprocess
+import time
+
+from _common import SOCKLAB, measure, report
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    listeners = []
+    for _ in range(5):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        listeners.append(s)
+    rows = []
+    try:
+        ours = json.loads(subprocess.run([SOCKLAB, "--json", "scan", "127.0.0.1", "-p-"],
+                                         capture_output=True, text=True, check=True).stdout)
+        open_ours = {r["port"] for r in ours if r["state"] == "open"}
+        nmap_cmd = ["nmap", "-sT", "-p-", "-T5", "-n", "-Pn", "127.0.0.1"]
+        if shutil.which("nmap"):
+            out = subprocess.run([*nmap_cmd, "-oG", "-"], capture_output=True, text=True).stdout
+            open_nmap = {int(p) for p in re.findall(r"(\d+)/open/tcp", out)}
+            print(f"open ports: socklab {sorted(open_ours)}\n            nmap    "
+                  f"{sorted(open_nmap)}  (same: {open_ours == open_nmap})\n")
+            t_nmap = measure(nmap_cmd, args.runs)
+            rows.append(("nmap -sT -p- -T5 -n -Pn 127.0.0.1", *t_nmap, ""))
+        t_ours = measure([SOCKLAB, "scan", "127.0.0.1", "-p-"], args.runs)
+        ratio = f"{t_ours[0] / t_nmap[0]:.2f}x nmap" if shutil.which("nmap") else ""
+        rows.append(("socklab scan 127.0.0.1 -p-", *t_ours, ratio))
+    finally:
+        for s in listeners:
+            s.close()
+    n = 10000
+    if shutil.which("ping"):
+        t0 = time.perf_counter()
+        subprocess.run(["ping", "-f", "-q", "-c", str(n), "127.0.0.1"], check=True,
+                       capture_output=True)
+        ping_rate = n / (time.perf_counter() - t0)
+        rows.append((f"ping -f -c {n} 127.0.0.1", n / ping_rate, 0, f"{ping_rate:,.0f}/s"))
+    t0 = time.perf_counter()
+    out = subprocess.run([SOCKLAB, "--json", "ping", "-i", "0", "-c", str(n), "-W", "1",
+                          "127.0.0.1"], capture_output=True, text=True, check=True).stdout
+    elapsed = time.perf_counter() - t0
+    result = json.loads(out)
+    rate = n / elapsed
+    rows.append((f"socklab ping -i 0 -c {n} 127.0.0.1", elapsed, 0,
+                 f"{rate:,.0f}/s, {result['received']} received, "
+                 f"rtt avg {result['rtt_avg']:.3f} ms"))
+    report(rows)
+
+
+if __name__ == "__main__":
+    main()
