@@ -39,10 +39,13 @@ test: $(BIN)/.installed sysdeps lint typecheck
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/.installed sysdeps compile
-	$(BIN)/python -m pip install -q psutil
+	$(BIN)/python -m pip install -q psutil uvloop
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/sockets.py
 	$(BIN)/python bench/stack.py
+	$(BIN)/python bench/talk.py
+	$(BIN)/python bench/echo.py
+	$(BIN)/python bench/probe.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

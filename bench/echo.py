@@ -1,0 +1,159 @@
+"""Many small round trips, and many idle connections: socklab listen --echo --keep-open
+against an asyncio Protocol server (on uvloop when installed) and a selectors server.
+
+Run: .venv/bin/python bench/echo.py [--conns 1000] [--rounds 100] [--idle 10000]
+Load: one client process, --conns connections, each doing --rounds round trips of
+64 bytes (one in flight per connection). Idle: --idle connections held open,
+the server's memory growth read from /proc/PID/status. Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import selectors
+import socket
+import subprocess
+import sys
+import time
+
+from _common import SOCKLAB
+
+ASYNCIO_SERVER = r"""
+import asyncio, sys
+try:
+    import uvloop; uvloop.install(); name = "uvloop"
+except ImportError:
+    name = "asyncio"
+class Echo(asyncio.Protocol):
+    def connection_made(self, t): self.t = t
+    def data_received(self, d): self.t.write(d)
+async def main():
+    srv = await asyncio.get_running_loop().create_server(Echo, "127.0.0.1", 0, backlog=4096)
+    port = srv.sockets[0].getsockname()[1]
+    print(f"listening on tcp:127.0.0.1:{port} {name}", file=sys.stderr, flush=True)
+    await asyncio.sleep(3600)
+asyncio.run(main())
+"""
+
+SELECTORS_SERVER = r"""
+import selectors, socket, sys
+sel = selectors.DefaultSelector()
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(4096); srv.setblocking(False)
+sel.register(srv, selectors.EVENT_READ)
+print(f"listening on tcp:127.0.0.1:{srv.getsockname()[1]}", file=sys.stderr, flush=True)
+while True:
+    for key, _ in sel.select():
+        if key.fileobj is srv:
+            while True:
+                try: c, _ = srv.accept()
+                except BlockingIOError: break
+                c.setblocking(False); sel.register(c, selectors.EVENT_READ)
+        else:
+            c = key.fileobj
+            try: d = c.recv(65536)
+            except ConnectionError: d = b""
+            if d: c.send(d)
+            else: sel.unregister(c); c.close()
+"""
+
+
+def start(cmd: list[str]) -> tuple[subprocess.Popen[bytes], int]:
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    assert proc.stderr is not None
+    line = proc.stderr.readline().decode()
+    port = int(line.split("127.0.0.1:")[1].split()[0])
+    return proc, port
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def load(port: int, conns: int, rounds: int) -> float:
+    sel = selectors.DefaultSelector()
+    msg = b"x" * 64
+    socks = []
+    for _ in range(conns):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.setblocking(False)
+        socks.append(s)
+    # warm-up: one request each
+    for s in socks:
+        s.send(msg)
+    for s in socks:
+        s.setblocking(True)
+        s.recv(64)
+        s.setblocking(False)
+    left = {s.fileno(): rounds for s in socks}
+    for s in socks:
+        sel.register(s, selectors.EVENT_READ)
+    t0 = time.perf_counter()
+    for s in socks:
+        s.send(msg)
+    pending = conns
+    got = {s.fileno(): 0 for s in socks}
+    while pending:
+        for key, _ in sel.select():
+            s = key.fileobj
+            assert isinstance(s, socket.socket)
+            fd = s.fileno()
+            got[fd] += len(s.recv(4096))
+            if got[fd] >= 64:
+                got[fd] -= 64
+                left[fd] -= 1
+                if left[fd]:
+                    s.send(msg)
+                else:
+                    pending -= 1
+                    sel.unregister(s)
+    elapsed = time.perf_counter() - t0
+    for s in socks:
+        s.close()
+    return conns * rounds / elapsed
+
+
+def idle(proc: subprocess.Popen[bytes], port: int, n: int) -> int:
+    before = rss_kib(proc.pid)
+    socks = []
+    for _ in range(n):
+        socks.append(socket.create_connection(("127.0.0.1", port)))
+    socks[-1].sendall(b"ping")  # make sure the server has accepted them all
+    socks[-1].recv(4)
+    time.sleep(0.5)
+    after = rss_kib(proc.pid)
+    for s in socks:
+        s.close()
+    return after - before
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--conns", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=100)
+    ap.add_argument("--idle", type=int, default=10000)
+    args = ap.parse_args()
+    servers = [
+        ("socklab listen --echo --keep-open",
+         [SOCKLAB, "listen", "tcp:127.0.0.1:0", "--echo", "-k", "-q"]),
+        ("asyncio Protocol server", [sys.executable, "-c", ASYNCIO_SERVER]),
+        ("selectors server", [sys.executable, "-c", SELECTORS_SERVER]),
+    ]
+    print(f"{'server':40} {'requests/s':>12} {'idle growth':>14}")
+    for name, cmd in servers:
+        proc, port = start(cmd)
+        try:
+            rate = load(port, args.conns, args.rounds)
+            grown = idle(proc, port, args.idle)
+        finally:
+            proc.kill()
+            proc.wait()
+        print(f"{name:40} {rate:12,.0f} {grown / 1024:11.1f} MiB", flush=True)
+
+
+
+if __name__ == "__main__":
+    main()
