@@ -67,3 +67,12 @@ class Listener:
             self.proc.kill()
         self.proc.stdin = None
         self.proc.communicate()
+
+
+def veth_link(a, a_dev: str, b, b_dev: str, a_addr: str, b_addr: str) -> None:
+    """A veth pair between namespaces ``a`` and ``b``, addressed and up."""
+    a.ip("link", "add", a_dev, "type", "veth", "peer", "name", b_dev, "netns", b.name)
+    a.ip("addr", "add", a_addr, "dev", a_dev)
+    b.ip("addr", "add", b_addr, "dev", b_dev)
+    a.ip("link", "set", a_dev, "up")
+    b.ip("link", "set", b_dev, "up")

@@ -6,7 +6,7 @@ import json
 import threading
 
 import pytest
-from helpers import SOCKLAB, need_tool
+from helpers import SOCKLAB, need_tool, veth_link
 
 from socklab.probe import ping
 
@@ -82,8 +82,8 @@ def test_two_concurrent_pings_keep_their_own_replies(netns):
 def test_ttl_exceeded_from_a_router(netns_factory):
     """client -- router -- server: with TTL 1 the router answers 'Time to live exceeded'."""
     client, router, server = netns_factory(), netns_factory(), netns_factory()
-    _link(client, "c0", router, "r0", "10.9.1.2/24", "10.9.1.1/24")
-    _link(router, "r1", server, "s0", "10.9.2.1/24", "10.9.2.2/24")
+    veth_link(client, "c0", router, "r0", "10.9.1.2/24", "10.9.1.1/24")
+    veth_link(router, "r1", server, "s0", "10.9.2.1/24", "10.9.2.2/24")
     router.exec("sysctl", "-w", "net.ipv4.ip_forward=1")
     client.ip("route", "add", "default", "via", "10.9.1.1")
     server.ip("route", "add", "default", "via", "10.9.2.1")
@@ -93,10 +93,3 @@ def test_ttl_exceeded_from_a_router(netns_factory):
     assert hop.received == 0 and hop.errors == 2
     assert {(r.source, r.error) for r in hop.replies} == {("10.9.1.1", "Time to live exceeded")}
 
-
-def _link(a, a_dev, b, b_dev, a_addr, b_addr):
-    a.ip("link", "add", a_dev, "type", "veth", "peer", "name", b_dev, "netns", b.name)
-    a.ip("addr", "add", a_addr, "dev", a_dev)
-    b.ip("addr", "add", b_addr, "dev", b_dev)
-    a.ip("link", "set", a_dev, "up")
-    b.ip("link", "set", b_dev, "up")

@@ -6,27 +6,20 @@ import json
 import socket
 
 import pytest
-from helpers import SOCKLAB
+from helpers import SOCKLAB, veth_link
 
 from socklab.probe import traceroute
 
 pytestmark = pytest.mark.privileged
 
 
-def _link(a, a_dev, b, b_dev, a_addr, b_addr):
-    a.ip("link", "add", a_dev, "type", "veth", "peer", "name", b_dev, "netns", b.name)
-    a.ip("addr", "add", a_addr, "dev", a_dev)
-    b.ip("addr", "add", b_addr, "dev", b_dev)
-    a.ip("link", "set", a_dev, "up")
-    b.ip("link", "set", b_dev, "up")
-
 
 @pytest.fixture
 def lab(netns_factory):
     client, r1, r2, server = (netns_factory() for _ in range(4))
-    _link(client, "c0", r1, "a0", "10.9.1.2/24", "10.9.1.1/24")
-    _link(r1, "a1", r2, "b0", "10.9.2.1/24", "10.9.2.2/24")
-    _link(r2, "b1", server, "s0", "10.9.3.1/24", "10.9.3.2/24")
+    veth_link(client, "c0", r1, "a0", "10.9.1.2/24", "10.9.1.1/24")
+    veth_link(r1, "a1", r2, "b0", "10.9.2.1/24", "10.9.2.2/24")
+    veth_link(r2, "b1", server, "s0", "10.9.3.1/24", "10.9.3.2/24")
     for r in (r1, r2):
         r.exec("sysctl", "-w", "net.ipv4.ip_forward=1")
     client.ip("route", "add", "default", "via", "10.9.1.1")

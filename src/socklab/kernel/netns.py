@@ -84,15 +84,8 @@ def enter(name: str) -> None:
 @contextmanager
 def entered(name: str) -> Iterator[None]:
     """Run the block with the calling thread inside ``name``, then come back."""
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        enter(name)
-        try:
-            yield
-        finally:
-            _enter_fd(home, "of origin")
-    finally:
-        os.close(home)
+    with entered_path(path(name), name):
+        yield
 
 
 def run_in(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

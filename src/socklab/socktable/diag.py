@@ -14,7 +14,7 @@ import socket
 import struct
 from collections.abc import Callable, Iterable
 
-from socklab.kernel.netlink import NLA_TYPE_MASK, NLATTR, NLMSGHDR, attr, control
+from socklab.kernel.netlink import NLMSGHDR, attr, attrs, control
 from socklab.socktable.model import (
     NETLINK_PROTOCOLS,
     TCP_STATES,
@@ -93,18 +93,6 @@ def netlink_request(show: int = 0) -> bytes:
     return NETLINK_DIAG_REQ.pack(socket.AF_NETLINK, 0xFF, 0, show, NO_COOKIE)
 
 
-def _attrs(buf: memoryview, off: int, end: int) -> dict[int, tuple[int, int]]:
-    out = {}
-    unpack = NLATTR.unpack_from
-    while off + 4 <= end:
-        length, atype = unpack(buf, off)
-        if length < 4:
-            break
-        out[atype & NLA_TYPE_MASK] = (off + 4, off + length)
-        off += (length + 3) & ~3
-    return out
-
-
 def _tcp_info(buf: memoryview, start: int, end: int, cong: str | None) -> TcpInfo:
     raw = bytes(buf[start:end])
     if len(raw) < TCP_INFO.size:
@@ -170,7 +158,7 @@ def inet_chunk_decoder(netid: str, want_ext: bool = False
                 continue
             protocol = info = mem = tmr = None
             if slow:
-                a = _attrs(buf, off + 88, off + length)
+                a = attrs(buf, off + 88, off + length)
                 if is_raw and INET_DIAG_PROTOCOL in a:
                     protocol = str(buf[a[INET_DIAG_PROTOCOL][0]])
                 if want_ext:
@@ -214,7 +202,7 @@ _UNIX_NETIDS = {socket.SOCK_STREAM: "u_str", socket.SOCK_DGRAM: "u_dgr",
 
 def decode_unix(buf: memoryview, start: int, end: int) -> SocketRecord:
     _family, stype, state, inode, cookie = UNIX_DIAG_MSG.unpack_from(buf, start)
-    a = _attrs(buf, start + UNIX_DIAG_MSG.size, end)
+    a = attrs(buf, start + UNIX_DIAG_MSG.size, end)
     name = "*"
     if UNIX_DIAG_NAME in a:
         s, e = a[UNIX_DIAG_NAME]
@@ -237,7 +225,7 @@ def decode_unix(buf: memoryview, start: int, end: int) -> SocketRecord:
 
 def decode_packet(buf: memoryview, start: int, end: int) -> SocketRecord:
     _family, stype, num, inode, cookie = PACKET_DIAG_MSG.unpack_from(buf, start)
-    a = _attrs(buf, start + PACKET_DIAG_MSG.size, end)
+    a = attrs(buf, start + PACKET_DIAG_MSG.size, end)
     ifindex = U32.unpack_from(buf, a[PACKET_DIAG_INFO][0])[0] if PACKET_DIAG_INFO in a else 0
     uid = U32.unpack_from(buf, a[PACKET_DIAG_UID][0])[0] if PACKET_DIAG_UID in a else None
     mem = SkMem._make(SKMEM.unpack_from(buf, a[PACKET_DIAG_MEMINFO][0])) \
@@ -252,7 +240,7 @@ def decode_packet(buf: memoryview, start: int, end: int) -> SocketRecord:
 def decode_netlink(buf: memoryview, start: int, end: int) -> SocketRecord:
     (_family, _stype, protocol, _state, portid, _dst_portid, _dst_group, inode,
      cookie) = NETLINK_DIAG_MSG.unpack_from(buf, start)
-    a = _attrs(buf, start + NETLINK_DIAG_MSG.size, end)
+    a = attrs(buf, start + NETLINK_DIAG_MSG.size, end)
     mem = SkMem._make(SKMEM.unpack_from(buf, a[NETLINK_DIAG_MEMINFO][0])) \
         if NETLINK_DIAG_MEMINFO in a else None
     name = NETLINK_PROTOCOLS.get(protocol, str(protocol))
