@@ -12,7 +12,9 @@ from socklab.socktable import diag
 
 def inet_reply(state=1, sport=8080, dport=40000, src="127.0.0.1", dst="127.0.0.2", rq=3, wq=4,
                uid=1000, inode=4242, family=socket.AF_INET):
-    addr = lambda ip: socket.inet_pton(family, ip).ljust(16, b"\0")  # noqa: E731
+    def addr(ip):
+        return socket.inet_pton(family, ip).ljust(16, b"\0")
+
     body = diag.INET_DIAG_MSG.pack(family, state, 0, 0, socket.htons(sport), socket.htons(dport),
                                    addr(src), addr(dst), 0, 77, 0, rq, wq, uid, inode)
     body += netlink.attr(8, b"\0")  # INET_DIAG_SHUTDOWN, as the kernel adds

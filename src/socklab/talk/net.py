@@ -19,6 +19,7 @@ import errno
 import os
 import socket
 import stat
+from typing import Any
 
 from socklab.errors import BadInput, NetworkError, NotFound, SocklabError, Timeout, from_oserror
 from socklab.kernel import sock as ksock
@@ -26,7 +27,7 @@ from socklab.talk.endpoint import Endpoint, parse
 
 __all__ = ["connect", "listen", "resolve", "socketpair"]
 
-Address = tuple[int, int, int, object]  # family, type, proto, sockaddr
+Address = tuple[int, int, int, Any]  # family, type, proto, sockaddr (a tuple or a path)
 
 
 def _endpoint(spec: str | Endpoint) -> Endpoint:
@@ -91,7 +92,7 @@ def connect(spec: str | Endpoint, *, source: str | None = None,
                 s.settimeout(timeout)
             if source is not None:
                 s.bind(_source(source, family))
-            s.connect(addr)  # type: ignore[arg-type]
+            s.connect(addr)
             if timeout is not None:
                 s.settimeout(None)
             return s
@@ -149,7 +150,7 @@ def listen(spec: str | Endpoint, *, backlog: int = 128, mode: int | None = None,
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if family == socket.AF_INET6 and not ep.host:
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        s.bind(addr)  # type: ignore[arg-type]
+        s.bind(addr)
         if ep.is_local and not ep.scheme.startswith("abstract") and mode is not None:
             os.chmod(ep.path, mode)
         if ep.is_stream:
