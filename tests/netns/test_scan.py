@@ -88,3 +88,19 @@ def test_port_lists_and_targets():
 
     with pytest.raises(BadInput):
         scan.parse_targets(["10.0.0.0/8"])
+
+
+def test_worker_processes_give_the_same_answer():
+    """A scan split over processes equals the single-process one (loopback, no root)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    port = s.getsockname()[1]
+    try:
+        ports = sorted({*range(1, 3000), port})
+        one = scan.scan(["127.0.0.1"], ports, timeout=0.5, workers=1)
+        two = scan.scan(["127.0.0.1"], ports, timeout=0.5, workers=2)
+    finally:
+        s.close()
+    assert [(r.port, r.state) for r in one] == [(r.port, r.state) for r in two]
+    assert (port, "open") in [(r.port, r.state) for r in two]

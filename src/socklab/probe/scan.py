@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import marshal
+import os
 import select
 import socket
 import struct
@@ -24,7 +26,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
-from socklab.errors import BadInput, NotFound
+from socklab.errors import BadInput, NetworkError, NotFound
 from socklab.kernel import sock as ksock
 from socklab.probe.top_ports import NAMES, TOP_PORTS
 
@@ -99,12 +101,72 @@ def parse_targets(words: Iterable[str]) -> list[str]:
 
 def scan(hosts: list[str], ports: list[int], *, timeout: float = 1.0,
          concurrency: int = 1000, names: dict[int, str] | None = None,
-         progress: Callable[[int, int], None] | None = None) -> list[PortResult]:
-    """Scan every (host, port); results sorted by host then port."""
+         progress: Callable[[int, int], None] | None = None,
+         workers: int | None = None) -> list[PortResult]:
+    """Scan every (host, port); results sorted by host then port.
+
+    Most of a scan's time is the kernel's (socket, connect, close): large scans
+    are split across ``workers`` processes (default: one per CPU, at most 4),
+    each with its own epoll loop and ``concurrency`` connects in flight.
+    """
     if concurrency < 1 or timeout <= 0:
         raise BadInput("scan: concurrency and timeout must be positive")
     names = names or NAMES
     targets = [(h, p) for h in hosts for p in ports]
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if len(targets) >= 4096 else 1
+    if workers > 1:
+        results = _forked(targets, workers, timeout, concurrency, names, progress)
+    else:
+        results = _scan(targets, timeout, concurrency, names, progress)
+    results.sort(key=lambda r: (ipaddress.ip_address(r.host), r.port))
+    return results
+
+
+def _forked(targets: list[tuple[str, int]], workers: int, timeout: float, concurrency: int,
+            names: dict[int, str], progress: Callable[[int, int], None] | None
+            ) -> list[PortResult]:
+    """Scan slices in child processes (fork), the last slice here; gather with marshal."""
+    slices = [targets[i::workers] for i in range(workers)]
+    children = []
+    for part in slices[:-1]:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: scan, send the results, leave at once
+            os.close(r)
+            code = 0
+            try:
+                found = _scan(part, timeout, concurrency, names, None)
+                data = marshal.dumps([tuple(x) for x in found])
+                with os.fdopen(w, "wb") as out:
+                    out.write(data)
+            except BaseException:
+                code = 1
+            os._exit(code)
+        os.close(w)
+        children.append((pid, r))
+    share = len(targets)
+
+    def scaled(done: int, _total: int) -> None:
+        if progress:
+            progress(min(done * workers, share), share)
+
+    results = _scan(slices[-1], timeout, concurrency, names, scaled)
+    for pid, r in children:
+        with os.fdopen(r, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0 or not data:
+            raise NetworkError("scan", None, "a scanning worker process failed")
+        results += [PortResult(*x) for x in marshal.loads(data)]
+    if progress:
+        progress(share, share)
+    return results
+
+
+def _scan(targets: list[tuple[str, int]], timeout: float, concurrency: int,
+          names: dict[int, str], progress: Callable[[int, int], None] | None
+          ) -> list[PortResult]:
     total = len(targets)
     results: list[PortResult] = []
     ep = select.epoll()
@@ -152,7 +214,6 @@ def scan(hosts: list[str], ports: list[int], *, timeout: float = 1.0,
         for s, *_ in flying.values():
             s.close()
         ep.close()
-    results.sort(key=lambda r: (ipaddress.ip_address(r.host), r.port))
     return results
 
 
