@@ -78,6 +78,7 @@ class Server:
             raise ValueError(f"unknown mode {mode!r}")
         self.listener = listener
         self.mode = mode
+        self._echo = mode == "echo"
         self.keep_open = keep_open
         self.max_conns = max_conns
         self.allow = list(allow)
@@ -119,18 +120,20 @@ class Server:
             os.set_blocking(self.stdin.fileno(), False)
             self.sel.register(self.stdin.fileno(), selectors.EVENT_READ, "stdin")
         try:
+            select, readable, writable = self.sel.select, self._readable, self._writable
+            read_event, write_event = selectors.EVENT_READ, selectors.EVENT_WRITE
             while not self._stop:
-                for key, events in self.sel.select(self._timeout()):
-                    if key.data is None:
+                for key, events in select(self._timeout()):
+                    conn = key.data
+                    if conn.__class__ is _Conn:
+                        if events & read_event:
+                            readable(conn)
+                        if events & write_event and conn.sock.fileno() in self.conns:
+                            writable(conn)
+                    elif conn is None:
                         self._accept()
-                    elif key.data == "stdin":
+                    else:  # "stdin"
                         self._from_stdin()
-                    else:
-                        conn: _Conn = key.data
-                        if events & selectors.EVENT_READ:
-                            self._readable(conn)
-                        if events & selectors.EVENT_WRITE and conn.sock.fileno() in self.conns:
-                            self._writable(conn)
                 self._expire()
         finally:
             for conn in list(self.conns.values()):
@@ -190,9 +193,21 @@ class Server:
                 return
             self._close(conn, None)
             return
-        conn.last = time.monotonic()
+        if self.idle_timeout is not None:
+            conn.last = time.monotonic()
         data = self._view[:n]
-        if self.mode == "echo":
+        if self._echo:
+            if not conn.outbuf:  # the common case: answer at once, all of it
+                try:
+                    sent = conn.sock.send(data)
+                except (BlockingIOError, InterruptedError):
+                    sent = 0
+                except OSError as exc:
+                    self._close(conn, exc.strerror or str(exc))
+                    return
+                if sent == n:
+                    return
+                data = data[sent:]
             self._send(conn, data)
         elif self.mode == "chat":
             conn.inbuf += data
