@@ -41,6 +41,7 @@ _LAZY = {
     "parse_endpoint": "socklab.talk.endpoint",
     "Server": "socklab.talk.serve",
     "relay": "socklab.talk.pump",
+    "aio": "socklab.talk.aio",
     "SocketRecord": "socklab.socktable.model",
 }
 
@@ -56,6 +57,7 @@ __all__ = [
     "SocklabError",
     "Timeout",
     "addresses",
+    "aio",
     "connect",
     "explain_route",
     "links",

@@ -161,4 +161,5 @@ def from_oserror(
         return NotFound(f"{operation}: {os.strerror(code)}")
     if isinstance(exc, TimeoutError) and code is None:
         return Timeout(operation)
-    return NetworkError(operation, code, exc.strerror or str(exc))
+    # the errno's own text: some callers (asyncio) put their own words in strerror
+    return NetworkError(operation, code, os.strerror(code) if code else str(exc))
