@@ -11,7 +11,7 @@ import asyncio
 import socket
 from collections.abc import Awaitable, Callable
 
-from socklab.errors import BadInput, NetworkError, from_oserror
+from socklab.errors import BadInput, NetworkError, Timeout, from_oserror
 from socklab.talk import net
 from socklab.talk.endpoint import Endpoint, parse
 
@@ -37,15 +37,16 @@ async def connect(spec: str | Endpoint, *, timeout: float | None = None
         s.setblocking(False)
         try:
             await asyncio.wait_for(loop.sock_connect(s, addr), timeout)
-        except (OSError, asyncio.TimeoutError) as exc:
+        except TimeoutError:
             s.close()
-            if isinstance(exc, OSError):
-                err = from_oserror(exc, f"connect {ep}")
-                if not isinstance(err, NetworkError):
-                    raise err from exc
-                attempts.append(err)
-            else:
-                attempts.append(NetworkError(f"connect {ep}", None, "timed out"))
+            attempts.append(Timeout(f"connect {ep}", timeout))
+            continue
+        except OSError as exc:
+            s.close()
+            err = from_oserror(exc, f"connect {ep}")
+            if not isinstance(err, NetworkError):
+                raise err from exc
+            attempts.append(err)
             continue
         return await asyncio.open_connection(sock=s)
     if len(attempts) == 1:
