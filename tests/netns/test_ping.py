@@ -93,3 +93,19 @@ def test_ttl_exceeded_from_a_router(netns_factory):
     assert hop.received == 0 and hop.errors == 2
     assert {(r.source, r.error) for r in hop.replies} == {("10.9.1.1", "Time to live exceeded")}
 
+
+
+def test_async_pings_run_side_by_side_on_one_event_loop(netns):
+    import asyncio
+
+    netns.exec("sysctl", "-w", "net.ipv4.ping_group_range=0 2147483647")
+
+    async def both():
+        return await asyncio.gather(ping.ping_async("127.0.0.1", 5, interval=0.2),
+                                    ping.ping_async("::1", 5, interval=0.2))
+
+    v4, v6 = netns.run(asyncio.run, both())
+    assert (v4.received, v6.received) == (5, 5)
+    assert v4.socket_type == v6.socket_type == "dgram"
+    assert sorted(r.seq for r in v4.replies) == sorted(r.seq for r in v6.replies) == [1, 2, 3,
+                                                                                      4, 5]

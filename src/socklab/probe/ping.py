@@ -27,14 +27,14 @@ import socket
 import struct
 import time
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from socklab.errors import BadInput, MissingPrivilege, NotFound, from_oserror
 from socklab.kernel import caps
 from socklab.kernel import sock as ksock
 from socklab.probe import icmp
 
-__all__ = ["PingReply", "PingResult", "offender", "open_icmp_socket", "ping"]
+__all__ = ["PingReply", "PingResult", "offender", "open_icmp_socket", "ping", "ping_async"]
 
 IP_RECVERR, IPV6_RECVERR = 11, 25
 IP_RECVTTL, IP_TTL_CMSG = 12, 2
@@ -114,6 +114,20 @@ def ping(host: str, count: int | None = 4, *, interval: float = 1.0, size: int =
     the last reply. Raises BadInput, NotFound, MissingPrivilege (an interval
     below 0.2 s without CAP_NET_RAW, as iputils; or no way to open a socket).
     """
+    session = _open_session(host, count, interval=interval, size=size, ttl=ttl,
+                            timeout=timeout, deadline=deadline, source=source, ipv6=ipv6,
+                            on_reply=on_reply, on_send=on_send)
+    try:
+        return _run(session)
+    finally:
+        session.sock.close()
+
+
+def _open_session(host: str, count: int | None, *, interval: float = 1.0, size: int = 56,
+                  ttl: int | None = None, timeout: float = 10.0, deadline: float | None = None,
+                  source: str | None = None, ipv6: bool | None = None,
+                  on_reply: Callable[[PingReply], None] | None = None,
+                  on_send: Callable[[int], None] | None = None) -> _Session:
     if count is not None and count < 1:
         raise BadInput(f"ping: bad count {count} (at least 1)")
     if interval < 0 or not 0 <= size <= 65507 or timeout <= 0:
@@ -130,10 +144,11 @@ def ping(host: str, count: int | None = 4, *, interval: float = 1.0, size: int =
     v6 = family == socket.AF_INET6
     sock, kind, why = open_icmp_socket(v6)
     try:
-        return _run(sock, kind, why, host, address, v6, count, interval, size, ttl, timeout,
-                    deadline, source, on_reply, on_send)
-    finally:
+        return _Session(sock, kind, why, host, address, v6, count, interval, size, ttl,
+                        timeout, deadline, source, on_reply, on_send)
+    except BaseException:
         sock.close()
+        raise
 
 
 def _setup(sock: socket.socket, kind: str, v6: bool, ttl: int | None,
@@ -158,82 +173,131 @@ def _setup(sock: socket.socket, kind: str, v6: bool, ttl: int | None,
                 raise from_oserror(exc, f"ping -I {source}", "CAP_NET_RAW") from exc
 
 
-def _run(sock: socket.socket, kind: str, why: str, host: str, address: str, v6: bool,
-         count: int | None, interval: float, size: int, ttl: int | None, timeout: float,
-         deadline: float | None, source: str | None,
-         on_reply: Callable[[PingReply], None] | None,
-         on_send: Callable[[int], None] | None) -> PingResult:
-    _setup(sock, kind, v6, ttl, source)
-    if kind == "dgram":
-        if not source:
-            sock.bind(("::" if v6 else "0.0.0.0", 0))
-        ident = sock.getsockname()[1]  # the kernel rewrites the identifier to this
-    else:
-        # raw sockets see every echo reply: each ping of this process gets its own id
-        ident = (os.getpid() + 7919 * next(_IDENTS)) & 0xFFFF
-    dest = (address, 0, 0, 0) if v6 else (address, 0)
-    pad = bytes((i + 8) & 0xFF for i in range(max(size - 8, 0)))
-    sent_at: dict[int, float] = {}
-    seen: set[int] = set()
-    replies: list[PingReply] = []
-    errors = 0
-    start = time.monotonic()
-    end = start + deadline if deadline is not None else None
-    seq = 0
-    next_send = start
-    last_send = start
-    while True:
+class _Session:
+    """One ping, as a state machine both drivers use: the blocking loop in :func:`ping`
+    (select) and the asyncio one in :func:`ping_async` (add_reader)."""
+
+    def __init__(self, sock: socket.socket, kind: str, why: str, host: str, address: str,
+                 v6: bool, count: int | None, interval: float, size: int, ttl: int | None,
+                 timeout: float, deadline: float | None, source: str | None,
+                 on_reply: Callable[[PingReply], None] | None,
+                 on_send: Callable[[int], None] | None) -> None:
+        _setup(sock, kind, v6, ttl, source)
+        if kind == "dgram":
+            if not source:
+                sock.bind(("::" if v6 else "0.0.0.0", 0))
+            self.ident = sock.getsockname()[1]  # the kernel rewrites the identifier to this
+        else:
+            # raw sockets see every echo reply: each ping of this process gets its own id
+            self.ident = (os.getpid() + 7919 * next(_IDENTS)) & 0xFFFF
+        self.sock, self.kind, self.why, self.host, self.address = sock, kind, why, host, address
+        self.v6, self.count, self.interval, self.size = v6, count, interval, size
+        self.timeout, self.on_reply, self.on_send = timeout, on_reply, on_send
+        self.dest = (address, 0, 0, 0) if v6 else (address, 0)
+        self.pad = bytes((i + 8) & 0xFF for i in range(max(size - 8, 0)))
+        self.sent_at: dict[int, float] = {}
+        self.seen: set[int] = set()
+        self.replies: list[PingReply] = []
+        self.errors = 0
+        self.seq = 0
+        self.start = self.next_send = self.last_send = time.monotonic()
+        self.end = self.start + deadline if deadline is not None else None
+
+    def tick(self) -> float | None:
+        """Send what is due; return how long to wait for replies, or None when done."""
         now = time.monotonic()
-        if end is not None and now >= end:
-            break
-        if (count is None or seq < count) and now >= next_send:
-            seq += 1
-            payload = struct.pack("!d", time.time())[:size] + pad if size >= 8 else pad[:size]
-            sent_at[seq & 0xFFFF] = time.monotonic()
-            try:
-                sock.sendto(icmp.build_echo(ident, seq, payload, v6), dest)
-            except OSError as exc:
-                errors += 1
-                replies.append(PingReply(seq, address, 0, None, None, False,
-                                         exc.strerror or str(exc)))
-            if on_send:
-                on_send(seq)
-            last_send = time.monotonic()
-            next_send = last_send + interval
-        done_sending = count is not None and seq >= count
-        if count is not None and done_sending and (
-                len(seen) >= count or time.monotonic() - last_send >= timeout):
-            break
-        wait_until = last_send + timeout if done_sending else next_send
-        if end is not None:
-            wait_until = min(wait_until, end)
-        wait = max(0.0, wait_until - time.monotonic())
-        readable, _, _ = select.select([sock], [], [], wait)
-        if not readable:
-            continue
-        for reply in _receive(sock, kind, v6, ident, sent_at):
+        if self.end is not None and now >= self.end:
+            return None
+        if (self.count is None or self.seq < self.count) and now >= self.next_send:
+            self._send()
+        done_sending = self.count is not None and self.seq >= self.count
+        if done_sending and self.count is not None and (
+                len(self.seen) >= self.count
+                or time.monotonic() - self.last_send >= self.timeout):
+            return None
+        wait_until = self.last_send + self.timeout if done_sending else self.next_send
+        if self.end is not None:
+            wait_until = min(wait_until, self.end)
+        return max(0.0, wait_until - time.monotonic())
+
+    def _send(self) -> None:
+        self.seq += 1
+        seq, size = self.seq, self.size
+        payload = (struct.pack("!d", time.time())[:size] + self.pad if size >= 8
+                   else self.pad[:size])
+        self.sent_at[seq & 0xFFFF] = time.monotonic()
+        try:
+            self.sock.sendto(icmp.build_echo(self.ident, seq, payload, self.v6), self.dest)
+        except OSError as exc:
+            self.errors += 1
+            self.replies.append(PingReply(seq, self.address, 0, None, None, False,
+                                          exc.strerror or str(exc)))
+        if self.on_send:
+            self.on_send(seq)
+        self.last_send = time.monotonic()
+        self.next_send = self.last_send + self.interval
+
+    def readable(self) -> None:
+        """Take every reply waiting on the socket."""
+        for reply in _receive(self.sock, self.kind, self.v6, self.ident, self.sent_at):
             if reply.error is not None:
-                errors += 1
-            elif reply.seq in seen:
+                self.errors += 1
+            elif reply.seq in self.seen:
                 reply = reply._replace(duplicate=True)
             else:
-                seen.add(reply.seq)
-            replies.append(reply)
-            if on_reply:
-                on_reply(reply)
-    elapsed = int((time.monotonic() - start) * 1000)
-    rtts = [r.rtt_ms for r in replies if r.rtt_ms is not None and not r.duplicate
-            and r.error is None]
-    received = len(seen)
-    low = avg = high = mdev = None
-    if rtts:
-        avg = sum(rtts) / len(rtts)
-        mdev = math.sqrt(max(sum(x * x for x in rtts) / len(rtts) - avg * avg, 0.0))
-        low, high = min(rtts), max(rtts)
-    loss = 100.0 * (seq - received) / seq if seq else 0.0
-    return PingResult(host, address, kind, why, seq, received,
-                      sum(1 for r in replies if r.duplicate), errors, loss, elapsed,
-                      low, avg, high, mdev, tuple(replies))
+                self.seen.add(reply.seq)
+            self.replies.append(reply)
+            if self.on_reply:
+                self.on_reply(reply)
+
+    def result(self) -> PingResult:
+        elapsed = int((time.monotonic() - self.start) * 1000)
+        replies = self.replies
+        rtts = [r.rtt_ms for r in replies if r.rtt_ms is not None and not r.duplicate
+                and r.error is None]
+        received = len(self.seen)
+        low = avg = high = mdev = None
+        if rtts:
+            avg = sum(rtts) / len(rtts)
+            mdev = math.sqrt(max(sum(x * x for x in rtts) / len(rtts) - avg * avg, 0.0))
+            low, high = min(rtts), max(rtts)
+        loss = 100.0 * (self.seq - received) / self.seq if self.seq else 0.0
+        return PingResult(self.host, self.address, self.kind, self.why, self.seq, received,
+                          sum(1 for r in replies if r.duplicate), self.errors, loss, elapsed,
+                          low, avg, high, mdev, tuple(replies))
+
+
+def _run(session: _Session) -> PingResult:
+    sock = session.sock
+    while (wait := session.tick()) is not None:
+        readable, _, _ = select.select([sock], [], [], wait)
+        if readable:
+            session.readable()
+    return session.result()
+
+
+async def ping_async(host: str, count: int | None = 4, **options: Any) -> PingResult:
+    """:func:`ping` for asyncio: the same options, without blocking the event loop
+    (the socket is watched with ``loop.add_reader``)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    session = await loop.run_in_executor(None, lambda: _open_session(host, count, **options))
+    ready = asyncio.Event()
+    fd = session.sock.fileno()
+    loop.add_reader(fd, ready.set)
+    try:
+        while (wait := session.tick()) is not None:
+            try:
+                await asyncio.wait_for(ready.wait(), wait)
+            except TimeoutError:
+                continue
+            ready.clear()
+            session.readable()
+        return session.result()
+    finally:
+        loop.remove_reader(fd)
+        session.sock.close()
 
 
 def _receive(sock: socket.socket, kind: str, v6: bool, ident: int,
