@@ -123,6 +123,17 @@ def main() -> None:
             [SOCKLAB, "connect", f"tcp:127.0.0.1:{p}"], data, size, "listening")))
         sink.wait(timeout=60)
         sink.communicate()
+        # UNIX stream sockets: socklab and socat
+        sock_path = os.path.join("/tmp", f"socklab-bench-{os.getpid()}.sock")
+        results.append(("socklab unix: connect -> listen --discard", run_pair(
+            [SOCKLAB, "listen", f"unix:{sock_path}", "--discard"],
+            [SOCKLAB, "connect", f"unix:{sock_path}"], data, size, "listening")))
+        if shutil.which("socat"):
+            results.append(("socat -b 1048576 unix -> unix", run_pair(
+                ["socat", "-u", "-b", "1048576", f"UNIX-LISTEN:{sock_path},unlink-early",
+                 "OPEN:/dev/null"],
+                ["socat", "-u", "-b", "1048576", "-", f"UNIX-CONNECT:{sock_path}"],
+                data, size)))
         if shutil.which("iperf3"):
             p = free_port()
             srv = subprocess.Popen(["iperf3", "-s", "-1", "-p", str(p), "-B", "127.0.0.1"],

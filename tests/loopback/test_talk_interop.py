@@ -199,3 +199,30 @@ def test_every_address_is_tried_and_reported():
     err = proc.stderr.decode()
     # localhost resolves to ::1 and 127.0.0.1 here: both attempts are named
     assert err.count("\n") == 1 and "127.0.0.1" in err
+
+
+def test_socat_unix_dgram_client_to_socklab_listen_echo(unix_path):
+    need_tool("socat")
+    path, mine = unix_path(), unix_path()
+    srv = Listener(f"unix-dgram:{path}", "--echo", "--max-clients", "1")
+    got = subprocess.run(["socat", "-T", "2", "-", f"UNIX-SENDTO:{path},bind={mine}"],
+                         input=b"dgram via socat", capture_output=True, timeout=20)
+    assert got.stdout == b"dgram via socat", got.stderr
+    assert srv.finish()[0] == 0
+
+
+def test_socklab_unix_dgram_client_to_socat(unix_path):
+    need_tool("socat")
+    path = unix_path()
+    srv = subprocess.Popen(["socat", f"UNIX-RECVFROM:{path}", "EXEC:rev"])
+    try:
+        end = time.monotonic() + 5
+        import os
+
+        while not os.path.exists(path) and time.monotonic() < end:
+            time.sleep(0.02)
+        proc = run_cli("connect", f"unix-dgram:{path}", "-w", "1", input=b"abc\n")
+        assert proc.stdout == b"cba\n", proc.stderr
+    finally:
+        srv.kill()
+        srv.wait()
