@@ -147,13 +147,18 @@ def main() -> None:
                 results.append(("iperf3", float(m[-1]) / 8))
     finally:
         os.unlink(data)
-    best_socat = max((r for n, r in results if n.startswith("socat -b")), default=None)
+    rates = dict(results)
+    tcp_socat = rates.get("socat -b 1048576 -> socat -b 1048576")
+    unix_socat = rates.get("socat -b 1048576 unix -> unix")
     print(f"{size / 1e9:.1f} GB over 127.0.0.1, {sys.platform}")
     bare = results[0][1]
     print(f"{'pair':48} {'GB/s':>6}  ratio")
     for name, rate in results:
-        ratio = f"{rate / best_socat:.2f}x socat -b 1048576" if best_socat else ""
-        ratio += f", {rate / bare:.0%} of the bare pair"
+        ref = unix_socat if "unix" in name else tcp_socat
+        ratio = (f"{rate / ref:.2f}x socat -b 1048576 ({'unix' if 'unix' in name else 'tcp'})"
+                 if ref else "")
+        if "unix" not in name:
+            ratio += f", {rate / bare:.0%} of the bare pair"
         print(f"{name:48} {rate:6.2f}  {ratio}")
 
 
