@@ -10,6 +10,7 @@ the server's memory growth read from /proc/PID/status. Loopback only.
 from __future__ import annotations
 
 import argparse
+import os
 import selectors
 import socket
 import subprocess
@@ -63,6 +64,13 @@ def start(cmd: list[str]) -> tuple[subprocess.Popen[bytes], int]:
     line = proc.stderr.readline().decode()
     port = int(line.split("127.0.0.1:")[1].split()[0])
     return proc, port
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (/proc/PID/stat), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int) -> int:
@@ -142,16 +150,21 @@ def main() -> None:
         ("asyncio Protocol server", [sys.executable, "-c", ASYNCIO_SERVER]),
         ("selectors server", [sys.executable, "-c", SELECTORS_SERVER]),
     ]
-    print(f"{'server':40} {'requests/s':>12} {'idle growth':>14}")
+    # The load generator is the limit of requests/s here (one client process on two
+    # cores), so the server's own CPU time per request is printed too: it does not
+    # depend on how fast the client is.
+    print(f"{'server':40} {'requests/s':>12} {'server CPU us/req':>18} {'idle growth':>12}")
     for name, cmd in servers:
         proc, port = start(cmd)
         try:
+            cpu0 = cpu_seconds(proc.pid)
             rate = load(port, args.conns, args.rounds)
+            cpu = (cpu_seconds(proc.pid) - cpu0) / (args.conns * (args.rounds + 1)) * 1e6
             grown = idle(proc, port, args.idle)
         finally:
             proc.kill()
             proc.wait()
-        print(f"{name:40} {rate:12,.0f} {grown / 1024:11.1f} MiB", flush=True)
+        print(f"{name:40} {rate:12,.0f} {cpu:18.2f} {grown / 1024:9.1f} MiB", flush=True)
 
 
 
