@@ -110,7 +110,7 @@ def _ip(buf: memoryview, span: tuple[int, int]) -> str:
 
 
 def _mac(buf: memoryview, span: tuple[int, int]) -> str:
-    return ":".join(f"{b:02x}" for b in bytes(buf[span[0]:span[1]]))
+    return bytes(buf[span[0]:span[1]]).hex(":")
 
 
 # -- requests ------------------------------------------------------------------
