@@ -42,6 +42,7 @@ SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6 = 2, 3
 EXTENDED_ERR = struct.Struct("=IBBBBII")  # errno, origin, type, code, pad, info, data
 _IDENTS = itertools.count(1)
 MIN_USER_INTERVAL = 0.2  # iputils: below this, only a privileged user
+FLOOD_WINDOW = 32  # echoes in flight at interval 0
 
 
 class PingReply(NamedTuple):
@@ -210,6 +211,11 @@ class _Session:
             return None
         if (self.count is None or self.seq < self.count) and now >= self.next_send:
             self._send()
+            if self.interval == 0:
+                # as fast as replies come: keep a few echoes in flight, not just one
+                while (self.count is None or self.seq < self.count) and \
+                        self.seq - len(self.seen) - self.errors < FLOOD_WINDOW:
+                    self._send()
         done_sending = self.count is not None and self.seq >= self.count
         if done_sending and self.count is not None and (
                 len(self.seen) >= self.count
