@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
 
         tls = tlsmod.server_context(args.cert, args.key)
     log = (lambda _m: None) if args.quiet else talkcommon.log
-    listener = net.listen(ep, mode=mode_bits)
+    listener: Any = net.listen(ep, mode=mode_bits)  # a socket, or _TLSListener below
     try:
         where = format_address(listener.getsockname())
         talkcommon.log(f"listening on {ep.scheme}:{where}" if ep.is_inet else
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         if tls is not None:
             if args.keep_open or mode == "chat":
                 raise BadInput("TLS serves one client at a time for now: drop --keep-open/--chat")
-            listener = _TLSListener(listener, tls)  # type: ignore[assignment]
+            listener = _TLSListener(listener, tls)
         if args.keep_open or mode == "chat":
             server = serve.Server(listener, mode, keep_open=args.keep_open,
                                   max_conns=args.max_conns, allow=allow, deny=deny,
@@ -140,10 +140,9 @@ def _accept_admitted(listener: socket.socket, log: Any, allow: list[Any],
                      deny: list[Any]) -> tuple[socket.socket, Any]:
     from socklab.talk import serve
 
-    gate = serve.Server(listener, allow=allow, deny=deny)
     while True:
         sock, addr = listener.accept()
-        why = gate.admitted(addr)
+        why = serve.refusal(addr, allow, deny)
         if why is None:
             return sock, addr
         log(f"refused {addr}: {why}")

@@ -107,11 +107,11 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
     _global_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, (module, summary) in COMMANDS.items():
-        if command is not None and name != command:
-            continue  # main() checked the name already; a parser each costs ~0.4 ms
-        if name != command:
+        if command is None:  # 'socklab --help': the list, no command module imported
             sub.add_parser(name, help=summary)
             continue
+        if name != command:
+            continue  # main() checked the name already: only its parser is built
         mod = importlib.import_module(f"socklab.cli.{module}")
         p = sub.add_parser(
             name, help=summary, description=mod.__doc__,

@@ -184,15 +184,15 @@ class NetlinkSocket:
         return self._seq
 
     def dump_chunks(self, msg_type: int, payload: bytes,
-                    decode_chunk: Callable[[memoryview, int], tuple[list[T], bool]]
-                    ) -> Iterator[T]:
+                    decode_chunk: Callable[[memoryview, int], tuple[list[T], bool]],
+                    flags: int = NLM_F_REQUEST | NLM_F_DUMP) -> Iterator[T]:
         """Send a dump request and decode each received chunk with ``decode_chunk``.
 
         ``decode_chunk(buffer, nbytes)`` returns the items of that chunk and
         whether it held the final ``NLMSG_DONE`` (see :func:`control`). This is
         the fast path: one Python call per chunk of a few hundred messages.
         """
-        self.request(msg_type, payload)
+        self.request(msg_type, payload, flags)
         view = self._view
         recv_into = self.sock.recv_into
         while True:
@@ -206,22 +206,21 @@ class NetlinkSocket:
 
     def dump(self, msg_type: int, payload: bytes,
              flags: int = NLM_F_REQUEST | NLM_F_DUMP) -> Iterator[tuple[memoryview, int, int, int]]:
-        """Send a dump request; yield ``(buffer, type, start, end)`` for each reply message.
+        """Send a request; yield ``(buffer, type, start, end)`` for each reply message.
 
+        Without NLM_F_DUMP the reply is one message (or an error) and no DONE follows.
         The buffer is reused between receives: decode before asking for the next one.
         """
-        self.request(msg_type, payload, flags)
-        view = self._view
-        recv_into = self.sock.recv_into
-        while True:
-            n = recv_into(view)
-            if n == 0:
-                return
-            for mtype, _flags, start, end in messages(view, n):
+        Message = tuple[memoryview, int, int, int]
+
+        def decode_chunk(buf: memoryview, n: int) -> tuple[list[Message], bool]:
+            out: list[Message] = []
+            for mtype, _flags, start, end in messages(buf, n):
                 if mtype in (NLMSG_DONE, NLMSG_ERROR):
-                    if control(view, mtype, start, end) or not flags & NLM_F_DUMP:
-                        return
+                    if control(buf, mtype, start, end):
+                        return out, True
                     continue
-                yield view, mtype, start, end
-            if not flags & NLM_F_DUMP:
-                return
+                out.append((buf, mtype, start, end))
+            return out, not flags & NLM_F_DUMP
+
+        return self.dump_chunks(msg_type, payload, decode_chunk, flags)

@@ -39,6 +39,18 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Log = Callable[[str], None]
 
 
+def refusal(addr: object, allow: list[Network], deny: list[Network]) -> str | None:
+    """Why a peer is refused by the --allow/--deny networks (deny wins), or None."""
+    ip = _peer_ip(addr)
+    if ip is None:  # a UNIX peer: the networks do not apply
+        return None
+    if any(ip in net for net in deny if net.version == ip.version):
+        return "denied by --deny"
+    if allow and not any(ip in net for net in allow if net.version == ip.version):
+        return "not in --allow"
+    return None
+
+
 def _peer_ip(addr: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     if isinstance(addr, tuple) and addr and isinstance(addr[0], str):
         try:
@@ -99,13 +111,9 @@ class Server:
     # -- admission ---------------------------------------------------------------
     def admitted(self, addr: object) -> str | None:
         """None when the peer may connect, else why not."""
-        ip = _peer_ip(addr)
-        if ip is not None:
-            if any(ip in net for net in self.deny if net.version == ip.version):
-                return "denied by --deny"
-            if self.allow and not any(ip in net for net in self.allow
-                                      if net.version == ip.version):
-                return "not in --allow"
+        why = refusal(addr, self.allow, self.deny)
+        if why is not None:
+            return why
         if self.max_conns is not None and len(self.conns) >= self.max_conns:
             return f"too many connections (--max-conns {self.max_conns})"
         return None
@@ -197,17 +205,6 @@ class Server:
             conn.last = time.monotonic()
         data = self._view[:n]
         if self._echo:
-            if not conn.outbuf:  # the common case: answer at once, all of it
-                try:
-                    sent = conn.sock.send(data)
-                except (BlockingIOError, InterruptedError):
-                    sent = 0
-                except OSError as exc:
-                    self._close(conn, exc.strerror or str(exc))
-                    return
-                if sent == n:
-                    return
-                data = data[sent:]
             self._send(conn, data)
         elif self.mode == "chat":
             conn.inbuf += data
@@ -292,10 +289,9 @@ def serve_datagrams(sock: socket.socket, mode: str = "echo", *, log: Log | None 
     count = 0
     while max_datagrams is None or count < max_datagrams:
         data, addr = sock.recvfrom(1 << 16)
-        ip = _peer_ip(addr)
-        if ip is not None and (any(ip in n for n in deny if n.version == ip.version) or (
-                allow and not any(ip in n for n in allow if n.version == ip.version))):
-            log(f"dropped {len(data)} bytes from {format_address(addr)}: not allowed")
+        why = refusal(addr, allow, deny)
+        if why is not None:
+            log(f"dropped {len(data)} bytes from {format_address(addr)}: {why}")
             continue
         count += 1
         log(f"{len(data)} bytes from {format_address(addr)}")
