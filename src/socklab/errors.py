@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import errno as _errno
 import os
+import sys
 
 __all__ = [
     "BadAddress",
@@ -154,6 +155,10 @@ def from_oserror(
 
     ``capability`` names what an EPERM/EACCES means for this operation.
     """
+    ssl = sys.modules.get("ssl")  # loaded only by a program that uses TLS
+    if ssl is not None and isinstance(exc, ssl.SSLError):
+        # its errno is an SSL_ERROR_* code (1 is SSL_ERROR_SSL), not an OS errno
+        return NetworkError(operation, None, f"TLS error: {getattr(exc, 'reason', None) or exc}")
     code = exc.errno
     if code in (_errno.EPERM, _errno.EACCES) and capability:
         return MissingPrivilege(operation, capability, _CAPABILITY_HINTS.get(capability, ""))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -39,3 +40,66 @@ def test_untrusted_certificate_is_refused_with_the_reason(cert):
     err = proc.stderr.decode()
     assert err.count("\n") == 1 and "TLS verification failed" in err
     assert "self-signed" in err or "self signed" in err
+
+
+def test_half_close_reaches_a_socat_tls_server_that_answers_after_eof(cert):
+    """stdin's end is close_notify + FIN, yet the answer sent after it still arrives."""
+    need_tool("socat")
+    crt, key = cert
+    srv = subprocess.Popen(
+        ["socat", "-d", "-d", f"OPENSSL-LISTEN:0,bind=127.0.0.1,cert={crt},key={key},verify=0",
+         "SYSTEM:cat >/dev/null; echo answered after EOF"],
+        stderr=subprocess.PIPE)
+    try:
+        assert srv.stderr is not None
+        line = srv.stderr.readline().decode()
+        port = int(re.search(r"listening on .*:(\d+)", line).group(1))  # type: ignore[union-attr]
+        proc = run_cli("connect", f"tls:tcp:127.0.0.1:{port}", "--cafile", crt,
+                       input=b"some request\n" * 1000)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == b"answered after EOF\n"
+    finally:
+        srv.kill()
+        srv.communicate()
+
+
+def test_socat_tls_client_talks_to_socklab_listen(cert):
+    need_tool("socat")
+    crt, key = cert
+    srv = Listener("tcp:127.0.0.1:0", "--cert", crt, "--key", key, stdin=b"server says hi\n")
+    client = subprocess.run(["socat", "-", f"OPENSSL:127.0.0.1:{srv.port},cafile={crt}"],
+                            input=b"hello from socat\n", capture_output=True, timeout=30)
+    code, out, err = srv.finish()
+    assert client.returncode == 0, client.stderr
+    assert client.stdout == b"server says hi\n" and out == b"hello from socat\n", err
+    assert code == 0
+
+
+def test_tls_stream_is_a_socket_with_version_and_peer_certificate(cert):
+    import threading
+
+    import socklab
+    from socklab.talk import tls
+
+    crt, key = cert
+    listener = socklab.listen("tcp:127.0.0.1:0")
+    port = listener.getsockname()[1]
+    got: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with tls.accept(conn, tls.server_context(crt, key)) as s:
+            got.append(s.makefile("rb").read())  # to close_notify
+            s.sendall(b"bye")
+            s.shutdown(2)
+
+    t = threading.Thread(target=serve)
+    t.start()
+    with socklab.connect(f"tls:tcp:localhost:{port}", cafile=crt) as c:
+        assert c.version() in ("TLSv1.2", "TLSv1.3")  # type: ignore[attr-defined]
+        c.sendall(b"x" * 100_000)
+        c.shutdown(1)
+        assert c.recv(10) == b"bye" and c.recv(10) == b""
+    t.join(10)
+    listener.close()
+    assert got == [b"x" * 100_000]

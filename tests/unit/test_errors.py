@@ -69,3 +69,14 @@ def test_public_api_is_pinned():
     ])
     for name in socklab.__all__:
         assert getattr(socklab, name) is not None
+
+
+def test_an_ssl_error_is_not_read_as_an_os_errno():
+    import ssl
+
+    from socklab.errors import NetworkError, from_oserror
+
+    exc = ssl.SSLError(1, "[SSL: BAD_RECORD_MAC] bad record mac")
+    err = from_oserror(exc, "connect tls:tcp:h:1")
+    assert isinstance(err, NetworkError) and err.errno_value is None
+    assert "Operation not permitted" not in str(err) and "TLS error" in str(err)

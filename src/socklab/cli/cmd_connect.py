@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     import socket
 
     from socklab.cli import talkcommon
-    from socklab.errors import BadInput, NetworkError
+    from socklab.errors import BadInput, from_oserror
     from socklab.talk import endpoint, net, pump
 
     ep = endpoint.parse(args.endpoint)
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
                 pump.bridge(talkcommon.stdio(), pump.End(sock),
                             until_b_ends=talkcommon.interactive())
             except OSError as exc:
-                raise NetworkError(f"connect {ep}", exc.errno) from exc
+                raise from_oserror(exc, f"connect {ep}") from exc
             return 0
         return _datagrams(sock, args.timeout)
     finally:

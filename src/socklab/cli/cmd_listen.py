@@ -153,7 +153,7 @@ def _one_client(listener: socket.socket, mode: str, args: argparse.Namespace, lo
                 allow: list[Any], deny: list[Any]) -> int:
     """A single client: the fast path (splice) instead of the event loop."""
     from socklab.cli import talkcommon
-    from socklab.errors import NetworkError
+    from socklab.errors import from_oserror
     from socklab.talk import pump
     from socklab.trace import format_address
 
@@ -179,7 +179,7 @@ def _one_client(listener: socket.socket, mode: str, args: argparse.Namespace, lo
     except TimeoutError:
         log(f"closed: idle for {args.idle_timeout:g} s")
     except OSError as exc:
-        raise NetworkError(f"talk to {format_address(addr)}", exc.errno) from exc
+        raise from_oserror(exc, f"talk to {format_address(addr)}") from exc
     finally:
         sock.close()
     return 0
@@ -237,13 +237,14 @@ class _TLSListener:
     def accept(self) -> tuple[socket.socket, Any]:
         import ssl
 
+        from socklab.talk import tls
+
         while True:
             conn, addr = self._sock.accept()
             conn.setblocking(True)
             try:
-                return self._ctx.wrap_socket(conn, server_side=True), addr
+                return tls.accept(conn, self._ctx), addr
             except (ssl.SSLError, OSError) as exc:
-                conn.close()
                 sys.stderr.write(f"socklab: TLS handshake with {addr} failed: {exc}\n")
 
     def __getattr__(self, name: str) -> Any:

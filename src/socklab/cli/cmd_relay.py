@@ -66,7 +66,7 @@ def _close(handle: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from socklab.cli import talkcommon
-    from socklab.errors import NetworkError
+    from socklab.errors import from_oserror
     from socklab.talk import endpoint, net, pump
 
     a, b = endpoint.parse(args.a), endpoint.parse(args.b)
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 pump.bridge(end_a, end_b)
             except OSError as exc:
-                raise NetworkError(f"relay {a} {b}", exc.errno) from exc
+                raise from_oserror(exc, f"relay {a} {b}") from exc
             finally:
                 _close(hb)
         finally:
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _serve_one(conn: Any, b: Any, args: argparse.Namespace) -> int:
     from socklab.cli import talkcommon
-    from socklab.errors import SocklabError
+    from socklab.errors import SocklabError, from_oserror
     from socklab.talk import pump
 
     try:
@@ -129,7 +129,7 @@ def _serve_one(conn: Any, b: Any, args: argparse.Namespace) -> int:
     try:
         pump.bridge(pump.End(conn), end_b)
     except OSError as exc:
-        talkcommon.log(f"relay: {exc.strerror or exc}")
+        talkcommon.log(f"error: {from_oserror(exc, 'relay')}")
         return 1
     finally:
         conn.close()

@@ -3,18 +3,23 @@
 A client verifies the server against the system CAs, or ``cafile``, and the
 host name; a failure says why in one line. A server takes a certificate and
 key. The TCP part goes through :func:`socklab.talk.net.connect`, so ``--trace``
-shows it; the TLS records themselves are ssl's.
+shows it; the TLS records are made by ssl's SSLObject inside :class:`Stream`,
+which, unlike ``ssl.SSLSocket``, half-closes and reads and writes from two threads.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import socket
 import ssl
+import threading
+from typing import Any
 
 from socklab.errors import BadInput, NetworkError
 from socklab.talk.endpoint import Endpoint
 
-__all__ = ["client_context", "connect", "server_context"]
+__all__ = ["Stream", "accept", "client_context", "connect", "server_context"]
 
 
 def client_context(cafile: str | None = None) -> ssl.SSLContext:
@@ -34,18 +39,170 @@ def server_context(cert: str, key: str | None = None) -> ssl.SSLContext:
 
 
 def connect(ep: Endpoint, *, source: str | None = None, timeout: float | None = None,
-            cafile: str | None = None) -> socket.socket:
+            cafile: str | None = None) -> Stream:
+    """A TLS client :class:`Stream` to ``ep``, the server verified (CAs, host name)."""
     from socklab.talk import net
 
     ctx = client_context(cafile)
     raw = net.connect(ep._replace(tls=False), source=source, timeout=timeout)
     try:
-        return ctx.wrap_socket(raw, server_hostname=ep.host or None)
+        return Stream(raw, ctx, server_hostname=ep.host or None, timeout=timeout)
     except ssl.SSLCertVerificationError as exc:
-        raw.close()
         raise NetworkError(f"connect {ep}", None,
                            f"TLS verification failed: {exc.verify_message}") from exc
     except (ssl.SSLError, OSError) as exc:
-        raw.close()
         raise NetworkError(f"connect {ep}", getattr(exc, "errno", None),
                            f"TLS handshake failed: {exc}") from exc
+    finally:
+        raw.close()  # a no-op once Stream took the descriptor over
+
+
+def accept(conn: socket.socket, ctx: ssl.SSLContext, timeout: float | None = None) -> Stream:
+    """The server side of a TLS handshake on an accepted connection (raises ssl.SSLError)."""
+    try:
+        return Stream(conn, ctx, server_side=True, timeout=timeout)
+    finally:
+        conn.close()
+
+
+class Stream(socket.socket):
+    """TLS on a connected TCP socket, the records kept in memory BIOs (``ssl.SSLObject``).
+
+    It is a ``socket.socket`` (``recv``, ``recv_into``, ``send``, ``sendall``,
+    ``shutdown``, ``makefile``, timeouts) with two things ``ssl.SSLSocket`` lacks,
+    both needed by a relay:
+
+    * one thread may read while another writes: a lock orders the records on the
+      wire and guards the TLS state, a blocking ``recv`` happens outside it;
+    * ``shutdown(SHUT_WR)`` is a half-close: it sends close_notify and the TCP
+      FIN, and the stream still reads until the peer's close_notify (TLS 1.3,
+      RFC 8446 section 6.1), as ``nc``/``socat`` users expect of a shut write.
+
+    Use it blocking or with a timeout, not non-blocking.
+    """
+
+    RECORD = 1 << 16  # bytes asked of the kernel per recv: several TLS records
+
+    def __init__(self, raw: socket.socket, ctx: ssl.SSLContext, *, server_side: bool = False,
+                 server_hostname: str | None = None, timeout: float | None = None) -> None:
+        super().__init__(raw.family, raw.type, raw.proto, fileno=raw.detach())
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self._tls = ctx.wrap_bio(self._incoming, self._outgoing, server_side=server_side,
+                                 server_hostname=server_hostname)
+        self._lock = threading.Lock()
+        self._plain = bytearray()  # decrypted, not handed out yet (only the reader touches it)
+        self._peer_done = False  # the peer's close_notify (or EOF) was read
+        self._sent_close = False
+        try:
+            self.settimeout(timeout)
+            self._handshake()
+            self.settimeout(None)
+        except BaseException:
+            super().close()
+            raise
+
+    # -- the TLS engine (the lock held where noted) --
+
+    def _handshake(self) -> None:
+        while True:
+            with self._lock:
+                try:
+                    self._tls.do_handshake()
+                    self._flush()
+                    return
+                except ssl.SSLWantReadError:
+                    self._flush()
+                except ssl.SSLError:
+                    with contextlib.suppress(OSError):
+                        self._flush()  # the alert that tells the peer why
+                    raise
+            data = super().recv(self.RECORD)
+            if data:
+                self._incoming.write(data)
+            else:
+                self._incoming.write_eof()
+
+    def _flush(self) -> None:  # lock held: the records in the order the TLS state made them
+        data = self._outgoing.read()
+        if data:
+            super().sendall(data)
+
+    def _fill(self) -> None:
+        """One blocking recv outside the lock, then decrypt every complete record.
+
+        Draining whole records here matters: the second SSL_shutdown of a
+        half-close discards any application record still pending in the BIO."""
+        data = super().recv(self.RECORD)
+        with self._lock:
+            if data:
+                self._incoming.write(data)
+            else:
+                self._incoming.write_eof()
+            while True:
+                try:
+                    chunk = self._tls.read(self.RECORD)
+                except ssl.SSLWantReadError:
+                    break
+                except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                    self._peer_done = True  # close_notify, or a bare FIN (ragged EOF)
+                    break
+                if not chunk:
+                    self._peer_done = True
+                    break
+                self._plain += chunk
+            self._flush()  # reading can make records to send (key update)
+
+    # -- the socket API --
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        if flags:
+            raise ValueError("recv flags are not supported on a TLS stream")
+        view = memoryview(buffer).cast("B")
+        want = nbytes or len(view)
+        while not self._plain and not self._peer_done:
+            self._fill()
+        n = min(want, len(self._plain))
+        view[:n] = self._plain[:n]
+        del self._plain[:n]
+        return n
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        buf = bytearray(bufsize)
+        n = self.recv_into(buf, bufsize, flags)
+        return bytes(buf[:n])
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        if flags:
+            raise ValueError("send flags are not supported on a TLS stream")
+        with self._lock:
+            if self._sent_close:
+                raise BrokenPipeError(errno.EPIPE, "TLS stream shut for writing")
+            self._tls.write(data)
+            self._flush()
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        self.sendall(data, flags)
+        return memoryview(data).nbytes
+
+    def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
+        return self._sendfile_use_send(file, offset, count)  # type: ignore[attr-defined,no-any-return]
+
+    def shutdown(self, how: int) -> None:
+        if how in (socket.SHUT_WR, socket.SHUT_RDWR):
+            with self._lock:
+                if not self._sent_close:
+                    self._sent_close = True
+                    with contextlib.suppress(ssl.SSLWantReadError):
+                        self._tls.unwrap()  # close_notify; the peer's comes through recv
+                    self._flush()
+        super().shutdown(how)
+
+    def version(self) -> str | None:
+        return self._tls.version()
+
+    def cipher(self) -> tuple[str, str, int] | None:
+        return self._tls.cipher()
+
+    def getpeercert(self, binary_form: bool = False) -> Any:
+        return self._tls.getpeercert(binary_form)
