@@ -10,9 +10,11 @@ the server's memory growth read from /proc/PID/status. Loopback only.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import selectors
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -143,29 +145,45 @@ def main() -> None:
     ap.add_argument("--conns", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=100)
     ap.add_argument("--idle", type=int, default=10000)
+    ap.add_argument("--repeat", type=int, default=5, help="runs per server (medians)")
     args = ap.parse_args()
     servers = [
         ("socklab listen --echo --keep-open",
          [SOCKLAB, "listen", "tcp:127.0.0.1:0", "--echo", "-k", "-q"]),
-        ("asyncio Protocol server", [sys.executable, "-c", ASYNCIO_SERVER]),
+        ("asyncio Protocol server" + (" (uvloop)" if importlib.util.find_spec("uvloop")
+                                      else " (no uvloop: pip install uvloop)"),
+         [sys.executable, "-c", ASYNCIO_SERVER]),
         ("selectors server", [sys.executable, "-c", SELECTORS_SERVER]),
     ]
     # The load generator is the limit of requests/s here (one client process on two
     # cores), so the server's own CPU time per request is printed too: it does not
     # depend on how fast the client is.
     print(f"{'server':40} {'requests/s':>12} {'server CPU us/req':>18} {'idle growth':>12}")
-    for name, cmd in servers:
-        proc, port = start(cmd)
-        try:
-            cpu0 = cpu_seconds(proc.pid)
-            rate = load(port, args.conns, args.rounds)
-            cpu = (cpu_seconds(proc.pid) - cpu0) / (args.conns * (args.rounds + 1)) * 1e6
-            grown = idle(proc, port, args.idle)
-        finally:
-            proc.kill()
-            proc.wait()
-        print(f"{name:40} {rate:12,.0f} {cpu:18.2f} {grown / 1024:9.1f} MiB", flush=True)
-
+    rates: dict[str, list[float]] = {name: [] for name, _ in servers}
+    cpus: dict[str, list[float]] = {name: [] for name, _ in servers}
+    grown: dict[str, int] = {}
+    for rep in range(args.repeat):  # servers interleaved, so drift hits all alike
+        for name, cmd in servers:
+            proc, port = start(cmd)
+            try:
+                cpu0 = cpu_seconds(proc.pid)
+                rates[name].append(load(port, args.conns, args.rounds))
+                cpus[name].append((cpu_seconds(proc.pid) - cpu0)
+                                  / (args.conns * (args.rounds + 1)) * 1e6)
+                if rep == 0:
+                    grown[name] = idle(proc, port, args.idle)
+            finally:
+                proc.kill()
+                proc.wait()
+    for name, _ in servers:
+        print(f"{name:40} {statistics.median(rates[name]):12,.0f} "
+              f"{statistics.median(cpus[name]):18.2f} {grown[name] / 1024:9.1f} MiB")
+    rate0, cpu0 = (statistics.median(rates[servers[0][0]]),
+                   statistics.median(cpus[servers[0][0]]))
+    for name, _ in servers[1:]:
+        print(f"socklab / {name}: requests/s x{rate0 / statistics.median(rates[name]):.2f}, "
+              f"CPU per request x{cpu0 / statistics.median(cpus[name]):.2f}"
+              f" (medians of {args.repeat})")
 
 
 if __name__ == "__main__":

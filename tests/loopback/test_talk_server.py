@@ -36,6 +36,34 @@ def test_keep_open_serves_2000_concurrent_clients():
     assert srv.finish(timeout=60)[0] == 0
 
 
+def test_echo_to_a_client_that_reads_late_loses_nothing():
+    """The client sends 16 MiB before reading anything: the server's sends fall
+    short and the rest is queued, then sent in order; half-close ends it."""
+    import hashlib
+    import threading
+
+    srv = Listener("tcp:127.0.0.1:0", "--echo", "-k", "-q", "--max-clients", "1")
+    data = os.urandom(1 << 20) * 16
+    c = socket.create_connection(("127.0.0.1", srv.port), 30)
+
+    def send() -> None:
+        c.sendall(data)
+        c.shutdown(socket.SHUT_WR)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    time.sleep(0.5)  # let the server's send buffer and queue fill before reading
+    got = hashlib.sha256()
+    size = 0
+    while chunk := c.recv(1 << 20):
+        got.update(chunk)
+        size += len(chunk)
+    sender.join()
+    c.close()
+    assert size == len(data) and got.digest() == hashlib.sha256(data).digest()
+    assert srv.finish()[0] == 0
+
+
 def test_a_client_reset_mid_stream_does_not_disturb_others():
     srv = Listener("tcp:127.0.0.1:0", "--echo", "-k", "--max-clients", "2")
     good = socket.create_connection(("127.0.0.1", srv.port), 5)

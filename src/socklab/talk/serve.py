@@ -129,6 +129,8 @@ class Server:
             self.sel.register(self.stdin.fileno(), selectors.EVENT_READ, "stdin")
         try:
             select, readable, writable = self.sel.select, self._readable, self._writable
+            if self._echo and self.idle_timeout is None:
+                readable = self._echo_readable
             read_event, write_event = selectors.EVENT_READ, selectors.EVENT_WRITE
             while not self._stop:
                 for key, events in select(self._timeout()):
@@ -186,6 +188,35 @@ class Server:
             self.conns[sock.fileno()] = conn
             self.sel.register(sock, selectors.EVENT_READ, conn)
             self.log(f"connection from {conn.name}")
+
+    def _echo_readable(self, conn: _Conn) -> None:
+        """echo's hot path: one recv_into the shared buffer, one send back; data
+        still queued from a short send goes the general way (:meth:`_readable`)."""
+        if conn.outbuf:
+            self._readable(conn)
+            return
+        sock = conn.sock
+        view = self._view
+        try:
+            n = sock.recv_into(view)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:  # reset by the peer: that client alone goes
+            self._close(conn, exc.strerror or str(exc))
+            return
+        if n == 0:
+            self._close(conn, None)
+            return
+        try:
+            sent = sock.send(view[:n])
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError as exc:
+            self._close(conn, exc.strerror or str(exc))
+            return
+        if sent < n:  # the peer reads slowly: keep the rest for _writable
+            conn.outbuf += view[sent:n]
+            self.sel.modify(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
 
     def _readable(self, conn: _Conn) -> None:
         try:
