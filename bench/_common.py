@@ -26,18 +26,33 @@ compile_sources()
 
 
 def measure(cmd: list[str], runs: int, env: dict[str, str] | None = None) -> tuple[float, int]:
-    """Median wall time (s) over ``runs`` and peak RSS (KiB) of a command, stdout discarded."""
-    times, peak = [], 0
+    """Median wall time (s) over ``runs`` and peak RSS (KiB) of a command, stdout discarded.
+
+    The peak comes from one more run under GNU time: a child's own ru_maxrss would
+    start at this Python's size, which Linux carries over the child's exec."""
+    times = []
     for _ in range(runs):
         t0 = time.perf_counter()
         pid = os.posix_spawnp(cmd[0], cmd, env or os.environ, file_actions=[
             (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
-        _, status, usage = os.wait4(pid, 0)
+        _, status, _usage = os.wait4(pid, 0)
         times.append(time.perf_counter() - t0)
-        peak = max(peak, usage.ru_maxrss)
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"{cmd} exited with {os.waitstatus_to_exitcode(status)}")
-    return statistics.median(times), peak
+    return statistics.median(times), peak_rss(cmd, env)
+
+
+def peak_rss(cmd: list[str], env: dict[str, str] | None = None) -> int:
+    """Peak RSS in KiB of one run of ``cmd`` (GNU time's %M), or 0 without /usr/bin/time."""
+    import subprocess
+    import tempfile
+
+    if not os.access("/usr/bin/time", os.X_OK):
+        return 0
+    with tempfile.NamedTemporaryFile("r") as out:
+        subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out.name, *cmd], env=env,
+                       stdout=subprocess.DEVNULL, check=True)
+        return int(out.read().split()[-1])
 
 
 def report(rows: list[tuple[str, float, int, str]]) -> None:

@@ -68,7 +68,7 @@ def main() -> None:
                 ratio = f"{t / results[pairs[label]][0]:.2f}x {pairs[label]}"
             if label == "socklab --json link":
                 p = results["psutil net_if_addrs + net_if_stats"][0]
-                ratio += f"; {p / t:.2f}x faster than psutil"
+                ratio += f"; psutil takes {p / t:.2f}x this time"
             rows.append((label, t, peak, ratio))
         report(rows)
     finally:

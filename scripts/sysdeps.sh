@@ -1,11 +1,11 @@
 #!/bin/sh
 # Install the system tools socklab's tests use as real peers, when missing and allowed.
-# Debian package -> a command it provides.
+# Debian package -> a command it provides (time: peak memory in the benchmarks).
 set -u
 missing=""
 for pair in iproute2:ss iproute2:ip socat:socat netcat-openbsd:nc ncat:ncat nmap:nmap \
             iperf3:iperf3 iputils-ping:ping nftables:nft procps:sysctl net-tools:netstat \
-            openssl:openssl util-linux:setpriv; do
+            openssl:openssl util-linux:setpriv time:/usr/bin/time; do
     pkg=${pair%%:*}; cmd=${pair#*:}
     if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ] && [ ! -x "/sbin/$cmd" ]; then
         case " $missing " in *" $pkg "*) ;; *) missing="$missing $pkg" ;; esac

@@ -14,8 +14,8 @@ Rule 3: one event, two spellings: :meth:`TraceEvent.text` reads like strace
 ``--trace=json`` line.
 """
 
-from __future__ import annotations
-
+# No "from __future__ import annotations": NamedTuple would compile every field's
+# annotation at import (a ForwardRef each, 3 ms a command; docs/design.md).
 import errno as _errno
 import os
 import socket as _socket

@@ -6,12 +6,12 @@ through one call). Tables fit the terminal: when too wide, the widest
 shrinkable column is cut with an ellipsis.
 """
 
-from __future__ import annotations
-
+# No "from __future__ import annotations": NamedTuple would compile every field's
+# annotation at import (a ForwardRef each, 3 ms a command; docs/design.md).
 import enum
 import shutil
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TextIO
 
 __all__ = ["Column", "emit", "table", "to_jsonable", "write_json"]
@@ -56,6 +56,50 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+_PLAIN_WORDS = frozenset({"str", "int", "float", "bool", "None", "tuple", "list"})
+_converters: dict[type, Callable[[Any], dict[str, Any]] | None] = {}
+
+
+def _plain_type(note: Any) -> bool:
+    """A field annotation made of JSON's own types only (str, int, float, bool, None,
+    tuples and lists of those)."""
+    import re
+
+    # str(int | None) is "int | None", but str(int) is "<class 'int'>": use names
+    text = note.__name__ if isinstance(note, type) else str(getattr(note, "__forward_arg__",
+                                                                    note))
+    return set(re.findall(r"[A-Za-z_]+", text)) <= _PLAIN_WORDS
+
+
+def record_converter(cls: type) -> Callable[[Any], dict[str, Any]] | None:
+    """For a NamedTuple class whose fields are JSON-native or are themselves such
+    records (``Link.stats``), a fast row -> dict function; None otherwise."""
+    if cls in _converters:
+        return _converters[cls]
+    fields: tuple[str, ...] = getattr(cls, "_fields", ())
+    notes = getattr(cls, "__annotations__", {})
+    nested: dict[str, tuple[str, ...]] = {}
+    convert: Callable[[Any], dict[str, Any]] | None = None
+    if fields and set(notes) == set(fields):
+        for name, note in notes.items():
+            if isinstance(note, type) and hasattr(note, "_fields"):
+                if record_converter(note) is None or any(
+                        isinstance(n, type) and hasattr(n, "_fields")
+                        for n in note.__annotations__.values()):
+                    break
+                nested[name] = note._fields
+            elif not _plain_type(note):
+                break
+        else:
+            def convert(row: Any) -> dict[str, Any]:
+                d = dict(zip(fields, row, strict=True))
+                for name, sub in nested.items():
+                    d[name] = dict(zip(sub, d[name], strict=True))
+                return d
+    _converters[cls] = convert
+    return convert
+
+
 def write_json(value: Any, out: TextIO | None = None) -> None:
     """JSON on ``out``: a list is written one compact object per line (fast, and
     easy to grep); anything else indented."""
@@ -66,8 +110,14 @@ def write_json(value: Any, out: TextIO | None = None) -> None:
         if not value:
             out.write("[]\n")
             return
-        dumps = json.dumps
-        out.write("[\n  " + ",\n  ".join(dumps(to_jsonable(v)) for v in value) + "\n]\n")
+        encode = json.JSONEncoder(check_circular=False).encode
+        cls = type(value[0])
+        convert = record_converter(cls)
+        if convert is not None and all(type(v) is cls for v in value):
+            items = (encode(convert(v)) for v in value)  # no per-field checks
+        else:
+            items = (encode(to_jsonable(v)) for v in value)
+        out.write("[\n  " + ",\n  ".join(items) + "\n]\n")
         return
     json.dump(to_jsonable(value), out, indent=2)
     out.write("\n")

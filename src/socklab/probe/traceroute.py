@@ -15,8 +15,8 @@ from its error queue (``MSG_ERRQUEUE``), with the router's address in the
 hears the routers; without one, the hops are shown as unknown.
 """
 
-from __future__ import annotations
-
+# No "from __future__ import annotations": NamedTuple would compile every field's
+# annotation at import (a ForwardRef each, 3 ms a command; docs/design.md).
 import contextlib
 import errno
 import os

@@ -7,8 +7,8 @@ Addresses are kept as the strings ``ip`` prints (``192.0.2.1``, ``fe80::1``)
 and prefixes as ``address/len``; ``--json`` is ``_asdict()``.
 """
 
-from __future__ import annotations
-
+# No "from __future__ import annotations": NamedTuple would compile every field's
+# annotation at import (a ForwardRef each, 3 ms a command; docs/design.md).
 from typing import NamedTuple
 
 __all__ = ["Address", "Link", "LinkStats", "Neighbour", "Route", "RouteLookup", "Rule"]

@@ -58,8 +58,8 @@ def _dump(nl: netlink.NetlinkSocket, what: str, msg_type: int, payload: bytes,
 
 
 def _ifnames(nl: netlink.NetlinkSocket) -> dict[int, str]:
-    return {link.ifindex: link.name for link in
-            _dump(nl, "links", rtnl.RTM_GETLINK, rtnl.link_request(), rtnl.decode_link)}
+    return dict(_dump(nl, "links", rtnl.RTM_GETLINK, rtnl.link_request(),
+                      rtnl.decode_link_name))
 
 
 def links(dev: str | None = None, *, netns: str | None = None) -> list[Link]:

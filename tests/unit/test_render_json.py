@@ -1,0 +1,41 @@
+"""--json: the fast row -> dict path gives exactly what the general conversion gives."""
+
+import io
+import json
+from typing import NamedTuple
+
+from socklab.cli import render
+from socklab.socktable.model import SocketRecord
+from socklab.stack.model import Link, LinkStats, Route
+
+
+def _both(rows):
+    out = io.StringIO()
+    render.write_json(rows, out)
+    return json.loads(out.getvalue()), [render.to_jsonable(r) for r in rows]
+
+
+def test_routes_with_nexthops_and_links_with_counters_take_the_fast_path_unchanged():
+    routes = [Route("inet", "main", "unicast", "10.0.0.0/8", 8, "10.0.0.1", "eth0", 2, None,
+                    5, "static", "global", 0, ("onlink",), (("10.0.0.1", "eth0", 1),))]
+    links = [Link(ifindex=1, name="lo", kind="loopback", flags=("UP",), ifflags=9,
+                  operstate="UNKNOWN", mtu=65536, address="00:00:00:00:00:00",
+                  broadcast=None, qdisc="noqueue", master=None, link=None,
+                  link_netnsid=None, txqlen=1000, group=0, alias=None,
+                  stats=LinkStats(rx_bytes=7, tx_packets=3))]
+    for rows in (routes, links):
+        fast, general = _both(rows)
+        assert fast == json.loads(json.dumps(general))
+    assert render.record_converter(Route) and render.record_converter(Link)
+    assert fast[0]["stats"]["rx_bytes"] == 7  # an object, not an array
+
+
+def test_a_record_with_a_field_json_cannot_take_goes_the_general_way():
+    class Odd(NamedTuple):
+        name: str
+        raw: bytes
+
+    assert render.record_converter(Odd) is None
+    fast, general = _both([Odd("a", b"\x01\x02")])
+    assert fast == general == [{"name": "a", "raw": "0102"}]
+    assert render.record_converter(SocketRecord) is None  # owners are records in a tuple
