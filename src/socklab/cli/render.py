@@ -9,7 +9,6 @@ shrinkable column is cut with an ellipsis.
 # No "from __future__ import annotations": NamedTuple would compile every field's
 # annotation at import (a ForwardRef each, 3 ms a command; docs/design.md).
 import enum
-import shutil
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TextIO
@@ -146,7 +145,11 @@ def table(rows: Iterable[Any], columns: Sequence[Column], width: int | None = No
     widths = [len(c.header) if header else 0 for c in columns]
     for line in cells:
         widths = [max(w, len(v)) for w, v in zip(widths, line, strict=True)]
-    limit = width if width is not None else shutil.get_terminal_size((120, 24)).columns
+    if width is None:
+        import shutil  # here, not at the top: 2 ms of every --json command's start-up
+
+        width = shutil.get_terminal_size((120, 24)).columns
+    limit = width
     excess = sum(widths) + 2 * (len(columns) - 1) - limit
     shrinkable = [i for i, c in enumerate(columns) if c.shrink]
     while excess > 0 and shrinkable:
