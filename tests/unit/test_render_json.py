@@ -39,3 +39,23 @@ def test_a_record_with_a_field_json_cannot_take_goes_the_general_way():
     fast, general = _both([Odd("a", b"\x01\x02")])
     assert fast == general == [{"name": "a", "raw": "0102"}]
     assert render.record_converter(SocketRecord) is None  # owners are records in a tuple
+
+
+def test_an_object_is_one_key_per_line_and_its_lists_one_item_per_line():
+    class Reply(NamedTuple):
+        seq: int
+        rtt_ms: float
+
+    class Summary(NamedTuple):
+        host: str
+        replies: list[Reply]
+        empty: list[int]
+        nested: dict[str, int]
+
+    out = io.StringIO()
+    render.write_json(Summary("h", [Reply(1, 0.5), Reply(2, 0.25)], [], {"a": 1}), out)
+    text = out.getvalue()
+    assert json.loads(text) == {"host": "h", "replies": [{"seq": 1, "rtt_ms": 0.5},
+                                                         {"seq": 2, "rtt_ms": 0.25}],
+                                "empty": [], "nested": {"a": 1}}
+    assert text.splitlines()[3] == '    {"seq": 1, "rtt_ms": 0.5},'

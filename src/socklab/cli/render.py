@@ -101,7 +101,7 @@ def record_converter(cls: type) -> Callable[[Any], dict[str, Any]] | None:
 
 def write_json(value: Any, out: TextIO | None = None) -> None:
     """JSON on ``out``: a list is written one compact object per line (fast, and
-    easy to grep); anything else indented."""
+    easy to grep); an object one key per line, the items of a list value one per line."""
     import json
 
     out = out if out is not None else sys.stdout
@@ -118,8 +118,20 @@ def write_json(value: Any, out: TextIO | None = None) -> None:
             items = (encode(to_jsonable(v)) for v in value)
         out.write("[\n  " + ",\n  ".join(items) + "\n]\n")
         return
-    json.dump(to_jsonable(value), out, indent=2)
-    out.write("\n")
+    value = to_jsonable(value)
+    encode = json.JSONEncoder(check_circular=False).encode  # C, unlike json.dump(indent=)
+    if not isinstance(value, dict) or not value:
+        out.write(encode(value) + "\n")
+        return
+    # one key per line, a list's items one per line: readable, and as fast as compact
+    parts = []
+    for key, item in value.items():
+        if isinstance(item, list) and item:
+            parts.append(f"  {encode(key)}: [\n    " + ",\n    ".join(map(encode, item))
+                         + "\n  ]")
+        else:
+            parts.append(f"  {encode(key)}: {encode(item)}")
+    out.write("{\n" + ",\n".join(parts) + "\n}\n")
 
 
 def _cell(value: Any) -> str:
