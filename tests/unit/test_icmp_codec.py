@@ -64,3 +64,10 @@ def test_bad_ping_input_exits_2(argv):
 
     proc = run_cli(*argv)
     assert proc.returncode == 2 and proc.stderr.count(b"\n") == 1 and proc.stdout == b""
+
+
+@given(st.integers(0, 0xFFFF), st.integers(0, 0x1FFFF), st.binary(max_size=200))
+def test_the_incremental_echo_builder_equals_the_full_checksum(ident, seq, payload):
+    build = icmp.echo_builder(ident, payload)
+    assert build(seq) == icmp.build_echo(ident, seq, payload)
+    assert icmp.checksum(build(seq)) == 0  # a valid ICMP message sums to zero

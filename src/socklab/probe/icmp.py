@@ -14,9 +14,10 @@ leaves it zero.
 # annotation at import (a ForwardRef each, 3 ms a command; docs/design.md).
 import socket
 import struct
+from collections.abc import Callable
 from typing import NamedTuple
 
-__all__ = ["Message", "build_echo", "checksum", "parse"]
+__all__ = ["Message", "build_echo", "checksum", "echo_builder", "parse"]
 
 ECHO_REPLY, DEST_UNREACH, ECHO_REQUEST, TIME_EXCEEDED = 0, 3, 8, 11
 ECHO6_REQUEST, ECHO6_REPLY, DEST6_UNREACH, TIME6_EXCEEDED = 128, 129, 1, 3
@@ -81,6 +82,28 @@ def build_echo(ident: int, seq: int, payload: bytes = b"", v6: bool = False) -> 
     if v6:
         return head + payload
     return HEADER.pack(kind, 0, checksum(head + payload), ident & 0xFFFF, seq & 0xFFFF) + payload
+
+
+def echo_builder(ident: int, payload: bytes = b"", v6: bool = False) -> Callable[[int], bytes]:
+    """:func:`build_echo` for one identifier and payload, where only the sequence
+    number changes: the checksum of everything else is summed once, and each
+    packet adds its sequence number to it (RFC 1624's incremental update)."""
+    kind = ECHO6_REQUEST if v6 else ECHO_REQUEST
+    ident &= 0xFFFF
+    pack = HEADER.pack
+    if v6:  # the kernel computes ICMPv6 checksums
+        return lambda seq: pack(kind, 0, 0, ident, seq & 0xFFFF) + payload
+    padded = payload + b"\0" * (len(payload) % 2)
+    base = (kind << 8) + ident + sum(struct.unpack(f"!{len(padded) // 2}H", padded))
+
+    def build(seq: int) -> bytes:
+        seq &= 0xFFFF
+        total = base + seq
+        total = (total & 0xFFFF) + (total >> 16)
+        total = (total & 0xFFFF) + (total >> 16)
+        return pack(kind, 0, ~total & 0xFFFF, ident, seq) + payload
+
+    return build
 
 
 def _ipv4_header(data: bytes) -> tuple[int, int, int, str, str]:
