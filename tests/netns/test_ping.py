@@ -109,3 +109,25 @@ def test_async_pings_run_side_by_side_on_one_event_loop(netns):
     assert v4.socket_type == v6.socket_type == "dgram"
     assert sorted(r.seq for r in v4.replies) == sorted(r.seq for r in v6.replies) == [1, 2, 3,
                                                                                       4, 5]
+
+
+@pytest.mark.parametrize("v6", [False, True])
+def test_a_raw_ping_socket_sees_replies_but_not_our_own_requests(netns, v6):
+    """On loopback a raw ICMP socket would receive every request it sends; the
+    kernel filter (ICMP_FILTER / ICMP6_FILTER) must leave only the replies."""
+    import select
+
+    def run() -> list[int]:
+        session = ping._open_session("::1" if v6 else "127.0.0.1", 3, interval=0)
+        assert session.kind == "raw"
+        for _ in range(3):
+            session._send()
+        types, sock = [], session.sock
+        while select.select([sock], [], [], 0.5)[0] and len(types) < 10:
+            data = sock.recv(4096)
+            types.append(data[0] if v6 else data[(data[0] & 0xF) * 4])
+        sock.close()
+        return types
+
+    types = netns.run(run)
+    assert types == [129 if v6 else 0] * 3  # echo replies only, no echo request (128 / 8)
