@@ -254,3 +254,35 @@ def test_filters_pick_exact_subsets(tcp_trio):
         comm = f.read().strip()
     assert pick(all_states=True, process=comm) == set(ino.values())
     assert pick(all_states=True, ipv6=True) == set()
+
+
+def test_a_dump_of_many_chunks_misses_and_repeats_nothing():
+    """4,000 connections (8,000 sockets, some 30 netlink chunks, received by the
+    prefetching reader thread while the last chunk is decoded): every one of ours
+    is listed exactly once, with the ports ss shows."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4096)
+    port = srv.getsockname()[1]
+    socks = []
+    try:
+        for _ in range(4000):
+            c = socket.create_connection(("127.0.0.1", port))
+            a, _ = srv.accept()
+            socks += [c, a]
+        ours = {s.fileno(): os.fstat(s.fileno()).st_ino for s in socks}
+        mine = set(ours.values())
+        listed = [r for r in socklab.sockets("tcp") if r.inode in mine]
+        assert len(listed) == len(mine) == 8000
+        assert {r.inode for r in listed} == mine
+        ss_pairs = {(line[3], line[4]) for line in ss_lines("-tn", f"sport = :{port}")}
+        ours_pairs = {(f"{r.local_address}:{r.local_port}", f"{r.peer_address}:{r.peer_port}")
+                      for r in listed if r.local_port == port}
+        assert ours_pairs == ss_pairs and len(ss_pairs) == 4000
+        first = socklab.sockets("tcp")  # left after one record: the reader thread ends too
+        next(first)
+        first.close()
+    finally:
+        for s in socks:
+            s.close()
+        srv.close()

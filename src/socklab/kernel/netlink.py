@@ -185,14 +185,21 @@ class NetlinkSocket:
 
     def dump_chunks(self, msg_type: int, payload: bytes,
                     decode_chunk: Callable[[memoryview, int], tuple[list[T], bool]],
-                    flags: int = NLM_F_REQUEST | NLM_F_DUMP) -> Iterator[T]:
+                    flags: int = NLM_F_REQUEST | NLM_F_DUMP,
+                    prefetch: bool = False) -> Iterator[T]:
         """Send a dump request and decode each received chunk with ``decode_chunk``.
 
         ``decode_chunk(buffer, nbytes)`` returns the items of that chunk and
         whether it held the final ``NLMSG_DONE`` (see :func:`control`). This is
         the fast path: one Python call per chunk of a few hundred messages.
+
+        ``prefetch``: a second thread receives the next chunks while this one
+        decodes (for big dumps; the items must not keep views of the buffer).
         """
         self.request(msg_type, payload, flags)
+        if prefetch:
+            yield from self._prefetched(decode_chunk)
+            return
         view = self._view
         recv_into = self.sock.recv_into
         while True:
@@ -203,6 +210,60 @@ class NetlinkSocket:
             yield from items
             if done:
                 return
+
+    def _prefetched(self, decode_chunk: Callable[[memoryview, int], tuple[list[T], bool]]
+                    ) -> Iterator[T]:
+        """The kernel builds a dump's chunks inside recv, where Python lets go of the
+        GIL: a reader thread keeps a receive going while this thread decodes the
+        previous chunk, so on two cores the kernel's time hides behind decoding
+        (60,000 sockets: 47 ms of recv). Four buffers go round between the two
+        threads; a pipe wakes the reader when the dump is over."""
+        import queue
+        import select
+        import threading
+
+        free: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
+        full: queue.SimpleQueue[tuple[memoryview, int] | BaseException] = queue.SimpleQueue()
+        for _ in range(4):
+            free.put(memoryview(bytearray(self.BUFSIZE)))
+        wake_r, wake_w = os.pipe()
+        fd = self.sock.fileno()
+        recv_into = self.sock.recv_into
+
+        poller = select.poll()  # not select(): descriptors above 1023 are common here
+        poller.register(fd, select.POLLIN)
+        poller.register(wake_r, select.POLLIN)
+
+        def reader() -> None:
+            try:
+                while (view := free.get()) is not None:
+                    if any(ready == wake_r for ready, _ev in poller.poll()):
+                        return
+                    full.put((view, recv_into(view)))
+            except BaseException as exc:  # handed to the decoding thread
+                full.put(exc)
+
+        thread = threading.Thread(target=reader, name="netlink-prefetch", daemon=True)
+        thread.start()
+        try:
+            while True:
+                got = full.get()
+                if isinstance(got, BaseException):
+                    raise got
+                view, n = got
+                if n == 0:
+                    return
+                items, done = decode_chunk(view, n)
+                free.put(view)
+                yield from items
+                if done:
+                    return
+        finally:
+            free.put(None)
+            os.write(wake_w, b"x")
+            thread.join()
+            os.close(wake_r)
+            os.close(wake_w)
 
     def dump(self, msg_type: int, payload: bytes,
              flags: int = NLM_F_REQUEST | NLM_F_DUMP) -> Iterator[tuple[memoryview, int, int, int]]:

@@ -128,7 +128,7 @@ def _one_namespace(q: Query, extended: bool, source: str,
 
 
 def _dump(nl: netlink.NetlinkSocket, payload: bytes, decode: Decoder) -> Iterator[SocketRecord]:
-    return nl.dump_chunks(diag.SOCK_DIAG_BY_FAMILY, payload, decode)
+    return nl.dump_chunks(diag.SOCK_DIAG_BY_FAMILY, payload, decode, prefetch=True)
 
 
 def sockets(*kinds: str, query: Query | None = None, listening: bool = False,
