@@ -103,3 +103,66 @@ def test_tls_stream_is_a_socket_with_version_and_peer_certificate(cert):
     t.join(10)
     listener.close()
     assert got == [b"x" * 100_000]
+
+
+def _tls_client(port: int, crt: str):
+    import socket
+    import ssl
+
+    ctx = ssl.create_default_context(cafile=crt)
+    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), 10),
+                           server_hostname="127.0.0.1")
+
+
+def test_keep_open_serves_many_tls_clients_at_once_and_drops_a_plain_one(cert):
+    """The event loop runs every handshake in memory: 50 clients connected together,
+    a client speaking plain TCP is closed alone, then each gets its own echo."""
+    import socket
+
+    crt, key = cert
+    srv = Listener("tcp:127.0.0.1:0", "--cert", crt, "--key", key, "--echo", "-k",
+                   "--max-clients", "51")
+    rude = socket.create_connection(("127.0.0.1", srv.port), 10)
+    rude.sendall(b"GET / HTTP/1.0\r\n\r\n")  # not a TLS ClientHello
+    clients = [_tls_client(srv.port, crt) for _ in range(50)]
+    rude.settimeout(10)
+    while rude.recv(100):  # an alert perhaps, then the server closes it (else: timeout)
+        pass
+    rude.close()
+    for i, c in enumerate(clients):
+        c.sendall(f"client {i}\n".encode() * 1000)
+    for i, c in enumerate(clients):
+        want = f"client {i}\n".encode() * 1000
+        got = b""
+        while len(got) < len(want):
+            chunk = c.recv(65536)
+            assert chunk, i
+            got += chunk
+        assert got == want
+        c.close()
+    code, _out, err = srv.finish()
+    assert code == 0 and b"TLS" in err  # the plain client's handshake failure is logged
+
+
+def test_tls_chat_and_a_socat_client(cert):
+    need_tool("socat")
+    crt, key = cert
+    srv = Listener("tcp:127.0.0.1:0", "--cert", crt, "--key", key, "--chat",
+                   "--max-clients", "2")
+    a = _tls_client(srv.port, crt)
+    b = subprocess.Popen(["socat", "-", f"OPENSSL:127.0.0.1:{srv.port},cafile={crt}"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert b.stdin is not None and b.stdout is not None
+        b.stdin.write(b"hi from socat\n")  # once a has it, both are in the chat
+        b.stdin.flush()
+        got = a.recv(1000)
+        assert got.startswith(b"<127.0.0.1:") and got.endswith(b"> hi from socat\n"), got
+        a.sendall(b"hello from python\n")
+        line = b.stdout.readline()
+        assert line.startswith(b"<127.0.0.1:") and line.endswith(b"> hello from python\n")
+    finally:
+        a.close()
+        b.kill()
+        b.communicate()
+    assert srv.finish()[0] == 0

@@ -14,7 +14,7 @@ examples:
   socklab listen udp:127.0.0.1:5000 --connect-first-peer
   socklab listen unix:/tmp/s.sock --mode 600 --show-peer
   socklab listen tcp::9000 -k --exec 'cat' --allow-exec
-  socklab listen tcp::443 --cert c.pem --key k.pem   TLS
+  socklab listen tcp::443 --cert c.pem --key k.pem   TLS (with -k: many clients, as ncat --ssl -k)
 
 classic: nc -l PORT, nc -lk, nc -lu, nc -lU PATH, ncat --chat, ncat --exec, socat TCP-LISTEN
 """
@@ -118,18 +118,17 @@ def run(args: argparse.Namespace) -> int:
         if args.program:
             return _exec(listener, args, log)
         mode = args.mode or "stdio"
-        if tls is not None:
-            if args.keep_open or mode == "chat":
-                raise BadInput("TLS serves one client at a time for now: drop --keep-open/--chat")
-            listener = _TLSListener(listener, tls)
         if args.keep_open or mode == "chat":
             server = serve.Server(listener, mode, keep_open=args.keep_open,
                                   max_conns=args.max_conns, allow=allow, deny=deny,
                                   idle_timeout=args.idle_timeout,
                                   max_clients=args.max_clients, log=log,
-                                  stdin=sys.stdin.buffer if mode == "stdio" else None)
+                                  stdin=sys.stdin.buffer if mode == "stdio" else None,
+                                  tls=tls)
             server.run()
             return 0
+        if tls is not None:
+            listener = _TLSListener(listener, tls)
         return _one_client(listener, mode, args, log, allow, deny)
     finally:
         listener.close()

@@ -12,6 +12,8 @@ Rules:
    ``max_conns`` (more are accepted and closed at once, as ncat does); an idle
    connection is closed after ``idle_timeout`` seconds.
 4. A client that resets or misbehaves is closed alone; the others go on.
+5. With a TLS context every connection's TLS runs in memory (``SSLObject`` and
+   two BIOs): handshakes interleave in the same loop, none blocks the others.
 
 Datagram sockets have no connections: :func:`serve_datagrams` answers each
 sender at its own address (echo), or prints what arrives (stdio).
@@ -28,9 +30,12 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Iterable
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from socklab.trace import format_address
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = ["Server", "serve_datagrams"]
 
@@ -63,15 +68,32 @@ def _peer_ip(addr: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
 
 
 class _Conn:
-    __slots__ = ("addr", "inbuf", "last", "name", "outbuf", "sock")
+    __slots__ = ("addr", "inbuf", "last", "name", "outbuf", "sock", "tls")
 
-    def __init__(self, sock: socket.socket, addr: object) -> None:
+    def __init__(self, sock: socket.socket, addr: object, tls: _TLS | None = None) -> None:
         self.sock = sock
         self.addr = addr
         self.name = format_address(addr)
         self.outbuf = bytearray()
         self.inbuf = bytearray()
         self.last = time.monotonic()
+        self.tls = tls
+
+
+class _TLS:
+    """The TLS state of one connection, in memory (``ssl.SSLObject`` over two BIOs):
+    the event loop moves the bytes, so a slow handshake blocks nobody."""
+
+    __slots__ = ("incoming", "obj", "outgoing", "pending", "ready", "shut")
+
+    def __init__(self, ctx: ssl.SSLContext) -> None:
+        import ssl
+
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.incoming, self.outgoing, server_side=True)
+        self.ready = False  # handshake done
+        self.pending = bytearray()  # plaintext to send once it is
+        self.shut = False  # close_notify to send once it is
 
 
 class Server:
@@ -85,7 +107,8 @@ class Server:
                  max_conns: int | None = None, allow: Iterable[Network] = (),
                  deny: Iterable[Network] = (), idle_timeout: float | None = None,
                  max_clients: int | None = None, log: Log | None = None,
-                 stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+                 stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
         self.listener = listener
@@ -100,6 +123,7 @@ class Server:
         self.log = log or (lambda _m: None)
         self.stdin = stdin
         self.stdout = stdout if stdout is not None else sys.stdout.buffer
+        self.tls = tls  # a server context: every connection speaks TLS
         self.conns: dict[int, _Conn] = {}
         self.served = 0
         self.refused = 0
@@ -129,7 +153,7 @@ class Server:
             self.sel.register(self.stdin.fileno(), selectors.EVENT_READ, "stdin")
         try:
             select, readable, writable = self.sel.select, self._readable, self._writable
-            if self._echo and self.idle_timeout is None:
+            if self._echo and self.idle_timeout is None and self.tls is None:
                 readable = self._echo_readable
             read_event, write_event = selectors.EVENT_READ, selectors.EVENT_WRITE
             while not self._stop:
@@ -184,7 +208,7 @@ class Server:
                 sock.close()
                 continue
             sock.setblocking(False)
-            conn = _Conn(sock, addr)
+            conn = _Conn(sock, addr, _TLS(self.tls) if self.tls is not None else None)
             self.conns[sock.fileno()] = conn
             self.sel.register(sock, selectors.EVENT_READ, conn)
             self.log(f"connection from {conn.name}")
@@ -226,15 +250,74 @@ class Server:
         except OSError as exc:  # reset by the peer: that client alone goes
             self._close(conn, exc.strerror or str(exc))
             return
-        if n == 0:
-            if conn.outbuf:  # the peer half-closed: finish sending, then close
-                conn.inbuf = bytearray(b"\0")  # marks "peer done" for _writable
-                return
-            self._close(conn, None)
+        if conn.tls is not None:
+            self._tls_received(conn, self._view[:n])
             return
+        if n == 0:
+            self._peer_done(conn)
+            return
+        self._got(conn, self._view[:n])
+
+    def _peer_done(self, conn: _Conn) -> None:
+        if conn.outbuf:  # the peer half-closed: finish sending, then close
+            conn.inbuf = bytearray(b"\0")  # marks "peer done" for _writable
+            return
+        self._close(conn, None)
+
+    def _tls_received(self, conn: _Conn, raw: memoryview) -> None:
+        """Ciphertext in; the handshake moved on, or plaintext handed to :meth:`_got`."""
+        import ssl
+
+        tls = conn.tls
+        assert tls is not None
+        if raw:
+            tls.incoming.write(raw)
+        else:
+            tls.incoming.write_eof()
+        plain: list[bytes] = []
+        ended = False
+        try:
+            if not tls.ready:
+                tls.obj.do_handshake()
+                tls.ready = True
+                if tls.pending:  # what stdin sent while the handshake went on
+                    tls.obj.write(tls.pending)
+                    tls.pending.clear()
+            while True:
+                chunk = tls.obj.read(1 << 16)
+                if not chunk:
+                    ended = True
+                    break
+                plain.append(chunk)
+        except ssl.SSLWantReadError:
+            pass
+        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+            ended = True  # close_notify, or a bare FIN
+        except ssl.SSLError as exc:
+            self._flush_tls(conn)  # the alert that says why
+            self._close(conn, f"TLS: {getattr(exc, 'reason', None) or exc}")
+            return
+        self._flush_tls(conn)
+        if conn.sock.fileno() not in self.conns:
+            return
+        if tls.ready and tls.shut:
+            tls.shut = False
+            self._shut_write(conn)
+        for data in plain:
+            self._got(conn, memoryview(data))
+        if ended and conn.sock.fileno() in self.conns:
+            self._peer_done(conn)
+
+    def _flush_tls(self, conn: _Conn) -> None:
+        assert conn.tls is not None
+        records = conn.tls.outgoing.read()
+        if records:
+            self._send_raw(conn, records)
+
+    def _got(self, conn: _Conn, data: memoryview) -> None:
+        """Plaintext from a client, handled by the mode."""
         if self.idle_timeout is not None:
             conn.last = time.monotonic()
-        data = self._view[:n]
         if self._echo:
             self._send(conn, data)
         elif self.mode == "chat":
@@ -259,13 +342,22 @@ class Server:
         if not data:
             self.sel.unregister(self.stdin.fileno())
             for conn in list(self.conns.values()):
-                with contextlib.suppress(OSError):
-                    conn.sock.shutdown(socket.SHUT_WR)
+                self._shut_write(conn)
             return
         for conn in list(self.conns.values()):
             self._send(conn, data)
 
     def _send(self, conn: _Conn, data: bytes | memoryview) -> None:
+        if conn.tls is not None:
+            if not conn.tls.ready:  # a client still shaking hands: later
+                conn.tls.pending += data
+                return
+            conn.tls.obj.write(data)
+            self._flush_tls(conn)
+            return
+        self._send_raw(conn, data)
+
+    def _send_raw(self, conn: _Conn, data: bytes | memoryview) -> None:
         if not conn.outbuf:
             try:
                 sent = conn.sock.send(data)
@@ -279,6 +371,20 @@ class Server:
             data = data[sent:]
             self.sel.modify(conn.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
         conn.outbuf += data
+
+    def _shut_write(self, conn: _Conn) -> None:
+        """End of stdin: close_notify first on TLS, then the TCP half-close."""
+        if conn.tls is not None and not conn.tls.ready:
+            conn.tls.shut = True  # after the handshake
+            return
+        if conn.tls is not None:
+            import ssl
+
+            with contextlib.suppress(ssl.SSLWantReadError):
+                conn.tls.obj.unwrap()
+            self._flush_tls(conn)
+        with contextlib.suppress(OSError):
+            conn.sock.shutdown(socket.SHUT_WR)
 
     def _writable(self, conn: _Conn) -> None:
         try:
