@@ -286,3 +286,43 @@ def test_a_dump_of_many_chunks_misses_and_repeats_nothing():
         for s in socks:
             s.close()
         srv.close()
+
+
+def test_port_ranges_are_filtered_by_the_kernel_like_ss():
+    """--sport/--dport become inet_diag bytecode: the kernel itself sends only the
+    matching sockets, and the set equals what ss's own filter keeps."""
+    from socklab.kernel import netlink
+    from socklab.socktable import diag
+
+    listeners = []
+    conns = []
+    try:
+        for _ in range(6):
+            srv = socket.socket()
+            srv.bind(("127.0.0.1", 0))
+            srv.listen()
+            listeners.append(srv)
+            c = socket.create_connection(srv.getsockname())
+            conns += [c, srv.accept()[0]]
+        ports = sorted(s.getsockname()[1] for s in listeners)
+        low, high = ports[1], ports[4]
+        ours = {(r.local_port, r.peer_port, r.state) for r in
+                socklab.sockets("tcp", all_states=True, sport=f"{low}-{high}")}
+        ss = {(int(line[3].rsplit(":", 1)[1]), line[4].rsplit(":", 1)[1], line[0]) for line in
+              ss_lines("-tan", "-4", f"( sport >= :{low} and sport <= :{high} )")}
+        norm = {(lp, str(pp) if pp else "*", st) for lp, pp, st in ours}
+        assert norm == ss and len(ours) >= 8  # 4 listeners and their accepted ends
+        # the kernel did it: a raw dump with the bytecode holds nothing else
+        code = diag.port_bytecode((low, high), None)
+        with netlink.NetlinkSocket(netlink.NETLINK_SOCK_DIAG) as nl:
+            got = list(nl.dump_chunks(diag.SOCK_DIAG_BY_FAMILY,
+                                      diag.inet_request(socket.AF_INET, socket.IPPROTO_TCP,
+                                                        bytecode=code),
+                                      diag.inet_chunk_decoder("tcp")))
+        assert got and all(low <= r.local_port <= high for r in got)
+        peers = {(r.local_port, r.peer_port, r.state) for r in socklab.sockets(
+            "tcp", all_states=True, dport=f"{low}-{high}")}
+        assert {p for _lp, p, _st in peers} <= set(range(low, high + 1)) and len(peers) >= 4
+    finally:
+        for s in conns + listeners:
+            s.close()

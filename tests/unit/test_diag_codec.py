@@ -75,3 +75,14 @@ def test_requests_have_the_kernel_layout():
     assert len(diag.unix_request()) == 24
     msg = netlink.message(20, netlink.NLM_F_REQUEST | netlink.NLM_F_DUMP, req)
     assert list(netlink.messages(msg)) == [(20, 0x301, 16, 72)]
+
+
+def test_port_bytecode_layout():
+    from socklab.socktable import diag
+
+    assert diag.port_bytecode(None, None) == b""
+    assert diag.port_bytecode((0, 65535), None) == b""  # every port: no test at all
+    code = diag.port_bytecode((80, 80), (1024, 65535))
+    ops = [diag.BC_OP.unpack_from(code, i) for i in range(0, len(code), 4)]
+    # S_GE 80, S_LE 80, D_GE 1024; on failure each jumps 4 bytes past the end
+    assert ops == [(2, 8, 28), (0, 0, 80), (3, 8, 20), (0, 0, 80), (4, 8, 12), (0, 0, 1024)]

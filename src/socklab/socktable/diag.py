@@ -80,6 +80,37 @@ def inet_request(family: int, protocol: int, states: int = ALL_STATES, ext: int 
     return bytes(req)
 
 
+INET_DIAG_BC_S_GE, INET_DIAG_BC_S_LE, INET_DIAG_BC_D_GE, INET_DIAG_BC_D_LE = 2, 3, 4, 5
+BC_OP = struct.Struct("=BBH")  # inet_diag_bc_op: code, yes, no
+
+
+def port_bytecode(sport: tuple[int, int] | None = None,
+                  dport: tuple[int, int] | None = None) -> bytes:
+    """inet_diag bytecode that keeps only sockets whose local port is in ``sport``
+    and whose peer port is in ``dport`` (inclusive ranges), so the kernel filters
+    before anything is copied out, as ``ss sport = :443`` does.
+
+    Each test is two ``inet_diag_bc_op``s (the second carries the port in ``no``);
+    on success the kernel steps ``yes`` bytes to the next test, on failure
+    ``no`` bytes, 4 past the end: a socket is kept when the walk ends exactly at
+    the end (``inet_diag_bc_run``). Only GE/LE, which every kernel audits."""
+    tests: list[tuple[int, int]] = []
+    for rng, ge, le in ((sport, INET_DIAG_BC_S_GE, INET_DIAG_BC_S_LE),
+                        (dport, INET_DIAG_BC_D_GE, INET_DIAG_BC_D_LE)):
+        if rng is None:
+            continue
+        low, high = rng
+        if low > 0:
+            tests.append((ge, low))
+        if high < 0xFFFF:
+            tests.append((le, high))
+    total = 8 * len(tests)
+    out = bytearray()
+    for i, (code, port) in enumerate(tests):
+        out += BC_OP.pack(code, 8, total - 8 * i + 4) + BC_OP.pack(0, 0, port)
+    return bytes(out)
+
+
 def unix_request(show: int = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_UID,
                  states: int = ALL_STATES) -> bytes:
     return UNIX_DIAG_REQ.pack(socket.AF_UNIX, 0, states, 0, show, NO_COOKIE)

@@ -47,8 +47,11 @@ def _inet_requests(q: Query, netid: str, ext: int) -> list[tuple[str, bytes, Dec
         if fam not in q.families:
             continue
         raw_proto = socket.IPPROTO_RAW if netid == "raw" else 0
+        # ports filtered in the kernel too (not for RAW, whose "port" is the protocol)
+        code = diag.port_bytecode(q.sport, q.dport) if netid != "raw" else b""
         payload = diag.inet_request(af, proto, q.state_mask(), ext if netid == "tcp" else
-                                    ext & diag.EXT_SKMEM, raw_protocol=raw_proto)
+                                    ext & diag.EXT_SKMEM, bytecode=code,
+                                    raw_protocol=raw_proto)
         out.append((f"{netid}/{fam}", payload, decode, procname))
     return out
 
