@@ -15,7 +15,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from socklab.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, BadInput, SocklabError
 
@@ -42,8 +42,33 @@ COMMANDS: dict[str, tuple[str, str]] = {
 PROG = "socklab"
 
 
+def _columns() -> int:
+    """The terminal's width as shutil.get_terminal_size() gives it, without importing
+    shutil (2 ms): argparse makes a help formatter at every add_argument."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         width if width is not None else _columns() - 2)
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit 2 (via BadInput)."""
+    """argparse, but a usage error is one line and exit 2 (via BadInput), and a
+    help formatter that needs no shutil."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise BadInput(f"{message} (see '{self.prog} --help')")
@@ -115,7 +140,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         mod = importlib.import_module(f"socklab.cli.{module}")
         p = sub.add_parser(
             name, help=summary, description=mod.__doc__,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_Formatter,
         )
         _global_options(p, suppress=True)
         mod.add_arguments(p)
