@@ -131,3 +131,32 @@ def test_a_raw_ping_socket_sees_replies_but_not_our_own_requests(netns, v6):
 
     types = netns.run(run)
     assert types == [129 if v6 else 0] * 3  # echo replies only, no echo request (128 / 8)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_flood_sends_each_echo_once_and_counts_each_reply(netns, host):
+    """Interval 0: a sender thread with sendmmsg, the replies read here. Every
+    sequence number goes out once, in order, and comes back once; the CPU
+    affinity it sets for the two threads is given back."""
+    import os
+
+    def flood():
+        before = os.sched_getaffinity(0)
+        sent: list[int] = []
+        result = ping.ping(host, 3000, interval=0, on_send=sent.append)
+        return result, sent, before, os.sched_getaffinity(0)
+
+    result, sent, before, after = netns.run(flood)
+    assert (result.transmitted, result.received, result.duplicates, result.errors) == \
+        (3000, 3000, 0, 0)
+    assert sent == list(range(1, 3001))
+    assert sorted(r.seq for r in result.replies) == list(range(1, 3001))
+    assert all(r.rtt_ms is not None and r.rtt_ms >= 0 for r in result.replies)
+    assert after == before
+
+
+def test_flood_into_silence_counts_the_loss(netns):
+    netns.exec("sysctl", "-w", "net.ipv4.icmp_echo_ignore_all=1")
+    result = netns.run(ping.ping, "127.0.0.1", 200, interval=0, timeout=0.5)
+    assert (result.transmitted, result.received) == (200, 0)  # 128, then 100 a second
+    assert result.loss_percent == 100.0
