@@ -19,6 +19,7 @@ Statistics follow iputils: loss counts sequence numbers with no reply;
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
@@ -337,8 +338,12 @@ def _run_flood(session: _Session, batch: BatchSender) -> PingResult:
     allowed = os.sched_getaffinity(0)
     sender_cpu = {max(allowed)} if len(allowed) > 1 else allowed
 
+    def pin(cpus: set[int]) -> None:
+        with contextlib.suppress(OSError):  # a speed-up only: never a reason to fail
+            os.sched_setaffinity(0, cpus)
+
     def send() -> None:
-        os.sched_setaffinity(0, sender_cpu)
+        pin(sender_cpu)
         try:
             while not stop.is_set():
                 if count is not None and session.seq >= count:
@@ -376,7 +381,7 @@ def _run_flood(session: _Session, batch: BatchSender) -> PingResult:
 
     sender = threading.Thread(target=send, name="ping-sender", daemon=True)
     if len(allowed) > 1:
-        os.sched_setaffinity(0, allowed - sender_cpu)
+        pin(allowed - sender_cpu)
     sender.start()
     sock = session.sock
     try:
@@ -393,7 +398,7 @@ def _run_flood(session: _Session, batch: BatchSender) -> PingResult:
     finally:
         stop.set()
         sender.join()
-        os.sched_setaffinity(0, allowed)
+        pin(allowed)
     return session.result()
 
 
