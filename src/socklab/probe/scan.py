@@ -15,6 +15,7 @@ scan leaves no TIME-WAIT behind.
 
 # No "from __future__ import annotations": NamedTuple would compile every field's
 # annotation at import (a ForwardRef each, 3 ms a command; docs/design.md).
+import collections
 import errno
 import ipaddress
 import marshal
@@ -119,7 +120,9 @@ def scan(hosts: list[str], ports: list[int], *, timeout: float = 1.0,
         results = _forked(targets, workers, timeout, concurrency, names, progress)
     else:
         results = _scan(targets, timeout, concurrency, names, progress)
-    results.sort(key=lambda r: (ipaddress.ip_address(r.host), r.port))
+    # each host parsed once, not per result; IPv4 before IPv6 (they do not compare)
+    order = {h: (ip.version, ip) for h in hosts for ip in (ipaddress.ip_address(h),)}
+    results.sort(key=lambda r: (order[r.host], r.port))
     return results
 
 
@@ -171,6 +174,19 @@ def _scan(targets: list[tuple[str, int]], timeout: float, concurrency: int,
     results: list[PortResult] = []
     ep = select.epoll()
     flying: dict[int, tuple[socket.socket, str, int, float]] = {}
+    # deadlines in the order the connects started, hence sorted: the soonest is the
+    # first one still flying (entries of finished sockets are dropped lazily)
+    deadlines: collections.deque[tuple[float, int, socket.socket]] = collections.deque()
+
+    def first_deadline() -> float | None:
+        while deadlines:
+            deadline, fd, sock = deadlines[0]
+            entry = flying.get(fd)
+            if entry is not None and entry[0] is sock:
+                return deadline
+            deadlines.popleft()
+        return None
+
     nxt = 0
     nonblock = socket.SOCK_STREAM | socket.SOCK_NONBLOCK
 
@@ -188,15 +204,18 @@ def _scan(targets: list[tuple[str, int]], timeout: float, concurrency: int,
                 s = ksock.socket(family, nonblock)
                 code = s.connect_ex((host, port))
                 if code == errno.EINPROGRESS:
-                    flying[s.fileno()] = (s, host, port, time.monotonic() + timeout)
-                    ep.register(s.fileno(), select.EPOLLOUT)
+                    fd = s.fileno()
+                    deadline = time.monotonic() + timeout
+                    flying[fd] = (s, host, port, deadline)
+                    deadlines.append((deadline, fd, s))
+                    ep.register(fd, select.EPOLLOUT)
                     continue
                 state, reason = _judge(s, code, port)
                 s.close()
                 finish(host, port, state, reason)
-            if not flying:
+            soonest = first_deadline()
+            if soonest is None:
                 continue
-            soonest = min(d for _s, _h, _p, d in flying.values())
             for fd, _ev in ep.poll(max(0.0, soonest - time.monotonic()), 1024):
                 s, host, port, _d = flying.pop(fd)
                 ep.unregister(fd)
@@ -205,7 +224,8 @@ def _scan(targets: list[tuple[str, int]], timeout: float, concurrency: int,
                 s.close()
                 finish(host, port, state, reason)
             now = time.monotonic()
-            for fd in [fd for fd, v in flying.items() if v[3] <= now]:
+            while (soonest := first_deadline()) is not None and soonest <= now:
+                _deadline, fd, _sock = deadlines.popleft()
                 s, host, port, _d = flying.pop(fd)
                 ep.unregister(fd)
                 s.close()
