@@ -135,9 +135,9 @@ def test_a_raw_ping_socket_sees_replies_but_not_our_own_requests(netns, v6):
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
 def test_flood_sends_each_echo_once_and_counts_each_reply(netns, host):
-    """Interval 0: a sender thread with sendmmsg, the replies read here. Every
-    sequence number goes out once, in order, and comes back once; the CPU
-    affinity it sets for the two threads is given back."""
+    """Interval 0: sender threads with sendmmsg, the replies read here. Every
+    sequence number goes out once and comes back once; the thread's CPU
+    affinity is left as it was."""
     import os
 
     def flood():
@@ -149,7 +149,7 @@ def test_flood_sends_each_echo_once_and_counts_each_reply(netns, host):
     result, sent, before, after = netns.run(flood)
     assert (result.transmitted, result.received, result.duplicates, result.errors) == \
         (3000, 3000, 0, 0)
-    assert sent == list(range(1, 3001))
+    assert sorted(sent) == list(range(1, 3001))  # two sender threads: each once
     assert sorted(r.seq for r in result.replies) == list(range(1, 3001))
     assert all(r.rtt_ms is not None and r.rtt_ms >= 0 for r in result.replies)
     assert after == before

@@ -19,7 +19,6 @@ Statistics follow iputils: loss counts sequence numbers with no reply;
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 import os
@@ -321,85 +320,98 @@ def _run(session: _Session) -> PingResult:
 
 
 def _run_flood(session: _Session, batch: BatchSender) -> PingResult:
-    """Interval 0: a thread sends the echoes FLOOD_BATCH at a time (sendmmsg, outside
-    the GIL), keeping FLOOD_WINDOW in flight, while this thread reads the replies.
-    On loopback the kernel answers each echo inside the send call, so the two
-    threads overlap kernel and Python work (bench/probe.py: ping -f's rate)."""
+    """Interval 0: sender threads send the echoes FLOOD_BATCH at a time (sendmmsg,
+    outside the GIL), keeping FLOOD_WINDOW in flight, while this thread reads the
+    replies. On loopback the kernel answers each echo inside the send call, so
+    that is where the time goes: one sender per CPU (two at most) shares it out.
+    Without replies, at least 100 echoes a second still go, as with ping -f."""
     import threading
 
+    from socklab.kernel.mmsg import BatchSender
+
     stop = threading.Event()
-    sent_all = threading.Event()
     space = threading.Event()  # set by the reader: replies came, the window has room
+    claim = threading.Lock()  # sequence numbers are handed out in order under it
     count = session.count
+    senders_left = [min(2, len(os.sched_getaffinity(0)))]
 
-    # The sender on a CPU of its own, the reader on the others: left to itself the
-    # scheduler often keeps both threads on one CPU (10,000 echoes: 108 ms instead
-    # of 60). sched_setaffinity(0, ...) applies to the calling thread only.
-    allowed = os.sched_getaffinity(0)
-    sender_cpu = {max(allowed)} if len(allowed) > 1 else allowed
+    def in_flight() -> int:
+        return session.seq - len(session.seen) - session.errors
 
-    def pin(cpus: set[int]) -> None:
-        with contextlib.suppress(OSError):  # a speed-up only: never a reason to fail
-            os.sched_setaffinity(0, cpus)
-
-    def send() -> None:
-        pin(sender_cpu)
+    def send(batcher: BatchSender) -> None:
         try:
             while not stop.is_set():
-                if count is not None and session.seq >= count:
-                    return
                 now = time.monotonic()
-                if session.end is not None and now >= session.end:
-                    return
-                room = FLOOD_WINDOW - (session.seq - len(session.seen) - session.errors)
-                if room <= 0:  # wait for replies, but as ping -f: at least 100 a second
+                with claim:
+                    if (count is not None and session.seq >= count) or \
+                            (session.end is not None and now >= session.end):
+                        return
+                    k = min(FLOOD_WINDOW - in_flight(), FLOOD_BATCH,
+                            count - session.seq if count is not None else FLOOD_BATCH)
+                    first = session.seq + 1
+                    if k > 0:
+                        session.seq += k
+                        for seq in range(first, first + k):
+                            session.sent_at[seq & 0xFFFF] = now
+                if k <= 0:  # the window is full: wait for replies, at most 10 ms
                     space.clear()
-                    if FLOOD_WINDOW - (session.seq - len(session.seen) - session.errors) <= 0 \
-                            and not space.wait(0.01):
-                        room = 1
-                    else:
+                    if in_flight() >= FLOOD_WINDOW and not space.wait(0.01):
+                        with claim:  # none came: one echo anyway (ping -f's 100/s)
+                            if count is None or session.seq < count:
+                                session.seq += 1
+                                first, k = session.seq, 1
+                                session.sent_at[first & 0xFFFF] = now
+                    if k <= 0:
                         continue
-                first = session.seq + 1
-                k = min(room, FLOOD_BATCH, count - session.seq if count is not None else room)
-                for seq in range(first, first + k):
-                    session.sent_at[seq & 0xFFFF] = now
-                try:
-                    done = batch.send([session.build(seq) for seq in range(first, first + k)])
-                except OSError as exc:  # this echo failed: counted, as _send does
-                    with session.lock:
-                        session.errors += 1
-                    session.replies.append(PingReply(first, session.address, 0, None, None,
-                                                     False, exc.strerror or str(exc)))
-                    done = 1
-                session.seq = first + done - 1
+                _send_batch(session, batcher, first, k)
                 session.last_send = now
-                if session.on_send:
-                    for seq in range(first, first + done):
-                        session.on_send(seq)
         finally:
-            sent_all.set()
+            with claim:
+                senders_left[0] -= 1
 
-    sender = threading.Thread(target=send, name="ping-sender", daemon=True)
-    if len(allowed) > 1:
-        pin(allowed - sender_cpu)
-    sender.start()
+    threads = [threading.Thread(target=send, name=f"ping-sender-{i}", daemon=True,
+                                args=(batch if i == 0 else BatchSender(
+                                    session.sock, session.dest, session.size + 8,
+                                    FLOOD_BATCH),))
+               for i in range(senders_left[0])]
+    for thread in threads:
+        thread.start()
     sock = session.sock
     try:
         while True:
             now = time.monotonic()
             if session.end is not None and now >= session.end:
                 break
-            if sent_all.is_set() and (len(session.seen) >= session.seq
-                                      or now - session.last_send >= session.timeout):
+            if senders_left[0] == 0 and (len(session.seen) >= session.seq
+                                         or now - session.last_send >= session.timeout):
                 break
             if select.select([sock], [], [], 0.05)[0]:
                 session.readable()
                 space.set()
     finally:
         stop.set()
-        sender.join()
-        pin(allowed)
+        for thread in threads:
+            thread.join()
     return session.result()
+
+
+def _send_batch(session: _Session, batcher: BatchSender, first: int, k: int) -> None:
+    """Send echoes ``first`` .. ``first + k - 1``; one that the kernel refuses is
+    counted as an error with its reason, as :meth:`_Session._send` does."""
+    seqs = list(range(first, first + k))
+    while seqs:
+        try:
+            done = batcher.send([session.build(seq) for seq in seqs])
+        except OSError as exc:
+            with session.lock:
+                session.errors += 1
+            session.replies.append(PingReply(seqs[0], session.address, 0, None, None, False,
+                                             exc.strerror or str(exc)))
+            done = 1
+        if session.on_send:
+            for seq in seqs[:done]:
+                session.on_send(seq)
+        seqs = seqs[done:]
 
 
 async def ping_async(host: str, count: int | None = 4, **options: Any) -> PingResult:
