@@ -104,22 +104,24 @@ def record_json(r: Any) -> str:
     record, and a 60,000-row table is the benchmark. netid, family and state
     come from socklab's own tables (plain ASCII words), so they need no escaping.
     """
-    if r[16] is not None or r[17] is not None or r[18] is not None or r[19] is not None:
+    (netid, family, state, rq, sq, laddr, lport, paddr, pport, inode, uid, iface, pinode,
+     proto, cookie, netns, procs, timer, mem, info) = r  # one unpack, not 20 lookups
+    if procs is not None or timer is not None or mem is not None or info is not None:
         import json
 
         return json.dumps(r.as_dict())
     e = _encode_str
     return (
-        f'{{"netid": "{r[0]}", "family": "{r[1]}", "state": "{r[2]}", '
-        f'"recv_q": {"null" if r[3] is None else r[3]}, '
-        f'"send_q": {"null" if r[4] is None else r[4]}, '
-        f'"local_address": {e(r[5])}, "local_port": {"null" if r[6] is None else r[6]}, '
-        f'"peer_address": {e(r[7])}, "peer_port": {"null" if r[8] is None else r[8]}, '
-        f'"inode": {r[9]}, "uid": {"null" if r[10] is None else r[10]}, '
-        f'"interface": {r[11]}, "peer_inode": {"null" if r[12] is None else r[12]}, '
-        f'"protocol": {"null" if r[13] is None else e(r[13])}, '
-        f'"cookie": {"null" if r[14] is None else r[14]}, '
-        f'"netns": {"null" if r[15] is None else e(r[15])}, '
+        f'{{"netid": "{netid}", "family": "{family}", "state": "{state}", '
+        f'"recv_q": {"null" if rq is None else rq}, '
+        f'"send_q": {"null" if sq is None else sq}, '
+        f'"local_address": {e(laddr)}, "local_port": {"null" if lport is None else lport}, '
+        f'"peer_address": {e(paddr)}, "peer_port": {"null" if pport is None else pport}, '
+        f'"inode": {inode}, "uid": {"null" if uid is None else uid}, '
+        f'"interface": {iface}, "peer_inode": {"null" if pinode is None else pinode}, '
+        f'"protocol": {"null" if proto is None else e(proto)}, '
+        f'"cookie": {"null" if cookie is None else cookie}, '
+        f'"netns": {"null" if netns is None else e(netns)}, '
         '"processes": null, "timer": null, "memory": null, "tcp_info": null}'
     )
 
