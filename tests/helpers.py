@@ -36,6 +36,16 @@ def run_cli(*args: str, input: bytes | None = None, timeout: float = 60,
                           timeout=timeout, env=env)
 
 
+def recv_exactly(sock, size: int, label: object = None) -> bytes:
+    """Read ``size`` bytes from a stream socket (fails at an early end of stream)."""
+    got = b""
+    while len(got) < size:
+        chunk = sock.recv(min(65536, size - len(got)))
+        assert chunk, f"end of stream after {len(got)} of {size} bytes ({label})"
+        got += chunk
+    return got
+
+
 class Listener:
     """`socklab listen ...` running in the background; `.port` read from its stderr."""
 

@@ -8,7 +8,7 @@ import struct
 import time
 
 import pytest
-from helpers import Listener, run_cli
+from helpers import Listener, recv_exactly, run_cli
 
 
 def test_keep_open_serves_2000_concurrent_clients():
@@ -24,12 +24,7 @@ def test_keep_open_serves_2000_concurrent_clients():
             c.sendall(f"client {i}\n".encode())
         for i, c in enumerate(clients):
             want = f"client {i}\n".encode()
-            got = b""
-            while len(got) < len(want):
-                chunk = c.recv(100)
-                assert chunk, i
-                got += chunk
-            assert got == want
+            assert recv_exactly(c, len(want), i) == want
     finally:
         for c in clients:
             c.close()

@@ -6,7 +6,7 @@ import re
 import subprocess
 
 import pytest
-from helpers import Listener, need_tool, run_cli
+from helpers import Listener, need_tool, recv_exactly, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -133,12 +133,7 @@ def test_keep_open_serves_many_tls_clients_at_once_and_drops_a_plain_one(cert):
         c.sendall(f"client {i}\n".encode() * 1000)
     for i, c in enumerate(clients):
         want = f"client {i}\n".encode() * 1000
-        got = b""
-        while len(got) < len(want):
-            chunk = c.recv(65536)
-            assert chunk, i
-            got += chunk
-        assert got == want
+        assert recv_exactly(c, len(want), i) == want
         c.close()
     code, _out, err = srv.finish()
     assert code == 0 and b"TLS" in err  # the plain client's handshake failure is logged
