@@ -160,3 +160,25 @@ def test_flood_into_silence_counts_the_loss(netns):
     result = netns.run(ping.ping, "127.0.0.1", 200, interval=0, timeout=0.5)
     assert (result.transmitted, result.received) == (200, 0)  # 128, then 100 a second
     assert result.loss_percent == 100.0
+
+
+def test_ctrl_c_prints_the_statistics_and_exits_0_as_iputils(netns):
+    """Without -c, ping runs until Ctrl-C; then come the statistics and the exit
+    status of the replies (0), not the generic 130 of an interrupted command."""
+    import signal
+    import subprocess
+
+    proc = netns.popen(*SOCKLAB, "ping", "-i", "0.2", "127.0.0.1", stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True,
+                       preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(3)]  # PING ..., two replies
+        assert "bytes from 127.0.0.1" in lines[2], lines
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "--- 127.0.0.1 ping statistics ---" in out and "packets transmitted" in out

@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
         count = 2**31  # like ping: until interrupted
     result = ping.ping(args.host, count, interval=interval, size=args.size, ttl=args.ttl,
                        timeout=args.timeout, deadline=deadline, source=args.interface,
-                       ipv6=args.ipv6, on_reply=on_reply, on_send=on_send)
+                       ipv6=args.ipv6, on_reply=on_reply, on_send=on_send,
+                       until_interrupted=True)  # Ctrl-C: the statistics, as iputils
     if args.json:
         render.write_json(result)
     else:

@@ -117,18 +117,25 @@ def ping(host: str, count: int | None = 4, *, interval: float = 1.0, size: int =
          ttl: int | None = None, timeout: float = 10.0, deadline: float | None = None,
          source: str | None = None, ipv6: bool | None = None,
          on_reply: Callable[[PingReply], None] | None = None,
-         on_send: Callable[[int], None] | None = None) -> PingResult:
+         on_send: Callable[[int], None] | None = None,
+         until_interrupted: bool = False) -> PingResult:
     """Send echo requests to ``host`` and collect the replies.
 
     ``count`` None means until ``deadline``. ``timeout`` is how long to wait for
-    the last reply. Raises BadInput, NotFound, MissingPrivilege (an interval
-    below 0.2 s without CAP_NET_RAW, as iputils; or no way to open a socket).
+    the last reply. ``until_interrupted``: Ctrl-C (KeyboardInterrupt) ends the
+    ping and returns what came so far, as iputils prints its statistics; else it
+    propagates. Raises BadInput, NotFound, MissingPrivilege (an interval below
+    0.2 s without CAP_NET_RAW, as iputils; or no way to open a socket).
     """
     session = _open_session(host, count, interval=interval, size=size, ttl=ttl,
                             timeout=timeout, deadline=deadline, source=source, ipv6=ipv6,
                             on_reply=on_reply, on_send=on_send)
     try:
         return _run(session)
+    except KeyboardInterrupt:
+        if not until_interrupted:
+            raise
+        return session.result()
     finally:
         session.sock.close()
 
