@@ -161,3 +161,16 @@ def test_tls_chat_and_a_socat_client(cert):
         b.kill()
         b.communicate()
     assert srv.finish()[0] == 0
+
+
+def test_trace_shows_the_tls_records_on_the_socket(cert):
+    crt, key = cert
+    srv = Listener("tcp:127.0.0.1:0", "--cert", crt, "--key", key, stdin=b"hi\n")
+    proc = run_cli("--trace", "connect", f"tls:tcp:127.0.0.1:{srv.port}", "--cafile", crt,
+                   input=b"hello\n")
+    srv.finish()
+    assert proc.returncode == 0, proc.stderr
+    calls = [line.split("(", 1)[0] for line in proc.stderr.decode().splitlines()]
+    # the handshake, the data and close_notify are sends and receives of the one socket
+    assert calls[:2] == ["socket", "connect"] and calls[-1] == "close"
+    assert "sendall" in calls and "recv" in calls and "shutdown" in calls

@@ -46,7 +46,7 @@ def connect(ep: Endpoint, *, source: str | None = None, timeout: float | None = 
     ctx = client_context(cafile)
     raw = net.connect(ep._replace(tls=False), source=source, timeout=timeout)
     try:
-        return Stream(raw, ctx, server_hostname=ep.host or None, timeout=timeout)
+        return _stream_class()(raw, ctx, server_hostname=ep.host or None, timeout=timeout)
     except ssl.SSLCertVerificationError as exc:
         raise NetworkError(f"connect {ep}", None,
                            f"TLS verification failed: {exc.verify_message}") from exc
@@ -60,7 +60,7 @@ def connect(ep: Endpoint, *, source: str | None = None, timeout: float | None = 
 def accept(conn: socket.socket, ctx: ssl.SSLContext, timeout: float | None = None) -> Stream:
     """The server side of a TLS handshake on an accepted connection (raises ssl.SSLError)."""
     try:
-        return Stream(conn, ctx, server_side=True, timeout=timeout)
+        return _stream_class()(conn, ctx, server_side=True, timeout=timeout)
     finally:
         conn.close()
 
@@ -206,3 +206,22 @@ class Stream(socket.socket):
 
     def getpeercert(self, binary_form: bool = False) -> Any:
         return self._tls.getpeercert(binary_form)
+
+
+def _stream_class() -> type[Stream]:
+    """:class:`Stream`, or while a trace sink listens a Stream whose raw calls (the
+    TLS records it sends and receives) go through the traced socket's methods:
+    in ``_TracedStream``'s method order, Stream's ``super()`` is TracedSocket."""
+    from socklab import trace
+
+    if not trace.active():
+        return Stream
+    global _TracedStream
+    if _TracedStream is None:
+        from socklab.kernel.sock import TracedSocket
+
+        _TracedStream = type("TracedStream", (Stream, TracedSocket), {"__slots__": ()})
+    return _TracedStream
+
+
+_TracedStream: type[Stream] | None = None
