@@ -201,6 +201,18 @@ def test_exec_needs_allow_exec_and_runs_per_client():
     assert srv.finish()[0] == 0
 
 
+def test_exec_obeys_deny_before_running_anything(tmp_path):
+    marker = tmp_path / "ran"
+    srv = Listener("tcp:127.0.0.1:0", "--exec", f"touch {marker}", "--allow-exec",
+                   "--deny", "127.0.0.0/8")
+    c = socket.create_connection(("127.0.0.1", srv.port), 5)
+    c.settimeout(5)
+    assert c.recv(10) == b""  # closed at once
+    c.close()
+    srv.kill()
+    assert not marker.exists()
+
+
 @pytest.mark.parametrize("argv", [
     ["connect", "tcp:127.0.0.1"], ["connect", "bogus:1"], ["connect", "tcp:[::1:80"],
     ["connect", "tcp:h:99999"], ["connect", "stdio"], ["connect", "tcp:127.0.0.1:1", "-w", "0"],

@@ -174,3 +174,35 @@ def test_trace_shows_the_tls_records_on_the_socket(cert):
     # the handshake, the data and close_notify are sends and receives of the one socket
     assert calls[:2] == ["socket", "connect"] and calls[-1] == "close"
     assert "sendall" in calls and "recv" in calls and "shutdown" in calls
+
+
+def test_exec_over_tls_relays_the_program_and_never_speaks_in_clear(cert):
+    """--exec with --cert: the program talks through TLS (a socat TLS client gets its
+    answer); a plain client gets no cleartext out of it."""
+    import socket
+
+    need_tool("socat")
+    crt, key = cert
+    srv = Listener("tcp:127.0.0.1:0", "--cert", crt, "--key", key, "-k", "--max-clients",
+                   "2", "--exec", "tr a-z A-Z", "--allow-exec")
+    plain = socket.create_connection(("127.0.0.1", srv.port), 10)
+    plain.sendall(b"hello in clear\n")
+    plain.settimeout(10)
+    leaked = b""
+    while chunk := plain.recv(1000):
+        leaked += chunk
+    plain.close()
+    assert b"HELLO" not in leaked  # at most a TLS alert
+    tls_client = subprocess.run(["socat", "-", f"OPENSSL:127.0.0.1:{srv.port},cafile={crt}"],
+                                input=b"hello over tls\n", capture_output=True, timeout=30)
+    code, _out, err = srv.finish()
+    assert tls_client.stdout == b"HELLO OVER TLS\n", tls_client.stderr
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("endpoint", ["udp:127.0.0.1:0", "unix:/tmp/socklab-no-tls.sock"])
+def test_cert_on_an_endpoint_tls_cannot_serve_is_refused(cert, endpoint):
+    crt, key = cert
+    proc = run_cli("listen", endpoint, "--cert", crt, "--key", key)
+    assert proc.returncode == 2 and b"TLS needs a TCP endpoint" in proc.stderr
+    assert proc.stderr.count(b"\n") == 1

@@ -101,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
             raise BadInput(f"--mode {args.file_mode!r}: expected octal permissions") from None
     if bool(args.cert) != bool(args.key) and not args.cert:
         raise BadInput("--key needs --cert")
+    if args.cert and not (ep.is_inet and ep.is_stream):
+        raise BadInput(f"listen {ep} --cert: TLS needs a TCP endpoint (tcp:, tcp4:, tcp6:)")
     allow, deny = _networks(args.allow, "--allow"), _networks(args.deny, "--deny")
     tls = None
     if args.cert:
@@ -116,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         if not ep.is_stream:
             return _datagram(listener, args, log, allow, deny)
         if args.program:
-            return _exec(listener, args, log)
+            return _exec(listener, args, log, allow, deny, tls)
         mode = args.mode or "stdio"
         if args.keep_open or mode == "chat":
             server = serve.Server(listener, mode, keep_open=args.keep_open,
@@ -184,8 +186,15 @@ def _one_client(listener: socket.socket, mode: str, args: argparse.Namespace, lo
     return 0
 
 
-def _exec(listener: socket.socket, args: argparse.Namespace, log: Any) -> int:
+def _exec(listener: socket.socket, args: argparse.Namespace, log: Any, allow: list[Any],
+          deny: list[Any], tls: Any) -> int:
+    """A program per client, the connection as its stdin and stdout (ncat --exec).
+
+    With TLS the program cannot have the socket itself (it would speak in clear):
+    a thread per client does the handshake and relays between the TLS stream and
+    a socketpair whose other end is the program's stdin and stdout."""
     import shlex
+    import threading
 
     from socklab.kernel import proc
     from socklab.trace import format_address
@@ -193,20 +202,56 @@ def _exec(listener: socket.socket, args: argparse.Namespace, log: Any) -> int:
     argv = shlex.split(args.program)
     if not argv:
         raise BadInput("--exec: give a program")
-    children = []
+    proc.check_program(argv)
+    children: list[Any] = []
+    relays: list[threading.Thread] = []
     served = 0
     while True:
-        sock, addr = listener.accept()
+        sock, addr = _accept_admitted(listener, log, allow, deny)
         log(f"connection from {format_address(addr)}: running {argv[0]}")
-        children.append(proc.spawn(argv, sock.fileno()))
-        sock.close()
+        if tls is None:
+            children.append(proc.spawn(argv, sock.fileno()))
+            sock.close()
+        else:
+            relay = threading.Thread(target=_exec_tls, args=(sock, addr, tls, argv, log),
+                                     daemon=True)
+            relay.start()
+            relays.append(relay)
         served += 1
         children = [c for c in children if c.poll() is None]
         if not args.keep_open or (args.max_clients and served >= args.max_clients):
             break
     for child in children:
         child.wait()
+    for relay in relays:
+        relay.join()
     return 0
+
+
+def _exec_tls(sock: socket.socket, addr: Any, ctx: Any, argv: list[str], log: Any) -> None:
+    """One --exec client over TLS: handshake, program, relay, in this thread."""
+    import ssl
+
+    from socklab.kernel import proc
+    from socklab.kernel import sock as ksock
+    from socklab.talk import pump, tls
+
+    try:
+        stream = tls.accept(sock, ctx)
+    except (ssl.SSLError, OSError) as exc:
+        log(f"TLS handshake with {addr} failed: {exc}")
+        return
+    mine, theirs = ksock.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    child = proc.spawn(argv, theirs.fileno())
+    theirs.close()
+    try:
+        pump.bridge(pump.End(stream), pump.End(mine))
+    except OSError as exc:
+        log(f"closed {addr}: {exc.strerror or exc}")
+    finally:
+        stream.close()
+        mine.close()
+        child.wait()
 
 
 def _datagram(sock: socket.socket, args: argparse.Namespace, log: Any, allow: list[Any],
