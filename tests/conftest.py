@@ -18,9 +18,18 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
-from helpers import ci_as_root, need_root, need_tool
+from helpers import Listener, ci_as_root, need_root, need_tool
 
 T = TypeVar("T")
+
+
+@pytest.fixture(autouse=True)
+def _stop_leftover_listeners() -> Iterator[None]:
+    """A test that fails half-way leaves its `socklab listen` running: stop it here,
+    so that its process and pipes are not reported against a later test."""
+    yield
+    for srv in list(Listener.running):
+        srv.kill()
 
 
 @pytest.hookimpl(hookwrapper=True)

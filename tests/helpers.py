@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from typing import ClassVar
 
 import pytest
 
@@ -47,12 +48,18 @@ def recv_exactly(sock, size: int, label: object = None) -> bytes:
 
 
 class Listener:
-    """`socklab listen ...` running in the background; `.port` read from its stderr."""
+    """`socklab listen ...` running in the background; `.port` read from its stderr.
+
+    Every instance is in ``Listener.running`` until finished or killed, so that a
+    fixture (conftest.py) can stop what a failing test left behind."""
+
+    running: ClassVar[list[Listener]] = []
 
     def __init__(self, *args: str, stdin: bytes | None = None) -> None:
         import re
         import time
 
+        Listener.running.append(self)
         self.proc = subprocess.Popen([*SOCKLAB, "listen", *args],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
@@ -70,6 +77,7 @@ class Listener:
     def finish(self, timeout: float = 30) -> tuple[int, bytes, bytes]:
         self.proc.stdin = None  # already written and closed
         out, err = self.proc.communicate(timeout=timeout)
+        self._done()
         return self.proc.returncode, out, err
 
     def kill(self) -> None:
@@ -77,6 +85,11 @@ class Listener:
             self.proc.kill()
         self.proc.stdin = None
         self.proc.communicate()
+        self._done()
+
+    def _done(self) -> None:
+        if self in Listener.running:
+            Listener.running.remove(self)
 
 
 def veth_link(a, a_dev: str, b, b_dev: str, a_addr: str, b_addr: str) -> None:
