@@ -50,9 +50,9 @@ def connect(ep: Endpoint, *, source: str | None = None, timeout: float | None = 
     except ssl.SSLCertVerificationError as exc:
         raise NetworkError(f"connect {ep}", None,
                            f"TLS verification failed: {exc.verify_message}") from exc
-    except (ssl.SSLError, OSError) as exc:
-        raise NetworkError(f"connect {ep}", getattr(exc, "errno", None),
-                           f"TLS handshake failed: {exc}") from exc
+    except (ssl.SSLError, OSError) as exc:  # an SSLError's number is not an errno
+        code = None if isinstance(exc, ssl.SSLError) else exc.errno
+        raise NetworkError(f"connect {ep}", code, f"TLS handshake failed: {exc}") from exc
     finally:
         raw.close()  # a no-op once Stream took the descriptor over
 
