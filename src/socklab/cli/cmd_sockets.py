@@ -20,8 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from collections.abc import Iterable
-from json.encoder import encode_basestring as _encode_str
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from socklab.errors import BadInput
@@ -96,6 +95,17 @@ def _debug_sources(records: Iterable[Any], sources: Any) -> Iterable[Any]:
         sys.stderr.write(f"socklab: debug: {kind} sockets from {src}\n")
 
 
+_encode_str: Callable[[str], str] | None = None  # json's string quoting, loaded on use
+
+
+def _load_encoder() -> Callable[[str], str]:
+    global _encode_str
+    from json.encoder import encode_basestring
+
+    _encode_str = encode_basestring
+    return encode_basestring
+
+
 def record_json(r: Any) -> str:
     """One record as a JSON object, equal to ``json.dumps(r.as_dict())``.
 
@@ -110,7 +120,7 @@ def record_json(r: Any) -> str:
         import json
 
         return json.dumps(r.as_dict())
-    e = _encode_str
+    e = _encode_str or _load_encoder()
     return (
         f'{{"netid": "{netid}", "family": "{family}", "state": "{state}", '
         f'"recv_q": {"null" if rq is None else rq}, '

@@ -151,6 +151,11 @@ def chunk_decoder(decode: Callable[[memoryview, int, int], T],
     return decode_chunk
 
 
+# A chunk this big says the dump is big (the kernel fills up to ~32 KiB a chunk;
+# a small dump comes as a short chunk, then the DONE alone).
+PREFETCH_AFTER = 16384
+
+
 class NetlinkSocket:
     """A netlink socket for request/dump exchanges with the kernel.
 
@@ -193,13 +198,11 @@ class NetlinkSocket:
         whether it held the final ``NLMSG_DONE`` (see :func:`control`). This is
         the fast path: one Python call per chunk of a few hundred messages.
 
-        ``prefetch``: a second thread receives the next chunks while this one
-        decodes (for big dumps; the items must not keep views of the buffer).
+        ``prefetch``: after a full first chunk, a second thread receives the next
+        chunks while this one decodes (for big dumps; the items must not keep
+        views of the buffer). A small dump starts no thread.
         """
         self.request(msg_type, payload, flags)
-        if prefetch:
-            yield from self._prefetched(decode_chunk)
-            return
         view = self._view
         recv_into = self.sock.recv_into
         while True:
@@ -209,6 +212,9 @@ class NetlinkSocket:
             items, done = decode_chunk(view, n)
             yield from items
             if done:
+                return
+            if prefetch and n >= PREFETCH_AFTER:  # a full chunk: a big dump, worth a thread
+                yield from self._prefetched(decode_chunk)
                 return
 
     def _prefetched(self, decode_chunk: Callable[[memoryview, int], tuple[list[T], bool]]
