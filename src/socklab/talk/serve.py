@@ -380,7 +380,7 @@ class Server:
         if conn.tls is not None:
             import ssl
 
-            with contextlib.suppress(ssl.SSLWantReadError):
+            with contextlib.suppress(ssl.SSLError):  # WantRead: close_notify is on its way
                 conn.tls.obj.unwrap()
             self._flush_tls(conn)
         with contextlib.suppress(OSError):
