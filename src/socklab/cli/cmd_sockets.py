@@ -137,21 +137,16 @@ def record_json(r: Any) -> str:
 
 
 def _json(records: Iterable[Any]) -> None:
-    """A JSON list, streamed in chunks: memory stays flat for large tables."""
+    """A JSON list, streamed 4,096 records at a time: memory stays flat for large tables."""
+    from itertools import islice
+
     out = sys.stdout
-    out.write("[")
-    sep = "\n  "
-    chunk: list[str] = []
-    for r in records:
-        chunk.append(record_json(r))
-        if len(chunk) == 4096:
-            out.write(sep + ",\n  ".join(chunk))
-            sep = ",\n  "
-            chunk.clear()
-    if chunk:
-        out.write(sep + ",\n  ".join(chunk))
+    rows = iter(records)
+    sep = "[\n  "
+    while batch := list(islice(rows, 4096)):
+        out.write(sep + ",\n  ".join(map(record_json, batch)))
         sep = ",\n  "
-    out.write("\n]\n" if sep != "\n  " else "]\n")
+    out.write("\n]\n" if sep != "[\n  " else "[]\n")
 
 
 def _summary(records: Iterable[Any], as_json: bool) -> int:

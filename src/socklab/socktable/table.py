@@ -175,11 +175,19 @@ def sockets(*kinds: str, query: Query | None = None, listening: bool = False,
         spaces = [(None, nullcontext)]
     check_all = q.has_address_filters
     for label, enter in spaces:
-        for rec in _one_namespace(q, extended, source, enter):
+        records = _one_namespace(q, extended, source, enter)
+        if not check_all and owners is None and not all_netns:  # the common case, lean
+            matches = q.matches
+            for rec in records:
+                if (rec.cookie is None or rec.family in _UNFILTERED) and not matches(rec):
+                    continue
+                yield rec
+            continue
+        for rec in records:
             # Kind, family and (for inet and unix) state were filtered by the
             # kernel already; check in Python what it did not (records read from
             # /proc, which have no cookie, are always checked).
-            if (check_all or rec.cookie is None or rec.family in ("packet", "netlink")) \
+            if (check_all or rec.cookie is None or rec.family in _UNFILTERED) \
                     and not q.matches(rec):
                 continue
             if owners is not None:
@@ -190,6 +198,10 @@ def sockets(*kinds: str, query: Query | None = None, listening: bool = False,
             if all_netns:
                 rec = rec._replace(netns=label)
             yield rec
+
+
+# families the kernel does not filter by state (their records are always checked)
+_UNFILTERED = ("packet", "netlink")
 
 
 def _enter_path(path: str, label: str) -> Callable[[], AbstractContextManager[object]]:
