@@ -218,7 +218,8 @@ def _scan(targets: list[tuple[str, int]], timeout: float, concurrency: int,
                 continue
             for fd, _ev in ep.poll(max(0.0, soonest - time.monotonic()), 1024):
                 s, host, port, _d = flying.pop(fd)
-                ep.unregister(fd)
+                # no epoll_ctl(DEL): closing the only descriptor of a socket takes it
+                # out of the epoll set, one system call less per port
                 state, reason = _judge(s, s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR),
                                        port)
                 s.close()
@@ -227,7 +228,6 @@ def _scan(targets: list[tuple[str, int]], timeout: float, concurrency: int,
             while (soonest := first_deadline()) is not None and soonest <= now:
                 _deadline, fd, _sock = deadlines.popleft()
                 s, host, port, _d = flying.pop(fd)
-                ep.unregister(fd)
                 s.close()
                 finish(host, port, "filtered", "no-response")
     finally:
