@@ -13,8 +13,6 @@ LISTEN and UNCONN; ``-a`` everything. ``--state`` takes TCP state names
 ``synchronized``, ``bucket``, ``big``, ``all``.
 """
 
-from __future__ import annotations
-
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -98,7 +96,7 @@ def parse_port_range(text: str) -> tuple[int, int]:
 
 
 @lru_cache(maxsize=4096)
-def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def _ip(text: str) -> "ipaddress.IPv4Address | ipaddress.IPv6Address | None":
     import ipaddress
 
     try:
@@ -107,7 +105,7 @@ def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def _in(net: Network, text: str) -> bool:
+def _in(net: "Network", text: str) -> bool:
     ip = _ip(text)
     if ip is None:
         return False
@@ -126,8 +124,8 @@ class Query(NamedTuple):
     states: frozenset[int] | None = None
     sport: tuple[int, int] | None = None
     dport: tuple[int, int] | None = None
-    src: Network | None = None
-    dst: Network | None = None
+    src: "Network | None" = None  # quoted: ipaddress is imported only when used
+    dst: "Network | None" = None
     pids: frozenset[int] | None = None
     process: str | None = None
 
@@ -231,7 +229,7 @@ def build_query(kinds: list[str] | tuple[str, ...] | None = None, *, ipv4: bool 
     )
 
 
-def _network(text: str, what: str) -> Network:
+def _network(text: str, what: str) -> "Network":
     import ipaddress
 
     try:
