@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from socklab.errors import NotFound
 from socklab.stack import lookup, read, sysctl
 
 pytestmark = pytest.mark.privileged
@@ -201,3 +202,27 @@ def test_sysctl_write_in_namespace(lab):
     assert lab.exec("sysctl", "-n", "net.ipv4.ip_forward").stdout.strip() == "1"
     (s,) = lab.run(sysctl.read, "net/ipv4/ip_forward")
     assert s.value == 1
+
+
+def test_proc_source_agrees_with_netlink_where_it_can_say(lab):
+    """The fallback for sandboxes without rtnetlink: /proc/net/route (IPv4 main table),
+    ipv6_route (every table) and arp give the same routes and ARP entries, minus
+    what those files do not carry (protocol; blackhole, prohibit as unreachable)."""
+    def key(r):
+        kind = "unreachable" if r.type in ("prohibit", "unreachable") else r.type
+        return (r.family, r.dst, r.gateway, r.dev, r.metric, kind)
+
+    netlink = read.routes(netns=lab.name, source="netlink")
+    proc = read.routes(netns=lab.name, source="proc")
+    v4 = {key(r) for r in netlink if r.family == "inet" and r.table == "main"
+          and r.type != "blackhole"}
+    assert v4 == {key(r) for r in proc if r.family == "inet" and r.dst != "10.66.0.0/16"}
+    v6 = {key(r) for r in netlink if r.family == "inet6" and r.table == "main"}
+    assert v6 == {key(r) for r in proc if r.family == "inet6" and r.table == "main"}
+    arp = {(n.dst, n.dev, n.lladdr) for n in read.neighbours("dummy0", "inet", netns=lab.name,
+                                                           source="proc")}
+    assert ("10.1.0.2", "dummy0", "02:00:00:00:00:02") in arp
+    assert {n.state for n in read.neighbours(netns=lab.name, source="proc")
+            if n.dst == "10.1.0.2"} == {("PERMANENT",)}
+    with pytest.raises(NotFound):
+        read.neighbours("nosuchdev", netns=lab.name, source="proc")

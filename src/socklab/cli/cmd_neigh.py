@@ -17,6 +17,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dev", nargs="?", metavar="DEV", help="only this interface")
     p.add_argument("-4", dest="family", action="store_const", const="inet", help="IPv4 (ARP)")
     p.add_argument("-6", dest="family", action="store_const", const="inet6", help="IPv6 (NDP)")
+    p.add_argument("--source", choices=("auto", "netlink", "proc"), default="auto",
+                   help="where to read: rtnetlink, or /proc/net as net-tools does "
+                        "(auto: netlink, /proc/net when rtnetlink cannot be opened)")
     p.add_argument("-a", "--all", action="store_true",
                    help="every entry, NOARP ones included (ip neigh show nud all)")
 
@@ -25,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from socklab.cli import render, stackview
     from socklab.stack import read
 
-    found = read.neighbours(args.dev, args.family, all_states=args.all)
+    found = read.neighbours(args.dev, args.family, all_states=args.all, source=args.source)
     render.emit(found if args.json else [stackview.neigh_row(n) for n in found],
                 stackview.NEIGH_COLUMNS, args.json)
     return 0

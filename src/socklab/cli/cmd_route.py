@@ -31,6 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="main, local, default, a number, or all (default)")
     p.add_argument("-4", dest="family", action="store_const", const="inet", help="IPv4 only")
     p.add_argument("-6", dest="family", action="store_const", const="inet6", help="IPv6 only")
+    p.add_argument("--source", choices=("auto", "netlink", "proc"), default="auto",
+                   help="where to read: rtnetlink, or /proc/net as net-tools does "
+                        "(auto: netlink, /proc/net when rtnetlink cannot be opened)")
     p.add_argument("--style", choices=("ip", "route"), default="ip",
                    help="ip (a table, default) or route (route -n's main IPv4 table)")
 
@@ -51,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     if args.dest:
         raise BadInput(f"route show takes no destination (did you mean 'route get {args.dest}'?)")
     if args.style == "route" and not args.json:
-        print("\n".join(stackview.route_n(read.routes("main", "inet"))))
+        print("\n".join(stackview.route_n(read.routes("main", "inet", source=args.source))))
         return 0
-    render.emit(read.routes(args.table, args.family), stackview.ROUTE_COLUMNS, args.json)
+    render.emit(read.routes(args.table, args.family, source=args.source),
+                stackview.ROUTE_COLUMNS, args.json)
     return 0

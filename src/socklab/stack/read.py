@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, TypeVar
 
-from socklab.errors import BadInput, NetworkError, NotFound, from_oserror
+from socklab.errors import BadInput, MissingPrivilege, NetworkError, NotFound, from_oserror
 from socklab.kernel import netlink, procfs
 from socklab.kernel import netns as knetns
-from socklab.stack import rtnl
+from socklab.stack import procnet, rtnl
 from socklab.stack.model import Address, Link, Neighbour, Route, RouteLookup, Rule
 
 __all__ = ["addresses", "explain_route", "links", "neighbours", "route_get", "routes", "rules"]
@@ -47,6 +47,23 @@ def _open(netns: str | None) -> netlink.NetlinkSocket:
             return netlink.NetlinkSocket(netlink.NETLINK_ROUTE)
         except OSError as exc:
             raise from_oserror(exc, "open rtnetlink socket") from exc
+
+
+SOURCES = ("auto", "netlink", "proc")
+
+
+def _open_or_none(netns: str | None, source: str) -> netlink.NetlinkSocket | None:
+    """The rtnetlink socket, or None when the /proc texts are to be read instead."""
+    if source not in SOURCES:
+        raise BadInput(f"unknown source {source!r} (auto, netlink or proc)")
+    if source == "proc":
+        return None
+    try:
+        return _open(netns)
+    except (NetworkError, MissingPrivilege):
+        if source == "netlink":
+            raise
+        return None  # a sandbox without rtnetlink: /proc/net, as net-tools reads it
 
 
 def _dump(nl: netlink.NetlinkSocket, what: str, msg_type: int, payload: bytes,
@@ -89,15 +106,27 @@ def addresses(dev: str | None = None, family: str | None = None, *,
 
 
 def routes(table: str | None = None, family: str | None = None, *,
-           netns: str | None = None) -> list[Route]:
+           netns: str | None = None, source: str = "auto") -> list[Route]:
     """Routes of every table (or ``table``: main, local, default, a number or
-    ``all``), as ``ip route show table all``. Cloned/cached entries are left out."""
+    ``all``), as ``ip route show table all``. Cloned/cached entries are left out.
+
+    ``source``: ``netlink``, ``proc`` (/proc/net/route and ipv6_route, as
+    ``route -n`` reads them: IPv4 main table only, no protocol), or ``auto``:
+    netlink, and /proc when rtnetlink cannot be opened."""
     fam = _family(family)
     tables = procfs.read_rt_tables()
-    with _open(netns) as nl:
-        names = _ifnames(nl)
-        found = _dump(nl, "routes", rtnl.RTM_GETROUTE, rtnl.route_request(fam),
-                      lambda b, s, e: rtnl.decode_route(b, s, e, names, tables))
+    nl = _open_or_none(netns, source)
+    if nl is None:
+        with _enter(netns):
+            v4 = procfs.read_net("route") if fam != socket.AF_INET6 else None
+            v6 = procfs.read_net("ipv6_route") if fam != socket.AF_INET else None
+        found = (procnet.parse_route(v4) if v4 else []) + \
+            (procnet.parse_ipv6_route(v6) if v6 else [])
+    else:
+        with nl:
+            names = _ifnames(nl)
+            found = _dump(nl, "routes", rtnl.RTM_GETROUTE, rtnl.route_request(fam),
+                          lambda b, s, e: rtnl.decode_route(b, s, e, names, tables))
     if table not in (None, "all"):
         wanted = _table_word(table, tables)
         found = [r for r in found if r.table == wanted]
@@ -126,14 +155,25 @@ def rules(family: str | None = None, *, netns: str | None = None) -> list[Rule]:
 
 
 def neighbours(dev: str | None = None, family: str | None = None, *, all_states: bool = False,
-               netns: str | None = None) -> list[Neighbour]:
+               netns: str | None = None, source: str = "auto") -> list[Neighbour]:
     """The neighbour (ARP/NDP) tables, as ``ip neigh``: entries that are only NOARP
-    (multicast, loopback) are left out unless ``all_states`` (``nud all``)."""
+    (multicast, loopback) are left out unless ``all_states`` (``nud all``).
+
+    ``source`` as for :func:`routes`; /proc/net/arp has IPv4 entries only, and its
+    flags tell PERMANENT, COMPLETE (any resolved state) and INCOMPLETE apart."""
     fam = _family(family)
-    with _open(netns) as nl:
-        names = _ifnames(nl)
-        found = _dump(nl, "neighbours", rtnl.RTM_GETNEIGH, rtnl.neigh_request(fam),
-                      lambda b, s, e: rtnl.decode_neigh(b, s, e, names))
+    nl = _open_or_none(netns, source)
+    if nl is None:
+        with _enter(netns):
+            text = procfs.read_net("arp") if fam != socket.AF_INET6 else None
+            devices = procfs.read_net("dev") or ""
+        names = dict(enumerate(procnet.parse_dev_names(devices)))  # for NotFound below
+        found = procnet.parse_arp(text) if text else []
+    else:
+        with nl:
+            names = _ifnames(nl)
+            found = _dump(nl, "neighbours", rtnl.RTM_GETNEIGH, rtnl.neigh_request(fam),
+                          lambda b, s, e: rtnl.decode_neigh(b, s, e, names))
     found = [n for n in found if n.family in ("inet", "inet6")
              and (all_states or n.state not in (("NOARP",), ("NONE",)))]
     if dev is not None:

@@ -1,0 +1,108 @@
+"""The stack as /proc/net shows it: the fallback when rtnetlink cannot be opened.
+
+Pure parsers of the texts ``route -n`` and ``arp -an`` (net-tools) read:
+``/proc/net/route`` (the IPv4 main table), ``/proc/net/ipv6_route`` (IPv6, every
+table, without saying which) and ``/proc/net/arp`` (IPv4 neighbours). They
+give the same models as the netlink decoders, with what those files lack said
+plainly: no protocol (``"unknown"``), IPv4 scope inferred as ip prints it (a
+route without gateway is ``link``), ARP states reduced to what the flags carry
+(``PERMANENT``, ``COMPLETE`` for a resolved entry, ``INCOMPLETE``).
+"""
+
+import socket
+import struct
+
+from socklab.stack.model import Neighbour, Route
+
+__all__ = ["parse_arp", "parse_dev_names", "parse_ipv6_route", "parse_route"]
+
+RTF_UP, RTF_GATEWAY, RTF_HOST, RTF_REJECT = 0x1, 0x2, 0x4, 0x200
+RTF_CACHE, RTF_ANYCAST, RTF_LOCAL = 0x01000000, 0x00100000, 0x80000000
+ATF_COM, ATF_PERM = 0x2, 0x4
+_U32 = struct.Struct("=I")
+
+
+def _ipv4(hex_text: str) -> str:
+    """An address as /proc/net/route prints it: the __be32 shown as a host integer."""
+    return socket.inet_ntoa(_U32.pack(int(hex_text, 16)))
+
+
+def _ipv6(hex_text: str) -> str:
+    return socket.inet_ntop(socket.AF_INET6, bytes.fromhex(hex_text))
+
+
+def _prefix(dst: str, length: int, full: int) -> str:
+    if length == 0 and dst in ("0.0.0.0", "::"):
+        return "default"
+    return dst if length == full else f"{dst}/{length}"
+
+
+def parse_route(text: str) -> list[Route]:
+    """``/proc/net/route``: Iface Destination Gateway Flags RefCnt Use Metric Mask ..."""
+    out = []
+    for line in text.splitlines()[1:]:
+        f = line.split()
+        if len(f) < 8:
+            continue
+        dev, dst, gateway, flags, metric = f[0], _ipv4(f[1]), _ipv4(f[2]), int(f[3], 16), int(f[6])
+        length = bin(_U32.unpack(socket.inet_aton(_ipv4(f[7])))[0]).count("1")
+        via = gateway if flags & RTF_GATEWAY else None
+        out.append(Route(
+            family="inet", table="main", type="unreachable" if flags & RTF_REJECT else "unicast",
+            dst=_prefix(dst, length, 32), dst_len=length, gateway=via,
+            dev=None if dev == "*" else dev, oif=None, prefsrc=None, metric=metric,
+            protocol="unknown", scope="global" if via else "link"))
+    return out
+
+
+def parse_ipv6_route(text: str) -> list[Route]:
+    """``/proc/net/ipv6_route``: dst len src len next-hop metric refcnt use flags dev.
+
+    Cached clones and the kernel's null entry are left out, as ``ip -6 route``
+    does. The file does not say the table: local, anycast and multicast routes
+    are put in ``local`` (where the kernel keeps them), the rest in ``main``."""
+    out = []
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) < 10:
+            continue
+        flags = int(f[8], 16)
+        if flags & RTF_CACHE:
+            continue
+        length, via, metric = int(f[1], 16), _ipv6(f[4]), int(f[5], 16)
+        if flags & RTF_REJECT and length == 0 and metric == 0xFFFFFFFF and f[9] == "lo":
+            continue  # the kernel's null entry (ip6_null_entry), which ip does not show
+        multicast = f[0].startswith("ff")
+        local = flags & (RTF_LOCAL | RTF_ANYCAST) or multicast
+        kind = ("local" if flags & RTF_LOCAL else "anycast" if flags & RTF_ANYCAST
+                else "multicast" if multicast
+                else "unreachable" if flags & RTF_REJECT else "unicast")
+        out.append(Route(
+            family="inet6", table="local" if local else "main", type=kind,
+            dst=_prefix(_ipv6(f[0]), length, 128), dst_len=length,
+            gateway=via if flags & RTF_GATEWAY else None, dev=f[9], oif=None, prefsrc=None,
+            metric=metric, protocol="unknown",
+            scope="host" if flags & RTF_LOCAL else
+            "global" if flags & (RTF_GATEWAY | RTF_ANYCAST) or multicast else "link"))
+    return out
+
+
+def parse_arp(text: str) -> list[Neighbour]:
+    """``/proc/net/arp``: IP address, HW type, Flags, HW address, Mask, Device."""
+    out = []
+    for line in text.splitlines()[1:]:
+        f = line.split()
+        if len(f) < 6:
+            continue
+        flags = int(f[2], 16)
+        state = ("PERMANENT",) if flags & ATF_PERM else (
+            ("COMPLETE",) if flags & ATF_COM else ("INCOMPLETE",))
+        mac = f[3] if flags & ATF_COM else None
+        out.append(Neighbour(family="inet", dst=f[0], dev=f[5], ifindex=0, lladdr=mac,
+                             state=state, router=False))
+    return out
+
+
+def parse_dev_names(text: str) -> list[str]:
+    """The interface names of ``/proc/net/dev`` (two header lines, then ``name: counters``)."""
+    return [line.split(":", 1)[0].strip() for line in text.splitlines()[2:] if ":" in line]
