@@ -226,3 +226,30 @@ def test_proc_source_agrees_with_netlink_where_it_can_say(lab):
             if n.dst == "10.1.0.2"} == {("PERMANENT",)}
     with pytest.raises(NotFound):
         read.neighbours("nosuchdev", netns=lab.name, source="proc")
+
+
+def test_proc_source_links_and_addresses_agree_with_netlink(lab):
+    """Links from /proc/net/dev and the ifconfig ioctls, addresses from SIOCGIFCONF
+    and /proc/net/if_inet6: equal to netlink's on what they carry."""
+    nl_links = {link.name: link for link in read.links(netns=lab.name, source="netlink")}
+    proc_links = {link.name: link for link in read.links(netns=lab.name, source="proc")}
+    assert nl_links.keys() == proc_links.keys()
+    for name, p in proc_links.items():
+        n = nl_links[name]
+        assert (p.ifindex, p.mtu, p.address, p.txqlen) == (n.ifindex, n.mtu, n.address, n.txqlen)
+        assert p.ifflags == n.ifflags & 0xFFFF  # SIOCGIFFLAGS has the low 16 bits
+    assert proc_links["lo"].kind == "loopback" and proc_links["dummy0"].mtu == 1400
+
+    def v4(a):
+        return (a.ifname, a.local, a.prefixlen, a.label, a.broadcast)
+
+    def v6(a):
+        return (a.ifname, a.local, a.prefixlen, a.scope)
+
+    nl_addrs = read.addresses(netns=lab.name, source="netlink")
+    proc_addrs = read.addresses(netns=lab.name, source="proc")
+    assert {v4(a) for a in proc_addrs if a.family == "inet"} == \
+        {v4(a) for a in nl_addrs if a.family == "inet"}
+    assert {v6(a) for a in proc_addrs if a.family == "inet6"} == \
+        {v6(a) for a in nl_addrs if a.family == "inet6"}
+    assert ("dummy0", "10.1.1.1", 24, "dummy0:1", "10.1.1.255") in {v4(a) for a in proc_addrs}

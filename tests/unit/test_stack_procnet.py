@@ -60,6 +60,14 @@ def test_arp_states_from_the_flags():
                    ("10.0.2.7", None, ("INCOMPLETE",))]
 
 
+def test_dev_counters():
+    text = ("Inter-|   Receive\n face |bytes\n"
+            "  eth0: 100 2 0 1 0 0 0 3 200 4 0 0 0 5 0 0\n")
+    stats = procnet.parse_dev(text)["eth0"]
+    assert (stats.rx_bytes, stats.rx_packets, stats.rx_dropped, stats.multicast) == (100, 2, 1, 3)
+    assert (stats.tx_bytes, stats.tx_packets, stats.collisions) == (200, 4, 5)
+
+
 def test_dev_names():
     text = "Inter-|   Receive\n face |bytes\n    lo: 1 2 3\n  eth0: 4 5 6\n"
     assert procnet.parse_dev_names(text) == ["lo", "eth0"]
@@ -72,5 +80,9 @@ def test_auto_falls_back_to_proc_when_rtnetlink_cannot_be_opened(monkeypatch):
     monkeypatch.setattr(read, "_open", refuse)
     assert read.routes(source="auto") == read.routes(source="proc")
     assert read.neighbours(source="auto") == read.neighbours(source="proc")
+    links = read.links(source="auto")
+    assert [link.name for link in links] == [link.name for link in read.links(source="proc")]
+    assert "lo" in {link.name for link in links}  # every namespace has one
+    assert read.addresses(source="auto") == read.addresses(source="proc")
     with pytest.raises(NetworkError):
         read.routes(source="netlink")

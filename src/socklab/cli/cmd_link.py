@@ -14,24 +14,28 @@ from __future__ import annotations
 
 import argparse
 
+from socklab.cli import options
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dev", nargs="?", metavar="DEV", help="only this interface")
     p.add_argument("--style", choices=("ip", "ifconfig"), default="ip",
                    help="ip (a table, default) or ifconfig (ifconfig -a's blocks)")
     p.add_argument("-s", "--stats", action="store_true", help="add the rx/tx counters")
+    options.add_source_option(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from socklab.cli import render, stackview
     from socklab.stack import read
 
-    links = read.links(args.dev)
+    links = read.links(args.dev, source=args.source)
     if args.style == "ifconfig" and not args.json:
-        addrs = read.addresses(args.dev)
+        addrs = read.addresses(args.dev, source=args.source)
         print("\n".join(stackview.ifconfig(links, addrs)))
         return 0
-    names = {link.ifindex: link.name for link in read.links()} if not args.json else {}
+    every = links if args.dev is None else read.links(source=args.source)
+    names = {link.ifindex: link.name for link in every} if not args.json else {}
     rows = links if args.json else [stackview.link_row(link, names) for link in links]
     cols = stackview.LINK_STATS_COLUMNS if args.stats else stackview.LINK_COLUMNS
     render.emit(rows, cols, args.json)

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 
+from socklab.cli import options
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dev", nargs="?", metavar="DEV", help="only this interface")
     p.add_argument("-4", dest="family", action="store_const", const="inet", help="IPv4 (ARP)")
     p.add_argument("-6", dest="family", action="store_const", const="inet6", help="IPv6 (NDP)")
-    p.add_argument("--source", choices=("auto", "netlink", "proc"), default="auto",
-                   help="where to read: rtnetlink, or /proc/net as net-tools does "
-                        "(auto: netlink, /proc/net when rtnetlink cannot be opened)")
+    options.add_source_option(p)
     p.add_argument("-a", "--all", action="store_true",
                    help="every entry, NOARP ones included (ip neigh show nud all)")
 

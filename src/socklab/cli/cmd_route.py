@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 
+from socklab.cli import options
 from socklab.errors import BadInput
 
 
@@ -31,9 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="main, local, default, a number, or all (default)")
     p.add_argument("-4", dest="family", action="store_const", const="inet", help="IPv4 only")
     p.add_argument("-6", dest="family", action="store_const", const="inet6", help="IPv6 only")
-    p.add_argument("--source", choices=("auto", "netlink", "proc"), default="auto",
-                   help="where to read: rtnetlink, or /proc/net as net-tools does "
-                        "(auto: netlink, /proc/net when rtnetlink cannot be opened)")
+    options.add_source_option(p)
     p.add_argument("--style", choices=("ip", "route"), default="ip",
                    help="ip (a table, default) or route (route -n's main IPv4 table)")
 

@@ -7,14 +7,20 @@ give the same models as the netlink decoders, with what those files lack said
 plainly: no protocol (``"unknown"``), IPv4 scope inferred as ip prints it (a
 route without gateway is ``link``), ARP states reduced to what the flags carry
 (``PERMANENT``, ``COMPLETE`` for a resolved entry, ``INCOMPLETE``).
+
+Interfaces come from ``/proc/net/dev`` (names, counters) and the ifconfig
+ioctls (``kernel/ifioctl.py``); IPv6 addresses from ``/proc/net/if_inet6``,
+IPv4 ones from SIOCGIFCONF (labelled addresses only, as ifconfig lists them).
 """
 
 import socket
 import struct
 
-from socklab.stack.model import Neighbour, Route
+from socklab.stack.model import Address, Link, LinkStats, Neighbour, Route
+from socklab.stack.rtnl import ARPHRD, IFA_FLAG_NAMES, IFF_NAMES
 
-__all__ = ["parse_arp", "parse_dev_names", "parse_ipv6_route", "parse_route"]
+__all__ = ["ipv4_address", "link", "parse_arp", "parse_dev", "parse_dev_names", "parse_if_inet6",
+           "parse_ipv6_route", "parse_route"]
 
 RTF_UP, RTF_GATEWAY, RTF_HOST, RTF_REJECT = 0x1, 0x2, 0x4, 0x200
 RTF_CACHE, RTF_ANYCAST, RTF_LOCAL = 0x01000000, 0x00100000, 0x80000000
@@ -106,3 +112,67 @@ def parse_arp(text: str) -> list[Neighbour]:
 def parse_dev_names(text: str) -> list[str]:
     """The interface names of ``/proc/net/dev`` (two header lines, then ``name: counters``)."""
     return [line.split(":", 1)[0].strip() for line in text.splitlines()[2:] if ":" in line]
+
+
+def parse_dev(text: str) -> dict[str, LinkStats]:
+    """``/proc/net/dev``: name -> counters (rx bytes packets errs drop fifo frame
+    compressed multicast, then tx bytes packets errs drop fifo colls ...)."""
+    out = {}
+    for line in text.splitlines()[2:]:
+        name, sep, rest = line.partition(":")
+        v = [int(x) for x in rest.split()]
+        if not sep or len(v) < 14:
+            continue
+        out[name.strip()] = LinkStats(
+            rx_bytes=v[0], rx_packets=v[1], rx_errors=v[2], rx_dropped=v[3], multicast=v[7],
+            tx_bytes=v[8], tx_packets=v[9], tx_errors=v[10], tx_dropped=v[11], collisions=v[13])
+    return out
+
+
+def link(name: str, info: tuple[int, int, int, int, bytes, int], stats: LinkStats) -> Link:
+    """A :class:`Link` from the ifconfig ioctls' answers (``kernel.ifioctl.link_info``).
+
+    The 16 bits of SIOCGIFFLAGS have no LOWER_UP, and there is no operational
+    state, qdisc, master or peer: those stay unknown (None, ``UNKNOWN``)."""
+    index, flags, mtu, hw_type, hw, txqlen = info
+    kind = ARPHRD.get(hw_type, str(hw_type))
+    names = tuple(n for bit, n in IFF_NAMES if flags & bit)
+    mac = hw.hex(":") if hw_type in (1, 772) else None
+    return Link(ifindex=index, name=name, kind=kind, flags=names, ifflags=flags,
+                operstate="UNKNOWN", mtu=mtu, address=mac,
+                broadcast="ff:ff:ff:ff:ff:ff" if hw_type == 1 else mac,
+                qdisc=None, master=None, link=None, link_netnsid=None, txqlen=txqlen,
+                stats=stats)
+
+
+_IF_INET6_SCOPES = {0x00: "global", 0x10: "host", 0x20: "link", 0x40: "site"}
+
+
+def parse_if_inet6(text: str) -> list[Address]:
+    """``/proc/net/if_inet6``: address, ifindex, prefix length, scope, flags, name (hex)."""
+    out = []
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) < 6:
+            continue
+        flags = int(f[4], 16)
+        names = [n for bit, n in IFA_FLAG_NAMES if flags & bit]
+        if not flags & 0x80:
+            names.append("dynamic")
+        out.append(Address(
+            ifindex=int(f[1], 16), ifname=f[5], family="inet6", local=_ipv6(f[0]),
+            prefixlen=int(f[2], 16), scope=_IF_INET6_SCOPES.get(int(f[3], 16), f[3]),
+            label=None, broadcast=None, peer=None, flags=tuple(names),
+            valid_lft=None, preferred_lft=None))
+    return out
+
+
+def ipv4_address(label: str, ifindex: int, address: str, netmask: str,
+                 broadcast: str | None) -> Address:
+    """An IPv4 :class:`Address` from SIOCGIFCONF's ``(label, address)`` and its mask."""
+    length = bin(int.from_bytes(socket.inet_aton(netmask), "big")).count("1")
+    dev = label.split(":", 1)[0]
+    scope = "host" if address.startswith("127.") else "global"
+    return Address(ifindex=ifindex, ifname=dev, family="inet", local=address,
+                   prefixlen=length, scope=scope, label=label, broadcast=broadcast, peer=None,
+                   flags=(), valid_lft=None, preferred_lft=None)

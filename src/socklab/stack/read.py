@@ -15,8 +15,9 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, TypeVar
 
 from socklab.errors import BadInput, MissingPrivilege, NetworkError, NotFound, from_oserror
-from socklab.kernel import netlink, procfs
+from socklab.kernel import ifioctl, netlink, procfs
 from socklab.kernel import netns as knetns
+from socklab.kernel import sock as ksock
 from socklab.stack import procnet, rtnl
 from socklab.stack.model import Address, Link, Neighbour, Route, RouteLookup, Rule
 
@@ -52,6 +53,36 @@ def _open(netns: str | None) -> netlink.NetlinkSocket:
 SOURCES = ("auto", "netlink", "proc")
 
 
+def _links_proc(netns: str | None) -> list[Link]:
+    with _enter(netns):
+        counters = procnet.parse_dev(procfs.read_net("dev") or "")
+        with ksock.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            infos = {}
+            for name in counters:
+                try:
+                    infos[name] = ifioctl.link_info(sock, name)
+                except OSError:  # gone since /proc/net/dev was read
+                    continue
+    found = [procnet.link(name, info, counters[name]) for name, info in infos.items()]
+    return sorted(found, key=lambda link: link.ifindex)
+
+
+def _addresses_proc(netns: str | None, fam: int) -> tuple[dict[int, str], list[Address]]:
+    found: list[Address] = []
+    with _enter(netns):
+        counters = procnet.parse_dev(procfs.read_net("dev") or "")
+        with ksock.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            names = {ifioctl.link_info(sock, n)[0]: n for n in counters}
+            if fam != socket.AF_INET6:
+                index = {n: i for i, n in names.items()}
+                found += [procnet.ipv4_address(label, index.get(label.split(":")[0], 0), addr,
+                                               mask, brd)
+                          for label, addr, mask, brd in ifioctl.ipv4_addresses(sock)]
+        if fam != socket.AF_INET:
+            found += procnet.parse_if_inet6(procfs.read_net("if_inet6") or "")
+    return names, found
+
+
 def _open_or_none(netns: str | None, source: str) -> netlink.NetlinkSocket | None:
     """The rtnetlink socket, or None when the /proc texts are to be read instead."""
     if source not in SOURCES:
@@ -79,10 +110,19 @@ def _ifnames(nl: netlink.NetlinkSocket) -> dict[int, str]:
                       rtnl.decode_link_name))
 
 
-def links(dev: str | None = None, *, netns: str | None = None) -> list[Link]:
-    """Every interface (or the one named ``dev``), as ``ip link``. Raises NotFound."""
-    with _open(netns) as nl:
-        found = _dump(nl, "links", rtnl.RTM_GETLINK, rtnl.link_request(), rtnl.decode_link)
+def links(dev: str | None = None, *, netns: str | None = None,
+          source: str = "auto") -> list[Link]:
+    """Every interface (or the one named ``dev``), as ``ip link``. Raises NotFound.
+
+    ``source`` as for :func:`routes`; ``proc`` is /proc/net/dev and the ifconfig
+    ioctls (no operational state, qdisc, master or peer)."""
+    nl = _open_or_none(netns, source)
+    if nl is None:
+        found = _links_proc(netns)
+    else:
+        with nl:
+            found = _dump(nl, "links", rtnl.RTM_GETLINK, rtnl.link_request(),
+                          rtnl.decode_link)
     if dev is not None:
         found = [link for link in found if link.name == dev]
         if not found:
@@ -91,13 +131,20 @@ def links(dev: str | None = None, *, netns: str | None = None) -> list[Link]:
 
 
 def addresses(dev: str | None = None, family: str | None = None, *,
-              netns: str | None = None) -> list[Address]:
-    """Every address (of ``dev``, of ``family``), as ``ip addr``. Raises NotFound."""
+              netns: str | None = None, source: str = "auto") -> list[Address]:
+    """Every address (of ``dev``, of ``family``), as ``ip addr``. Raises NotFound.
+
+    ``source`` as for :func:`routes`; ``proc`` is /proc/net/if_inet6 and, for IPv4,
+    the labelled addresses ifconfig lists (SIOCGIFCONF), without lifetimes."""
     fam = _family(family)
-    with _open(netns) as nl:
-        names = _ifnames(nl)
-        found = _dump(nl, "addresses", rtnl.RTM_GETADDR, rtnl.addr_request(fam),
-                      lambda b, s, e: rtnl.decode_addr(b, s, e, names))
+    nl = _open_or_none(netns, source)
+    if nl is None:
+        names, found = _addresses_proc(netns, fam)
+    else:
+        with nl:
+            names = _ifnames(nl)
+            found = _dump(nl, "addresses", rtnl.RTM_GETADDR, rtnl.addr_request(fam),
+                          lambda b, s, e: rtnl.decode_addr(b, s, e, names))
     if dev is not None:
         if dev not in names.values():
             raise NotFound(f"address of {dev}: no such interface")
