@@ -15,6 +15,7 @@ IPv4 ones from SIOCGIFCONF (labelled addresses only, as ifconfig lists them).
 
 import socket
 import struct
+from collections.abc import Iterator
 
 from socklab.stack.model import Address, Link, LinkStats, Neighbour, Route
 from socklab.stack.rtnl import ARPHRD, IFA_FLAG_NAMES, IFF_NAMES
@@ -37,6 +38,14 @@ def _ipv6(hex_text: str) -> str:
     return socket.inet_ntop(socket.AF_INET6, bytes.fromhex(hex_text))
 
 
+def _rows(text: str, headers: int, fields: int) -> Iterator[list[str]]:
+    """The whitespace-split rows of a /proc table, its header lines and short lines left out."""
+    for line in text.splitlines()[headers:]:
+        row = line.split()
+        if len(row) >= fields:
+            yield row
+
+
 def _prefix(dst: str, length: int, full: int) -> str:
     if length == 0 and dst in ("0.0.0.0", "::"):
         return "default"
@@ -46,10 +55,7 @@ def _prefix(dst: str, length: int, full: int) -> str:
 def parse_route(text: str) -> list[Route]:
     """``/proc/net/route``: Iface Destination Gateway Flags RefCnt Use Metric Mask ..."""
     out = []
-    for line in text.splitlines()[1:]:
-        f = line.split()
-        if len(f) < 8:
-            continue
+    for f in _rows(text, 1, 8):
         dev, dst, gateway, flags, metric = f[0], _ipv4(f[1]), _ipv4(f[2]), int(f[3], 16), int(f[6])
         length = bin(_U32.unpack(socket.inet_aton(_ipv4(f[7])))[0]).count("1")
         via = gateway if flags & RTF_GATEWAY else None
@@ -68,10 +74,7 @@ def parse_ipv6_route(text: str) -> list[Route]:
     does. The file does not say the table: local, anycast and multicast routes
     are put in ``local`` (where the kernel keeps them), the rest in ``main``."""
     out = []
-    for line in text.splitlines():
-        f = line.split()
-        if len(f) < 10:
-            continue
+    for f in _rows(text, 0, 10):
         flags = int(f[8], 16)
         if flags & RTF_CACHE:
             continue
@@ -96,10 +99,7 @@ def parse_ipv6_route(text: str) -> list[Route]:
 def parse_arp(text: str) -> list[Neighbour]:
     """``/proc/net/arp``: IP address, HW type, Flags, HW address, Mask, Device."""
     out = []
-    for line in text.splitlines()[1:]:
-        f = line.split()
-        if len(f) < 6:
-            continue
+    for f in _rows(text, 1, 6):
         flags = int(f[2], 16)
         state = ("PERMANENT",) if flags & ATF_PERM else (
             ("COMPLETE",) if flags & ATF_COM else ("INCOMPLETE",))
@@ -151,10 +151,7 @@ _IF_INET6_SCOPES = {0x00: "global", 0x10: "host", 0x20: "link", 0x40: "site"}
 def parse_if_inet6(text: str) -> list[Address]:
     """``/proc/net/if_inet6``: address, ifindex, prefix length, scope, flags, name (hex)."""
     out = []
-    for line in text.splitlines():
-        f = line.split()
-        if len(f) < 6:
-            continue
+    for f in _rows(text, 0, 6):
         flags = int(f[4], 16)
         names = [n for bit, n in IFA_FLAG_NAMES if flags & bit]
         if not flags & 0x80:
