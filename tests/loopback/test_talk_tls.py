@@ -53,7 +53,9 @@ def test_half_close_reaches_a_socat_tls_server_that_answers_after_eof(cert):
     try:
         assert srv.stderr is not None
         line = srv.stderr.readline().decode()
-        port = int(re.search(r"listening on .*:(\d+)", line).group(1))  # type: ignore[union-attr]
+        found = re.search(r"listening on .*:(\d+)", line)
+        assert found, line
+        port = int(found.group(1))
         proc = run_cli("connect", f"tls:tcp:127.0.0.1:{port}", "--cafile", crt,
                        input=b"some request\n" * 1000)
         assert proc.returncode == 0, proc.stderr
@@ -96,7 +98,8 @@ def test_tls_stream_is_a_socket_with_version_and_peer_certificate(cert):
     t = threading.Thread(target=serve)
     t.start()
     with socklab.connect(f"tls:tcp:localhost:{port}", cafile=crt) as c:
-        assert c.version() in ("TLSv1.2", "TLSv1.3")  # type: ignore[attr-defined]
+        assert isinstance(c, tls.Stream)
+        assert c.version() in ("TLSv1.2", "TLSv1.3")
         c.sendall(b"x" * 100_000)
         c.shutdown(1)
         assert c.recv(10) == b"bye" and c.recv(10) == b""

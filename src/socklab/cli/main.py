@@ -42,24 +42,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
 PROG = "socklab"
 
 
-def _columns() -> int:
-    """The terminal's width as shutil.get_terminal_size() gives it, without importing
-    shutil (2 ms): argparse makes a help formatter at every add_argument."""
-    try:
-        return int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        pass
-    try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-    except (AttributeError, ValueError, OSError):
-        return 80
-
-
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
                  width: int | None = None) -> None:
-        super().__init__(prog, indent_increment, max_help_position,
-                         width if width is not None else _columns() - 2)
+        if width is None:  # argparse makes a formatter at every add_argument
+            from socklab.cli.render import terminal_columns
+
+            width = terminal_columns(80) - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
 
 
 class Parser(argparse.ArgumentParser):

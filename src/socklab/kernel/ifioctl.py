@@ -14,7 +14,7 @@ import fcntl
 import socket
 import struct
 
-__all__ = ["ipv4_addresses", "link_info"]
+__all__ = ["ifindex", "ipv4_addresses", "link_info"]
 
 SIOCGIFCONF, SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFBRDADDR = 0x8912, 0x8913, 0x8915, 0x8919
 SIOCGIFNETMASK, SIOCGIFMTU, SIOCGIFHWADDR = 0x891B, 0x8921, 0x8927
@@ -38,13 +38,18 @@ def _int(sock: socket.socket, request: int, name: str) -> int:
     return int(struct.unpack_from("i", _ifreq(sock, request, name), 16)[0])
 
 
+def ifindex(sock: socket.socket, name: str) -> int:
+    """The index of interface ``name`` (SIOCGIFINDEX). Raises OSError (ENODEV)."""
+    return _int(sock, SIOCGIFINDEX, name)
+
+
 def link_info(sock: socket.socket, name: str) -> tuple[int, int, int, int, bytes, int]:
     """``(ifindex, flags, mtu, ARPHRD type, hardware address, txqueuelen)``.
     Raises OSError (ENODEV) for an unknown name."""
     flags = struct.unpack_from("H", _ifreq(sock, SIOCGIFFLAGS, name), 16)[0]
     hw = _ifreq(sock, SIOCGIFHWADDR, name)
     hw_type = struct.unpack_from("H", hw, 16)[0]
-    return (_int(sock, SIOCGIFINDEX, name), flags, _int(sock, SIOCGIFMTU, name), hw_type,
+    return (ifindex(sock, name), flags, _int(sock, SIOCGIFMTU, name), hw_type,
             hw[18:24], _int(sock, SIOCGIFTXQLEN, name))
 
 

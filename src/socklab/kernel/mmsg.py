@@ -15,6 +15,7 @@ import errno
 import os
 import socket
 import struct
+from typing import Any
 
 __all__ = ["BatchSender"]
 
@@ -34,8 +35,8 @@ class _MMsgHdr(ctypes.Structure):
     _fields_ = [("hdr", _MsgHdr), ("len", ctypes.c_uint)]
 
 
-def _sockaddr(dest: tuple[object, ...], family: int) -> bytes:
-    host, port = str(dest[0]), int(str(dest[1]))
+def _sockaddr(dest: tuple[Any, ...], family: int) -> bytes:
+    host, port = dest[0], dest[1]
     if family == socket.AF_INET6:  # sockaddr_in6: family, port, flowinfo, addr, scope
         return struct.pack("=H", family) + struct.pack("!HI", port, 0) + \
             socket.inet_pton(family, host) + struct.pack("=I", 0)
@@ -49,7 +50,7 @@ class BatchSender:
     Raises OSError(ENOSYS) at construction when the C library has no sendmmsg.
     """
 
-    def __init__(self, sock: socket.socket, dest: tuple[object, ...], size: int,
+    def __init__(self, sock: socket.socket, dest: tuple[Any, ...], size: int,
                  batch: int = 16) -> None:
         libc = ctypes.CDLL(None, use_errno=True)
         try:

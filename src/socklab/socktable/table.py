@@ -175,15 +175,7 @@ def sockets(*kinds: str, query: Query | None = None, listening: bool = False,
         spaces = [(None, nullcontext)]
     check_all = q.has_address_filters
     for label, enter in spaces:
-        records = _one_namespace(q, extended, source, enter)
-        if not check_all and owners is None and not all_netns:  # the common case, lean
-            matches = q.matches
-            for rec in records:
-                if (rec.cookie is None or rec.family in _UNFILTERED) and not matches(rec):
-                    continue
-                yield rec
-            continue
-        for rec in records:
+        for rec in _one_namespace(q, extended, source, enter):
             # Kind, family and (for inet and unix) state were filtered by the
             # kernel already; check in Python what it did not (records read from
             # /proc, which have no cookie, are always checked).

@@ -67,20 +67,19 @@ def _links_proc(netns: str | None) -> list[Link]:
     return sorted(found, key=lambda link: link.ifindex)
 
 
-def _addresses_proc(netns: str | None, fam: int) -> tuple[dict[int, str], list[Address]]:
+def _addresses_proc(netns: str | None, fam: int) -> tuple[set[str], list[Address]]:
+    """The interface names and the addresses, from /proc/net and the ifconfig ioctls."""
     found: list[Address] = []
     with _enter(netns):
-        counters = procnet.parse_dev(procfs.read_net("dev") or "")
-        with ksock.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            names = {ifioctl.link_info(sock, n)[0]: n for n in counters}
-            if fam != socket.AF_INET6:
-                index = {n: i for i, n in names.items()}
-                found += [procnet.ipv4_address(label, index.get(label.split(":")[0], 0), addr,
-                                               mask, brd)
-                          for label, addr, mask, brd in ifioctl.ipv4_addresses(sock)]
+        devices = set(procnet.parse_dev_names(procfs.read_net("dev") or ""))
+        if fam != socket.AF_INET6:
+            with ksock.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                for label, addr, mask, brd in ifioctl.ipv4_addresses(sock):
+                    index = ifioctl.ifindex(sock, label.split(":", 1)[0])
+                    found.append(procnet.ipv4_address(label, index, addr, mask, brd))
         if fam != socket.AF_INET:
             found += procnet.parse_if_inet6(procfs.read_net("if_inet6") or "")
-    return names, found
+    return devices, found
 
 
 def _open_or_none(netns: str | None, source: str) -> netlink.NetlinkSocket | None:
@@ -139,14 +138,15 @@ def addresses(dev: str | None = None, family: str | None = None, *,
     fam = _family(family)
     nl = _open_or_none(netns, source)
     if nl is None:
-        names, found = _addresses_proc(netns, fam)
+        devices, found = _addresses_proc(netns, fam)
     else:
         with nl:
             names = _ifnames(nl)
             found = _dump(nl, "addresses", rtnl.RTM_GETADDR, rtnl.addr_request(fam),
                           lambda b, s, e: rtnl.decode_addr(b, s, e, names))
+        devices = set(names.values())
     if dev is not None:
-        if dev not in names.values():
+        if dev not in devices:
             raise NotFound(f"address of {dev}: no such interface")
         found = [a for a in found if a.ifname == dev]
     return found
@@ -213,18 +213,18 @@ def neighbours(dev: str | None = None, family: str | None = None, *, all_states:
     if nl is None:
         with _enter(netns):
             text = procfs.read_net("arp") if fam != socket.AF_INET6 else None
-            devices = procfs.read_net("dev") or ""
-        names = dict(enumerate(procnet.parse_dev_names(devices)))  # for NotFound below
+            devices = set(procnet.parse_dev_names(procfs.read_net("dev") or ""))
         found = procnet.parse_arp(text) if text else []
     else:
         with nl:
             names = _ifnames(nl)
             found = _dump(nl, "neighbours", rtnl.RTM_GETNEIGH, rtnl.neigh_request(fam),
                           lambda b, s, e: rtnl.decode_neigh(b, s, e, names))
+        devices = set(names.values())
     found = [n for n in found if n.family in ("inet", "inet6")
              and (all_states or n.state not in (("NOARP",), ("NONE",)))]
     if dev is not None:
-        if dev not in names.values():
+        if dev not in devices:
             raise NotFound(f"neighbours of {dev}: no such interface")
         found = [n for n in found if n.dev == dev]
     return found

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import socket
 import ssl
 import threading
@@ -210,18 +211,15 @@ class Stream(socket.socket):
 
 def _stream_class() -> type[Stream]:
     """:class:`Stream`, or while a trace sink listens a Stream whose raw calls (the
-    TLS records it sends and receives) go through the traced socket's methods:
-    in ``_TracedStream``'s method order, Stream's ``super()`` is TracedSocket."""
+    TLS records it sends and receives) go through the traced socket's methods."""
     from socklab import trace
 
-    if not trace.active():
-        return Stream
-    global _TracedStream
-    if _TracedStream is None:
-        from socklab.kernel.sock import TracedSocket
-
-        _TracedStream = type("TracedStream", (Stream, TracedSocket), {"__slots__": ()})
-    return _TracedStream
+    return _traced_stream() if trace.active() else Stream
 
 
-_TracedStream: type[Stream] | None = None
+@functools.cache
+def _traced_stream() -> type[Stream]:
+    """In ``(Stream, TracedSocket)``'s method order, Stream's ``super()`` is TracedSocket."""
+    from socklab.kernel.sock import TracedSocket
+
+    return type("TracedStream", (Stream, TracedSocket), {"__slots__": ()})
