@@ -10,6 +10,9 @@ import pytest
 from helpers import need_tool
 
 import socklab
+from socklab.socktable import table
+from socklab.socktable.filters import build_query
+from socklab.socktable.model import row_of
 from socklab.socktable.table import last_sources
 
 PID = os.getpid()
@@ -279,6 +282,12 @@ def test_a_dump_of_many_chunks_misses_and_repeats_nothing():
         ours_pairs = {(f"{r.local_address}:{r.local_port}", f"{r.peer_address}:{r.peer_port}")
                       for r in listed if r.local_port == port}
         assert ours_pairs == ss_pairs and len(ss_pairs) == 4000
+        # the table's rows, decoded straight from the dump (socklab sockets -tan),
+        # are the rows of these records
+        pairs = {(f"127.0.0.1:{s.getsockname()[1]}", f"127.0.0.1:{s.getpeername()[1]}")
+                 for s in socks}
+        rows = [r for r in table.rows(build_query(["tcp"])) if r[4:] in pairs]
+        assert sorted(rows) == sorted(map(row_of, listed)) and len(rows) == 8000
         first = socklab.sockets("tcp")  # left after one record: the reader thread ends too
         next(first)
         first.close()

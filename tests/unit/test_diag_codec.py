@@ -8,6 +8,7 @@ import pytest
 
 from socklab.kernel import netlink
 from socklab.socktable import diag
+from socklab.socktable.model import row_of
 
 
 def inet_reply(state=1, sport=8080, dport=40000, src="127.0.0.1", dst="127.0.0.2", rq=3, wq=4,
@@ -45,6 +46,43 @@ def test_ipv6_and_short_final_chunk():
     assert finished and recs == []
 
 
+def rows_and_records(chunk, family=socket.AF_INET):
+    buf = memoryview(bytearray(chunk) + bytearray(64))
+    rows = diag.inet_row_decoder("tcp", family)(buf, len(chunk))
+    recs, finished = diag.inet_chunk_decoder("tcp")(buf, len(chunk))
+    return rows, ([row_of(r) for r in recs], finished)
+
+
+def test_rows_are_the_rows_of_the_records():
+    """inet_row_decoder (iter_unpack over equal-length messages) gives exactly
+    row_of() of what the record decoder gives, in every shape of chunk."""
+    same = [inet_reply(sport=1000 + i, dport=0 if i % 3 else 5000 + i, state=1 + i % 12,
+                       rq=i, wq=2 * i) for i in range(20)]
+    rows, expected = rows_and_records(b"".join(same) + done())
+    assert rows == expected and expected[1] is True
+    assert rows[0][0] == ("tcp", "ESTAB", 0, 0, "127.0.0.1:1000", "127.0.0.2:5000")
+    # no DONE yet: more chunks follow
+    rows, expected = rows_and_records(b"".join(same))
+    assert rows == expected and expected[1] is False
+    # a socket with one attribute more breaks the equal lengths: the record path
+    body = bytearray(inet_reply(sport=7))
+    extra = netlink.attr(15, b"\1\0")  # INET_DIAG_SOCKOPT-sized, 8 bytes
+    body[0:4] = struct.pack("=I", len(body) + len(extra))
+    mixed = b"".join(same[:3]) + bytes(body) + extra + b"".join(same[3:6]) + done()
+    rows, expected = rows_and_records(mixed)
+    assert rows == expected and len(rows[0]) == 7 and rows[0][3][4] == "127.0.0.1:7"
+    # IPv6, in brackets
+    six = inet_reply(family=socket.AF_INET6, src="::1", dst="fe80::1", dport=0)
+    rows, expected = rows_and_records(six + six + done(), socket.AF_INET6)
+    assert rows == expected and rows[0][0][4:] == ("[::1]:8080", "[fe80::1]:*")
+    # the DONE alone, and a DONE carrying an error
+    assert rows_and_records(done()) == (([], True), ([], True))
+    with pytest.raises(OSError) as exc:
+        diag.inet_row_decoder("tcp", socket.AF_INET)(memoryview(bytearray(
+            same[0] + done(errno.EPERM))), len(same[0]) + 20)
+    assert exc.value.errno == errno.EPERM
+
+
 def test_dump_error_in_done_is_raised():
     chunk = done(errno.ENOENT)
     with pytest.raises(OSError) as exc:
@@ -78,8 +116,6 @@ def test_requests_have_the_kernel_layout():
 
 
 def test_port_bytecode_layout():
-    from socklab.socktable import diag
-
     assert diag.port_bytecode(None, None) == b""
     assert diag.port_bytecode((0, 65535), None) == b""  # every port: no test at all
     code = diag.port_bytecode((80, 80), (1024, 65535))

@@ -67,7 +67,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import gc
+
     from socklab.socktable import filters, table
+
+    gc.disable()
 
     if args.ipv4 and args.ipv6:
         raise BadInput("-4 and -6 together: give one, or neither for both")
@@ -75,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
         args.kinds, ipv4=args.ipv4, ipv6=args.ipv6, listening=args.listening,
         all_states=args.all or args.summary, states=args.state, sport=args.sport,
         dport=args.dport, src=args.src, dst=args.dst, pids=args.pid, process=args.process)
+    if not (args.summary or args.json):
+        _table(args, query, multi_kind=len(query.netids) > 1)
+        return 0
     extended = args.info or args.memory or args.extended
     records: Iterable[Any] = table.sockets(query=query, processes=args.processes, extended=extended,
                             source=args.source, all_netns=args.all_netns)
@@ -82,10 +89,7 @@ def run(args: argparse.Namespace) -> int:
         records = _debug_sources(records, table.last_sources)
     if args.summary:
         return _summary(records, args.json)
-    if args.json:
-        _json(records)
-        return 0
-    _table(records, args, multi_kind=len(query.netids) > 1)
+    _json(records)
     return 0
 
 
@@ -198,71 +202,147 @@ def _details(r: Any, args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
-def _ends(recs: list[Any], services: dict[tuple[int, str], str]) -> tuple[list[str], list[str]]:
-    """The Local and Peer columns; IPv4 inlined, as it is most of a big table."""
-    if services:
-        local = [_named(r.local(), r.local_port, r.netid, services) for r in recs]
-        peer = [_named(r.peer(), r.peer_port, r.netid, services) for r in recs]
-        return local, peer
-    local = [f"{r[5]}:{r[6] or '*'}" if r[1] == "inet" else r.local() for r in recs]
-    peer = [f"{r[7]}:{r[8] or '*'}" if r[1] == "inet" else r.peer() for r in recs]
-    return local, peer
+def _rows(args: argparse.Namespace, query: Any, plain: bool) -> tuple[list[Any], list[Any]]:
+    """The table's rows, and the records behind them when a column needs more
+    than a row holds (processes, details, namespace, service names)."""
+    from socklab.socktable import table
+    from socklab.socktable.model import row_of
+
+    if plain:
+        rows: Iterable[Any] = table.rows(query, source=args.source)
+        if args.debug:
+            rows = _debug_sources(rows, table.last_sources)
+        return list(rows), []
+    records: Iterable[Any] = table.sockets(
+        query=query, processes=args.processes, extended=args.info or args.memory or args.extended,
+        source=args.source, all_netns=args.all_netns)
+    if args.debug:
+        records = _debug_sources(records, table.last_sources)
+    recs = list(records)
+    if not args.resolve:
+        return list(map(row_of, recs)), recs
+    from socklab.kernel import procfs
+
+    services = procfs.read_services()
+    return [(r.netid, r.state, r.recv_q, r.send_q, _named(r.local(), r.local_port, r.netid,
+                                                           services),
+             _named(r.peer(), r.peer_port, r.netid, services)) for r in recs], recs
 
 
-def _table(records: Iterable[Any], args: argparse.Namespace, multi_kind: bool) -> None:
-    """ss's layout: each column as wide as its widest cell, written in one go.
+def _table(args: argparse.Namespace, query: Any, multi_kind: bool) -> None:
+    """ss's layout: each column as wide as its widest cell.
 
-    Built column by column, then one ``%`` format per row: a 60,000-row table is
-    the benchmark (bench/sockets.py), and per-cell calls (ljust, join) took 80 ms
-    of it where this takes 55.
+    Rows are plain tuples (``socktable.model.Row``, then any extra column);
+    the plain view (no -p, -e, -m, -i, -r, --all-netns) takes them straight
+    from the kernel's replies (``table.rows``), with no record built in between,
+    and formats them while the kernel is still dumping (:func:`_write_rows`).
     """
+    details = args.extended or args.memory or args.info
+    # (header, the row's field, right-aligned); the Netid field is always in the
+    # row, and printed as nothing ("%.0s") when the listing has one kind only
+    columns = [("Netid", 0, False), ("State", 1, False), ("Recv-Q", 2, True),
+               ("Send-Q", 3, True), ("Local Address:Port", 4, False),
+               ("Peer Address:Port", 5, False)]
+    if not (details or args.processes or args.resolve or args.all_netns):
+        rows: Iterable[Any] = table_rows(query, args)
+    else:
+        from socklab.socktable.model import row_of
+
+        recs = _records(query, args)
+        rows = _named_rows(recs) if args.resolve else list(map(row_of, recs))
+        extra: list[tuple[str, list[str]]] = []
+        if args.all_netns:
+            extra.append(("Netns", [r.netns or "-" for r in recs]))
+        if args.processes:
+            extra.append(("Process", [_owners(r) for r in recs]))
+        if details:
+            extra.append(("Details", [_details(r, args) for r in recs]))
+        if extra:
+            cells = zip(*(c for _h, c in extra), strict=True)
+            rows = [row + more for row, more in zip(rows, cells, strict=True)]
+        columns += [(head, 6 + j, False) for j, (head, _c) in enumerate(extra)]
+    if not multi_kind:
+        columns = columns[1:]
+    _write_rows(rows, columns, multi_kind, header=not args.no_header)
+
+
+def table_rows(query: Any, args: argparse.Namespace) -> Iterable[Any]:
+    from socklab.socktable import table
+
+    rows: Iterable[Any] = table.rows(query, source=args.source)
+    return _debug_sources(rows, table.last_sources) if args.debug else rows
+
+
+def _records(query: Any, args: argparse.Namespace) -> list[Any]:
+    from socklab.socktable import table
+
+    records: Iterable[Any] = table.sockets(
+        query=query, processes=args.processes, extended=args.info or args.memory or args.extended,
+        source=args.source, all_netns=args.all_netns)
+    if args.debug:
+        records = _debug_sources(records, table.last_sources)
+    return list(records)
+
+
+def _named_rows(recs: list[Any]) -> list[Any]:
+    """Rows with ports named from /etc/services (-r)."""
+    from socklab.kernel import procfs
+
+    services = procfs.read_services()
+    return [(r.netid, r.state, r.recv_q, r.send_q,
+             _named(r.local(), r.local_port, r.netid, services),
+             _named(r.peer(), r.peer_port, r.netid, services)) for r in recs]
+
+
+def _write_rows(rows: Iterable[Any], columns: list[tuple[str, int, bool]], multi_kind: bool,
+                header: bool) -> None:
+    """Write the rows under ``columns`` (header, field, right-aligned), each padded
+    column as wide as its widest cell (and its header), the last one unpadded.
+
+    Rows are formatted 4,096 at a time as they come, with the widths seen so
+    far: while this thread formats, the kernel fills the next chunks of the
+    dump (``NetlinkSocket.dump_chunks`` reads ahead in a thread), and a
+    60,000-row table is the benchmark. A batch formatted narrower than the
+    final widths is formatted again at the end (the widths settle within the
+    first batches, so that is rare). The queues are numbers, or None where the
+    source has none (/proc): printed as "-".
+    """
+    from itertools import islice
     from operator import itemgetter
 
-    services: dict[tuple[int, str], str] = {}
-    if args.resolve:
-        from socklab.kernel import procfs
+    padded = columns[:-1]
+    widths = [len(head) if header else 0 for head, _i, _r in padded]
+    # Netid is field 0 of every row: "%.0s" prints nothing of it for one kind
+    lead = "" if multi_kind else "%.0s"
 
-        services = procfs.read_services()
-    recs = list(records)
-    details = args.extended or args.memory or args.info
-    local, peer = _ends(recs, services)
-    queues = [list(map(itemgetter(i), recs)) for i in (3, 4)]
-    widths_q = [len(str(max((q for q in col if q is not None), default=0))) for col in queues]
-    for i, col in enumerate(queues):
-        if None in col:
-            queues[i] = ["-" if q is None else q for q in col]
-    # (header, cells, right-aligned, widest cell or None to measure)
-    columns: list[tuple[str, list[Any], bool, int | None]] = []
-    if multi_kind:
-        columns.append(("Netid", list(map(itemgetter(0), recs)), False, None))
-    columns += [
-        ("State", list(map(itemgetter(2), recs)), False, None),
-        ("Recv-Q", queues[0], True, widths_q[0]),
-        ("Send-Q", queues[1], True, widths_q[1]),
-        ("Local Address:Port", local, False, None),
-        ("Peer Address:Port", peer, False, None),
-    ]
-    if args.all_netns:
-        columns.append(("Netns", [r.netns or "-" for r in recs], False, None))
-    if args.processes:
-        columns.append(("Process", [_owners(r) for r in recs], False, None))
-    if details:
-        columns.append(("Details", [_details(r, args) for r in recs], False, None))
-    specs = []
-    for i, (head, cells, right, widest) in enumerate(columns):
-        if i == len(columns) - 1:
-            specs.append("%s")  # the last column is not padded
-            continue
-        if widest is None:
-            widest = max(map(len, set(cells)), default=0) if cells else 0
-        width = widest if args.no_header else max(widest, len(head))
-        specs.append(f"%{'' if right else '-'}{width}s")
-    fmt = " ".join(specs)
-    lines = [] if args.no_header else [fmt % tuple(c[0] for c in columns)]
-    if recs:
-        lines.append("\n".join(map(fmt.__mod__, zip(*(c[1] for c in columns), strict=True))))
-    if lines:
-        sys.stdout.write("\n".join(lines) + "\n")
+    def fmt_for(ws: list[int]) -> str:
+        return lead + "".join(f"%{'' if right else '-'}{w}s " for w, (_h, _i, right)
+                              in zip(ws, padded, strict=True)) + "%s"
+
+    done: list[tuple[str, list[Any], str]] = []  # (format used, rows, their lines)
+    it = iter(rows)
+    while batch := list(islice(it, 4096)):
+        for k, (_head, i, right) in enumerate(padded):
+            cells = map(itemgetter(i), batch)
+            if right:
+                numbers = list(cells)
+                if None in numbers:
+                    batch = [(*r[:i], "-", *r[i + 1:]) if r[i] is None else r for r in batch]
+                    numbers = [q for q in numbers if q is not None] or [0]
+                widest = len(str(max(numbers)))
+            else:
+                widest = max(map(len, cells))
+            if widest > widths[k]:
+                widths[k] = widest
+        fmt = fmt_for(widths)
+        done.append((fmt, batch, "\n".join(map(fmt.__mod__, batch))))
+    fmt = fmt_for(widths)
+    out = sys.stdout
+    if header:
+        heads = ([""] if not multi_kind else []) + [head for head, _i, _r in columns]
+        out.write(fmt % tuple(heads) + "\n")
+    for used, batch, text in done:
+        out.write((text if used == fmt else "\n".join(map(fmt.__mod__, batch))) + "\n")
 
 
 def _named(text: str, port: int | None, netid: str, services: dict[tuple[int, str], str]) -> str:

@@ -19,10 +19,12 @@ from socklab.socktable.model import (
     NETLINK_PROTOCOLS,
     TCP_STATES,
     TIMER_NAMES,
+    Row,
     SkMem,
     SocketRecord,
     TcpInfo,
     Timer,
+    row_of,
 )
 
 SOCK_DIAG_BY_FAMILY = 20
@@ -205,6 +207,71 @@ def inet_chunk_decoder(netid: str, want_ext: bool = False
                 ls, _ntohs(sport), ps, _ntohs(dport), inode, uid, ifindex, None, protocol,
                 cookie, None, None, tmr, mem, info)))
             off += (length + 3) & ~3
+        return out, False
+
+    return decode_chunk
+
+
+# the states as a tuple indexed by number (TCP_STATES has no 0, and kernels may add states)
+_STATE_NAMES = tuple(TCP_STATES.get(i, str(i)) for i in range(max(TCP_STATES) + 1))
+
+
+def inet_row_decoder(netid: str, family: int
+                     ) -> Callable[[memoryview, int], tuple[list[Row], bool]]:
+    """A chunk decoder of ``inet_diag_msg`` replies (TCP or UDP, one family) that
+    makes the plain table's rows (:data:`Row`) and no records: what ``socklab
+    sockets -tan`` prints, and nothing it does not.
+
+    The kernel sends every socket of a dump with the same attributes, so the
+    messages of a chunk have one length: ``struct.iter_unpack`` reads them all,
+    picking only the fields a row needs. A chunk where that does not hold (or
+    that carries an error) goes through :func:`inet_chunk_decoder` and
+    :func:`row_of`, which give the same rows.
+    """
+    records = inet_chunk_decoder(netid)
+    cache: dict[bytes, str] = {}
+    names = _STATE_NAMES
+    last = len(names) - 1
+    alen = 4 if family == _AF_INET else 16
+    bracket = "%s" if family == _AF_INET else "[%s]"
+    formats: dict[int, struct.Struct] = {}
+
+    def layout(size: int) -> struct.Struct:
+        # nlmsghdr len, type; inet_diag_msg state, sport, dport, src, dst, rqueue, wqueue
+        fmt = f"=IH11xB2xHH{alen}s{16 - alen}x{alen}s{16 - alen}x16xII8x{size - 88}x"
+        st = formats[size] = struct.Struct(fmt)
+        return st
+
+    def decode_chunk(buf: memoryview, n: int) -> tuple[list[Row], bool]:
+        size = NLMSGHDR.unpack_from(buf, 0)[0] if n >= 16 else 0
+        if size < 88 or size > n:  # a chunk of control messages only
+            got, done = records(buf, n)
+            return list(map(row_of, got)), done
+        st = formats.get(size) or layout(size)
+        whole = n - n % size
+        out: list[Row] = []
+        append = out.append
+        for length, mtype, state, sport, dport, src, dst, rq, wq in st.iter_unpack(buf[:whole]):
+            if length != size or mtype != SOCK_DIAG_BY_FAMILY:
+                got, done = records(buf, n)
+                return list(map(row_of, got)), done
+            local = cache.get(src)
+            if local is None:
+                local = cache[src] = bracket % _ntop(family, src)
+            peer = cache.get(dst)
+            if peer is None:
+                peer = cache[dst] = bracket % _ntop(family, dst)
+            append((netid, names[state] if state <= last else str(state), rq, wq,
+                    f"{local}:{_ntohs(sport) or '*'}", f"{peer}:{_ntohs(dport) or '*'}"))
+        off = whole
+        while off < n:  # what follows the sockets: control messages only (the DONE)
+            length, mtype = NLMSGHDR.unpack_from(buf, off)[:2]
+            if mtype == SOCK_DIAG_BY_FAMILY:
+                got, done = records(buf, n)
+                return list(map(row_of, got)), done
+            if control(buf, mtype, off + 16, off + length):
+                return out, True
+            off += max((length + 3) & ~3, 16)
         return out, False
 
     return decode_chunk

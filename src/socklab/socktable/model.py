@@ -18,10 +18,12 @@ __all__ = [
     "NETLINK_PROTOCOLS",
     "TCP_STATES",
     "Process",
+    "Row",
     "SkMem",
     "SocketRecord",
     "TcpInfo",
     "Timer",
+    "row_of",
 ]
 
 # include/net/tcp_states.h -> the names ss prints (CLOSE is UNCONN for every kind)
@@ -195,3 +197,14 @@ def endpoint_text(family: str, address: str, port: int | None) -> str:
     if port is None:
         return address
     return f"{address}:{port}"
+
+
+# The plain table's row (ss -tan): netid, state, Recv-Q, Send-Q, local end, peer end.
+# A plain tuple, the cheapest object to build 60,000 of; diag.inet_row_decoder
+# makes them straight from the kernel's replies, row_of from any record.
+Row = tuple[str, str, int | None, int | None, str, str]
+
+
+def row_of(r: SocketRecord) -> Row:
+    """The table row of a record: what ``socklab sockets`` prints for it."""
+    return (r.netid, r.state, r.recv_q, r.send_q, r.local(), r.peer())

@@ -19,16 +19,17 @@ import errno
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 from socklab.errors import BadInput, NetworkError, from_oserror
 from socklab.kernel import netlink, netns, procfs
 from socklab.socktable import diag, procnet
 from socklab.socktable.filters import Query, build_query
-from socklab.socktable.model import Process, SocketRecord
+from socklab.socktable.model import Process, Row, SocketRecord, row_of
 
-__all__ = ["last_sources", "sockets"]
+__all__ = ["last_sources", "rows", "sockets"]
 
-Decoder = Callable[[memoryview, int], tuple[list[SocketRecord], bool]]
+Decoder = Callable[[memoryview, int], tuple[list[Any], bool]]
 
 _sources: dict[str, str] = {}
 
@@ -38,14 +39,16 @@ def last_sources() -> dict[str, str]:
     return dict(_sources)
 
 
-def _inet_requests(q: Query, netid: str, ext: int) -> list[tuple[str, bytes, Decoder, str]]:
+def _inet_requests(q: Query, netid: str, ext: int,
+                   as_rows: bool) -> list[tuple[str, bytes, Decoder, str]]:
     proto = {"tcp": socket.IPPROTO_TCP, "udp": socket.IPPROTO_UDP, "raw": socket.IPPROTO_RAW}[netid]
     out = []
-    decode = diag.inet_chunk_decoder(netid, want_ext=bool(ext))
+    records: Decoder = diag.inet_chunk_decoder(netid, want_ext=bool(ext))
     for fam, af, procname in (("inet", socket.AF_INET, netid), ("inet6", socket.AF_INET6,
                                                                  netid + "6")):
         if fam not in q.families:
             continue
+        decode = diag.inet_row_decoder(netid, af) if as_rows and netid != "raw" else records
         raw_proto = socket.IPPROTO_RAW if netid == "raw" else 0
         # ports filtered in the kernel too (not for RAW, whose "port" is the protocol)
         code = diag.port_bytecode(q.sport, q.dport) if netid != "raw" else b""
@@ -56,12 +59,16 @@ def _inet_requests(q: Query, netid: str, ext: int) -> list[tuple[str, bytes, Dec
     return out
 
 
-def _requests(q: Query, extended: bool) -> list[tuple[str, bytes, Decoder, str]]:
+def _requests(q: Query, extended: bool,
+              as_rows: bool = False) -> list[tuple[str, bytes, Decoder, str]]:
+    """What to ask sock_diag for each kind: (kind, request, chunk decoder, /proc file).
+
+    ``as_rows``: TCP and UDP dumps decode straight to table rows (see :func:`rows`)."""
     ext = (diag.EXT_INFO | diag.EXT_CONG | diag.EXT_SKMEM) if extended else 0
     reqs: list[tuple[str, bytes, Decoder, str]] = []
     for netid in ("tcp", "udp", "raw"):
         if netid in q.netids:
-            reqs += _inet_requests(q, netid, ext)
+            reqs += _inet_requests(q, netid, ext, as_rows)
     if q.netids & {"u_str", "u_dgr", "u_seq"}:
         show = diag.UDIAG_SHOW_NAME | diag.UDIAG_SHOW_PEER | diag.UDIAG_SHOW_RQLEN | \
             diag.UDIAG_SHOW_UID | (diag.UDIAG_SHOW_MEMINFO if extended else 0)
@@ -91,10 +98,12 @@ def _parse_proc(procname: str, text: str) -> Iterator[SocketRecord]:
 
 
 def _one_namespace(q: Query, extended: bool, source: str,
-                   enter: Callable[[], AbstractContextManager[object]]) -> Iterator[SocketRecord]:
+                   enter: Callable[[], AbstractContextManager[object]],
+                   as_rows: bool = False) -> Iterator[Any]:
     """Records of one namespace: sockets and files are opened inside ``enter()``,
-    read outside (a netlink socket stays in the namespace it was made in)."""
-    reqs = _requests(q, extended)
+    read outside (a netlink socket stays in the namespace it was made in).
+    ``as_rows``: TCP and UDP from sock_diag come as rows, the rest as records."""
+    reqs = _requests(q, extended, as_rows)
     nl: netlink.NetlinkSocket | None = None
     texts: dict[str, str | None] = {}
     with enter():
@@ -190,6 +199,28 @@ def sockets(*kinds: str, query: Query | None = None, listening: bool = False,
             if all_netns:
                 rec = rec._replace(netns=label)
             yield rec
+
+
+def rows(query: Query | None = None, source: str = "auto") -> Iterator[Row]:
+    """The plain table's rows (:data:`~socklab.socktable.model.Row`) of the
+    sockets that match, in :func:`sockets`' order: ``row_of`` of each record.
+
+    For ``socklab sockets -tan`` and its like, the view most asked for: when
+    the kernel does all the filtering (no address, owner or namespace filter),
+    TCP and UDP are decoded straight into rows, and no record is built.
+    """
+    q = query if query is not None else build_query([])
+    if source not in ("auto", "diag", "proc"):
+        raise BadInput(f"unknown source {source!r} (auto, diag or proc)")
+    if q.has_address_filters or q.needs_owners:
+        yield from map(row_of, sockets(query=q, source=source))
+        return
+    _sources.clear()
+    for item in _one_namespace(q, False, source, nullcontext, as_rows=True):
+        if type(item) is tuple:  # a row from diag.inet_row_decoder
+            yield item
+        elif (item.cookie is not None and item.family not in _UNFILTERED) or q.matches(item):
+            yield row_of(item)
 
 
 # families the kernel does not filter by state (their records are always checked)
