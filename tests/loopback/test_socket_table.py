@@ -96,6 +96,12 @@ def test_time_wait_is_listed_like_ss(tcp_trio):
     assert [(f[2], f[3]) for f in theirs] == [(tw[0].local(), tw[0].peer())]
     # not in the default (connected) listing, as with ss
     assert not [r for r in socklab.sockets("tcp", dport=port) if r.state == "TIME-WAIT"]
+    # the table's rows (TIME-WAIT replies are shorter than the listener's, in one dump)
+    query = build_query(["tcp"], all_states=True, sport=str(port))
+    rows = sorted(table.rows(query))
+    assert rows == sorted(map(row_of, socklab.sockets(query=query)))
+    assert [r[1] for r in rows] == ["LISTEN"] and list(table.rows(build_query(
+        ["tcp"], all_states=True, dport=str(port)))) == [row_of(tw[0])]
 
 
 def test_tcp6_and_info():

@@ -64,13 +64,22 @@ def test_rows_are_the_rows_of_the_records():
     # no DONE yet: more chunks follow
     rows, expected = rows_and_records(b"".join(same))
     assert rows == expected and expected[1] is False
-    # a socket with one attribute more breaks the equal lengths: the record path
+    # a socket with one attribute more (or less, as TIME-WAIT ones) starts a new run
     body = bytearray(inet_reply(sport=7))
     extra = netlink.attr(15, b"\1\0")  # INET_DIAG_SOCKOPT-sized, 8 bytes
     body[0:4] = struct.pack("=I", len(body) + len(extra))
     mixed = b"".join(same[:3]) + bytes(body) + extra + b"".join(same[3:6]) + done()
     rows, expected = rows_and_records(mixed)
     assert rows == expected and len(rows[0]) == 7 and rows[0][3][4] == "127.0.0.1:7"
+    short = bytearray(same[9][:-8])  # no SHUTDOWN attribute
+    short[0:4] = struct.pack("=I", len(short))
+    rows, expected = rows_and_records(same[0] + bytes(short) * 3 + same[1] + done())
+    assert rows == expected and len(rows[0]) == 5 and rows[0][1][4] == "127.0.0.1:1009"
+    # an odd length (not a multiple of 4) is left to the record decoder
+    odd = bytearray(same[2][:-3])
+    odd[0:4] = struct.pack("=I", len(odd))
+    rows, expected = rows_and_records(same[0] + bytes(odd) + b"\0" * 3 + same[1])
+    assert rows == expected and len(rows[0]) == 3
     # IPv6, in brackets
     six = inet_reply(family=socket.AF_INET6, src="::1", dst="fe80::1", dport=0)
     rows, expected = rows_and_records(six + six + done(), socket.AF_INET6)

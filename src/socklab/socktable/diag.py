@@ -222,11 +222,11 @@ def inet_row_decoder(netid: str, family: int
     makes the plain table's rows (:data:`Row`) and no records: what ``socklab
     sockets -tan`` prints, and nothing it does not.
 
-    The kernel sends every socket of a dump with the same attributes, so the
-    messages of a chunk have one length: ``struct.iter_unpack`` reads them all,
-    picking only the fields a row needs. A chunk where that does not hold (or
-    that carries an error) goes through :func:`inet_chunk_decoder` and
-    :func:`row_of`, which give the same rows.
+    The kernel sends the sockets of a dump with the same attributes (TIME-WAIT
+    ones with fewer), so the messages come in runs of one length:
+    ``struct.iter_unpack`` reads a run in one call, picking only the fields a
+    row needs. A message of a layout not read this way goes through
+    :func:`inet_chunk_decoder` and :func:`row_of`, which give the same rows.
     """
     records = inet_chunk_decoder(netid)
     cache: dict[bytes, str] = {}
@@ -243,35 +243,36 @@ def inet_row_decoder(netid: str, family: int
         return st
 
     def decode_chunk(buf: memoryview, n: int) -> tuple[list[Row], bool]:
-        size = NLMSGHDR.unpack_from(buf, 0)[0] if n >= 16 else 0
-        if size < 88 or size > n:  # a chunk of control messages only
-            got, done = records(buf, n)
-            return list(map(row_of, got)), done
-        st = formats.get(size) or layout(size)
-        whole = n - n % size
         out: list[Row] = []
         append = out.append
-        for length, mtype, state, sport, dport, src, dst, rq, wq in st.iter_unpack(buf[:whole]):
-            if length != size or mtype != SOCK_DIAG_BY_FAMILY:
+        off = 0
+        while off < n:
+            size, mtype = NLMSGHDR.unpack_from(buf, off)[:2]
+            if mtype != SOCK_DIAG_BY_FAMILY:  # the DONE at the end, or an error
+                if control(buf, mtype, off + 16, off + size):
+                    return out, True
+                off += max((size + 3) & ~3, 16)
+                continue
+            if size < 88 or size & 3 or off + size > n:  # not a layout read in runs here
                 got, done = records(buf, n)
                 return list(map(row_of, got)), done
-            local = cache.get(src)
-            if local is None:
-                local = cache[src] = bracket % _ntop(family, src)
-            peer = cache.get(dst)
-            if peer is None:
-                peer = cache[dst] = bracket % _ntop(family, dst)
-            append((netid, names[state] if state <= last else str(state), rq, wq,
-                    f"{local}:{_ntohs(sport) or '*'}", f"{peer}:{_ntohs(dport) or '*'}"))
-        off = whole
-        while off < n:  # what follows the sockets: control messages only (the DONE)
-            length, mtype = NLMSGHDR.unpack_from(buf, off)[:2]
-            if mtype == SOCK_DIAG_BY_FAMILY:
-                got, done = records(buf, n)
-                return list(map(row_of, got)), done
-            if control(buf, mtype, off + 16, off + length):
-                return out, True
-            off += max((length + 3) & ~3, 16)
+            # a run of sockets of this length, up to the first of another length
+            # (TIME-WAIT sockets carry fewer attributes than full ones) or the DONE
+            st = formats.get(size) or layout(size)
+            first = len(out)
+            for length, mtype, state, sport, dport, src, dst, rq, wq in st.iter_unpack(
+                    buf[off:n - (n - off) % size]):
+                if length != size or mtype != SOCK_DIAG_BY_FAMILY:
+                    break
+                local = cache.get(src)
+                if local is None:
+                    local = cache[src] = bracket % _ntop(family, src)
+                peer = cache.get(dst)
+                if peer is None:
+                    peer = cache[dst] = bracket % _ntop(family, dst)
+                append((netid, names[state] if state <= last else str(state), rq, wq,
+                        f"{local}:{_ntohs(sport) or '*'}", f"{peer}:{_ntohs(dport) or '*'}"))
+            off += (len(out) - first) * size
         return out, False
 
     return decode_chunk
