@@ -7,6 +7,7 @@ import socket
 import pytest
 from helpers import run_cli
 
+import socklab
 from socklab.cli import main as cli
 
 
@@ -72,7 +73,14 @@ def test_fast_json_equals_the_json_module():
                      protocol="rtnl"),
         SocketRecord("tcp", "inet6", "LISTEN", 0, 128, "::", 22, "::", 0, 9, 0,
                      processes=(Process(1, "sshd", 3),), timer=Timer("on", 200, 0)),
+        SocketRecord("udp", "inet6", "UNCONN", 0, 0, "fe80::1", 5353, "::", 0, 10, 0, 2, None,
+                     None, 1 << 40),
+        SocketRecord("tcp", "inet", "LISTEN", 0, 0, "0.0.0.0", 22, "0.0.0.0", 0, 11, 0, 0),
+        SocketRecord("tcp", "inet", "ESTAB", None, None, "10.0.0.1", 22, "10.0.0.2", 1, 11, None),
+        SocketRecord("tcp", "inet", "ESTAB", 1, 2, "10.0.0.1", 22, "10.0.0.2", 1, 11, 0,
+                     netns="blue"),
     ]
+    samples += list(socklab.sockets(all_states=True))  # every kind, as the kernel lists them
     for r in samples:
         assert json.loads(record_json(r)) == r.as_dict()
         assert record_json(r) == json.dumps(r.as_dict())

@@ -47,9 +47,12 @@ def test_ipv6_and_short_final_chunk():
 
 
 def rows_and_records(chunk, family=socket.AF_INET):
+    """The rows, and row_of() of the records, of one chunk; the records read in
+    runs are checked against those read one message at a time."""
     buf = memoryview(bytearray(chunk) + bytearray(64))
     rows = diag.inet_row_decoder("tcp", family)(buf, len(chunk))
     recs, finished = diag.inet_chunk_decoder("tcp")(buf, len(chunk))
+    assert (recs, finished) == diag._inet_messages("tcp", False, {})(buf, len(chunk))
     return rows, ([row_of(r) for r in recs], finished)
 
 

@@ -3,16 +3,18 @@
 Layouts mirror ``<linux/inet_diag.h>``, ``<linux/unix_diag.h>``,
 ``<linux/packet_diag.h>``, ``<linux/netlink_diag.h>`` and ``struct tcp_info``
 in ``<linux/tcp.h>``. Each ``decode_*`` takes the receive buffer and the
-bounds of one message's payload and returns a :class:`SocketRecord`; they run
-once per socket, so they avoid every avoidable call (a 60,000-socket dump is
-decoded in well under a tenth of a second).
+bounds of one message's payload and returns a :class:`SocketRecord`. TCP and
+UDP replies, most of a big table, are read by chunk decoders instead, in runs
+of equal-length messages with one ``struct.iter_unpack`` each (a 60,000-socket
+dump is decoded in about 45 ms here).
 """
 
 from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from socklab.kernel.netlink import NLMSGHDR, attr, attrs, control
 from socklab.socktable.model import (
@@ -147,23 +149,139 @@ def _tcp_info(buf: memoryview, start: int, end: int, cong: str | None) -> TcpInf
 # nlmsghdr followed by inet_diag_msg, unpacked in one call per socket
 NL_INET_DIAG_MSG = struct.Struct("=IHHII" + INET_DIAG_MSG.format.lstrip("="))
 _tuple_new = tuple.__new__
+_FAMILY_NAMES = {_AF_INET: "inet", _AF_INET6: "inet6"}
+# the states as a tuple indexed by number (TCP_STATES has no 0, and kernels may add states)
+_STATE_NAMES = tuple(TCP_STATES.get(i, str(i)) for i in range(max(TCP_STATES) + 1))
+_LAST_STATE = len(_STATE_NAMES) - 1
+
+ChunkDecoder = Callable[[memoryview, int], tuple[list[Any], bool]]
+RunDecoder = Callable[[Iterator[tuple[Any, ...]], int, list[Any]], None]
 
 
-def inet_chunk_decoder(netid: str, want_ext: bool = False
-                       ) -> Callable[[memoryview, int], tuple[list[SocketRecord], bool]]:
-    """A chunk decoder (``NetlinkSocket.dump_chunks``) of ``inet_diag_msg`` replies.
+def _in_runs(layout: Callable[[int], struct.Struct], decode_run: RunDecoder,
+             fallback: ChunkDecoder) -> ChunkDecoder:
+    """A chunk decoder that reads ``inet_diag_msg`` replies in runs.
 
-    The hot path of ``socklab sockets``: one ``unpack_from`` per socket for the
-    netlink header and the message together, addresses converted once per
-    distinct value, records built with ``tuple.__new__``.
+    The kernel sends the sockets of a dump with the same attributes (TIME-WAIT
+    ones with fewer), so the messages come in runs of one length: one
+    ``struct.iter_unpack`` over a run, with the ``layout(length)`` struct
+    (whose first two fields are the netlink length and type), replaces a call
+    per socket. ``decode_run(tuples, length, out)`` appends an item per tuple
+    to ``out`` and stops at the first of another length or type (the next run,
+    or the DONE). A message whose length this cannot step over (not a multiple
+    of 4, or too short) sends the whole chunk to ``fallback``.
     """
+    formats: dict[int, struct.Struct] = {}
+
+    def decode_chunk(buf: memoryview, n: int) -> tuple[list[Any], bool]:
+        out: list[Any] = []
+        off = 0
+        while off < n:
+            size, mtype = NLMSGHDR.unpack_from(buf, off)[:2]
+            if mtype != SOCK_DIAG_BY_FAMILY:  # the DONE at the end, or an error
+                if control(buf, mtype, off + 16, off + size):
+                    return out, True
+                off += max((size + 3) & ~3, 16)
+                continue
+            if size < NL_INET_DIAG_MSG.size or size & 3 or off + size > n:
+                return fallback(buf, n)
+            st = formats.get(size)
+            if st is None:
+                st = formats[size] = layout(size)
+            first = len(out)
+            decode_run(st.iter_unpack(buf[off:n - (n - off) % size]), size, out)
+            off += (len(out) - first) * size
+        return out, False
+
+    return decode_chunk
+
+
+def inet_chunk_decoder(netid: str, want_ext: bool = False) -> ChunkDecoder:
+    """A chunk decoder (``NetlinkSocket.dump_chunks``) of ``inet_diag_msg`` replies
+    into records (:class:`SocketRecord`).
+
+    The hot path of ``socklab.sockets()``: messages read in runs
+    (:func:`_in_runs`), addresses converted once per distinct value, records
+    built with ``tuple.__new__``. Replies with extensions (``want_ext``:
+    tcp_info, memory, timers) and RAW ones (the protocol is an attribute) are
+    read one by one, attributes and all.
+    """
+    cache: dict[bytes, str] = {}
+    one_by_one = _inet_messages(netid, want_ext, cache)
+    if want_ext or netid == "raw":
+        return one_by_one
+    cls = SocketRecord
+    names, last, fam_names = _STATE_NAMES, _LAST_STATE, _FAMILY_NAMES
+
+    def layout(size: int) -> struct.Struct:
+        # len, type; family, state, sport, dport, src, dst, if, cookie, rqueue, wqueue, uid, inode
+        return struct.Struct(f"=IH10xBB2xHH16s16sIQ4xIIII{size - 88}x")
+
+    def decode_run(run: Iterator[tuple[Any, ...]], size: int, out: list[SocketRecord]) -> None:
+        append = out.append
+        for (length, mtype, family, state, sport, dport, src, dst, ifindex, cookie, rqueue,
+             wqueue, uid, inode) in run:
+            if length != size or mtype != SOCK_DIAG_BY_FAMILY:
+                return
+            ls = cache.get(src)
+            if ls is None:
+                ls = cache[src] = _ntop(family, src[:4] if family == _AF_INET else src)
+            ps = cache.get(dst)
+            if ps is None:
+                ps = cache[dst] = _ntop(family, dst[:4] if family == _AF_INET else dst)
+            append(_tuple_new(cls, (
+                netid, fam_names[family], names[state] if state <= last else str(state),
+                rqueue, wqueue, ls, _ntohs(sport), ps, _ntohs(dport), inode, uid, ifindex,
+                None, None, cookie, None, None, None, None, None)))
+
+    return _in_runs(layout, decode_run, one_by_one)
+
+
+def inet_row_decoder(netid: str, family: int) -> ChunkDecoder:
+    """A chunk decoder of ``inet_diag_msg`` replies (TCP or UDP, one family) into
+    the plain table's rows (:data:`Row`), with no record in between: what
+    ``socklab sockets -tan`` prints, and nothing it does not. Each row equals
+    ``row_of`` of the record :func:`inet_chunk_decoder` makes of the same reply.
+    """
+    records = inet_chunk_decoder(netid)
+    cache: dict[bytes, str] = {}
+    names, last = _STATE_NAMES, _LAST_STATE
+    alen = 4 if family == _AF_INET else 16
+    bracket = "%s" if family == _AF_INET else "[%s]"
+
+    def layout(size: int) -> struct.Struct:
+        # len, type; state, sport, dport, src, dst, rqueue, wqueue
+        return struct.Struct(
+            f"=IH11xB2xHH{alen}s{16 - alen}x{alen}s{16 - alen}x16xII8x{size - 88}x")
+
+    def decode_run(run: Iterator[tuple[Any, ...]], size: int, out: list[Row]) -> None:
+        append = out.append
+        for length, mtype, state, sport, dport, src, dst, rq, wq in run:
+            if length != size or mtype != SOCK_DIAG_BY_FAMILY:
+                return
+            local = cache.get(src)
+            if local is None:
+                local = cache[src] = bracket % _ntop(family, src)
+            peer = cache.get(dst)
+            if peer is None:
+                peer = cache[dst] = bracket % _ntop(family, dst)
+            append((netid, names[state] if state <= last else str(state), rq, wq,
+                    f"{local}:{_ntohs(sport) or '*'}", f"{peer}:{_ntohs(dport) or '*'}"))
+
+    def as_rows(buf: memoryview, n: int) -> tuple[list[Any], bool]:
+        got, done = records(buf, n)
+        return list(map(row_of, got)), done
+
+    return _in_runs(layout, decode_run, as_rows)
+
+
+def _inet_messages(netid: str, want_ext: bool, cache: dict[bytes, str]) -> ChunkDecoder:
+    """The one-by-one ``inet_diag_msg`` decoder: every message with its attributes."""
     unpack = NL_INET_DIAG_MSG.unpack_from
     names = TCP_STATES
-    cache: dict[bytes, str] = {}
     cls = SocketRecord
     is_raw = netid == "raw"
-    slow = want_ext or is_raw
-    fam_names = {_AF_INET: "inet", _AF_INET6: "inet6"}
+    fam_names = _FAMILY_NAMES
 
     def text(family: int, raw: bytes) -> str:
         s = cache.get(raw)
@@ -180,99 +298,26 @@ def inet_chunk_decoder(netid: str, want_ext: bool = False
                 length, mtype = NLMSGHDR.unpack_from(buf, off)[:2]
                 if control(buf, mtype, off + 16, off + length):
                     return out, True
-                off += (length + 3) & ~3
+                off += max((length + 3) & ~3, 16)
                 continue
             (length, mtype, _fl, _seq, _pid, family, state, timer, retrans, sport, dport, src,
              dst, ifindex, cookie, expires, rqueue, wqueue, uid, inode) = unpack(buf, off)
             if mtype != SOCK_DIAG_BY_FAMILY:
                 if control(buf, mtype, off + 16, off + length):
                     return out, True
-                off += (length + 3) & ~3
+                off += max((length + 3) & ~3, 16)
                 continue
             protocol = info = mem = tmr = None
-            if slow:
-                a = attrs(buf, off + 88, off + length)
-                if is_raw and INET_DIAG_PROTOCOL in a:
-                    protocol = str(buf[a[INET_DIAG_PROTOCOL][0]])
-                if want_ext:
-                    tmr, mem, info = _inet_ext(buf, a, timer, expires, retrans)
-            ls = cache.get(src)
-            if ls is None:
-                ls = text(family, src)
-            ps = cache.get(dst)
-            if ps is None:
-                ps = text(family, dst)
+            a = attrs(buf, off + 88, off + length)
+            if is_raw and INET_DIAG_PROTOCOL in a:
+                protocol = str(buf[a[INET_DIAG_PROTOCOL][0]])
+            if want_ext:
+                tmr, mem, info = _inet_ext(buf, a, timer, expires, retrans)
             append(_tuple_new(cls, (
                 netid, fam_names[family], names.get(state) or str(state), rqueue, wqueue,
-                ls, _ntohs(sport), ps, _ntohs(dport), inode, uid, ifindex, None, protocol,
-                cookie, None, None, tmr, mem, info)))
-            off += (length + 3) & ~3
-        return out, False
-
-    return decode_chunk
-
-
-# the states as a tuple indexed by number (TCP_STATES has no 0, and kernels may add states)
-_STATE_NAMES = tuple(TCP_STATES.get(i, str(i)) for i in range(max(TCP_STATES) + 1))
-
-
-def inet_row_decoder(netid: str, family: int
-                     ) -> Callable[[memoryview, int], tuple[list[Row], bool]]:
-    """A chunk decoder of ``inet_diag_msg`` replies (TCP or UDP, one family) that
-    makes the plain table's rows (:data:`Row`) and no records: what ``socklab
-    sockets -tan`` prints, and nothing it does not.
-
-    The kernel sends the sockets of a dump with the same attributes (TIME-WAIT
-    ones with fewer), so the messages come in runs of one length:
-    ``struct.iter_unpack`` reads a run in one call, picking only the fields a
-    row needs. A message of a layout not read this way goes through
-    :func:`inet_chunk_decoder` and :func:`row_of`, which give the same rows.
-    """
-    records = inet_chunk_decoder(netid)
-    cache: dict[bytes, str] = {}
-    names = _STATE_NAMES
-    last = len(names) - 1
-    alen = 4 if family == _AF_INET else 16
-    bracket = "%s" if family == _AF_INET else "[%s]"
-    formats: dict[int, struct.Struct] = {}
-
-    def layout(size: int) -> struct.Struct:
-        # nlmsghdr len, type; inet_diag_msg state, sport, dport, src, dst, rqueue, wqueue
-        fmt = f"=IH11xB2xHH{alen}s{16 - alen}x{alen}s{16 - alen}x16xII8x{size - 88}x"
-        st = formats[size] = struct.Struct(fmt)
-        return st
-
-    def decode_chunk(buf: memoryview, n: int) -> tuple[list[Row], bool]:
-        out: list[Row] = []
-        append = out.append
-        off = 0
-        while off < n:
-            size, mtype = NLMSGHDR.unpack_from(buf, off)[:2]
-            if mtype != SOCK_DIAG_BY_FAMILY:  # the DONE at the end, or an error
-                if control(buf, mtype, off + 16, off + size):
-                    return out, True
-                off += max((size + 3) & ~3, 16)
-                continue
-            if size < 88 or size & 3 or off + size > n:  # not a layout read in runs here
-                got, done = records(buf, n)
-                return list(map(row_of, got)), done
-            # a run of sockets of this length, up to the first of another length
-            # (TIME-WAIT sockets carry fewer attributes than full ones) or the DONE
-            st = formats.get(size) or layout(size)
-            first = len(out)
-            for length, mtype, state, sport, dport, src, dst, rq, wq in st.iter_unpack(
-                    buf[off:n - (n - off) % size]):
-                if length != size or mtype != SOCK_DIAG_BY_FAMILY:
-                    break
-                local = cache.get(src)
-                if local is None:
-                    local = cache[src] = bracket % _ntop(family, src)
-                peer = cache.get(dst)
-                if peer is None:
-                    peer = cache[dst] = bracket % _ntop(family, dst)
-                append((netid, names[state] if state <= last else str(state), rq, wq,
-                        f"{local}:{_ntohs(sport) or '*'}", f"{peer}:{_ntohs(dport) or '*'}"))
-            off += (len(out) - first) * size
+                text(family, src), _ntohs(sport), text(family, dst), _ntohs(dport), inode, uid,
+                ifindex, None, protocol, cookie, None, None, tmr, mem, info)))
+            off += max((length + 3) & ~3, 16)
         return out, False
 
     return decode_chunk
