@@ -14,12 +14,14 @@ SOCKLAB = str(BIN / "socklab")
 
 def compile_sources() -> None:
     """Byte-compile socklab first: with PYTHONDONTWRITEBYTECODE set, Python would
-    otherwise compile every module from source at every start of every run."""
+    otherwise compile every module from source at every start of every run.
+    Forced: a .pyc with the source's mtime second is kept by compileall even when
+    the source changed within that second, and then refused at import."""
     import compileall
 
     import socklab
 
-    compileall.compile_dir(Path(socklab.__file__).parent, quiet=1)
+    compileall.compile_dir(Path(socklab.__file__).parent, quiet=1, force=True)
 
 
 compile_sources()
