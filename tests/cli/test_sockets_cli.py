@@ -61,7 +61,7 @@ def test_bad_input_exits_2_with_one_line(argv):
 def test_fast_json_equals_the_json_module():
     import json
 
-    from socklab.cli.cmd_sockets import record_json
+    from socklab.cli.cmd_sockets import inet_json, record_json
     from socklab.socktable.model import Process, SocketRecord, Timer
 
     samples = [
@@ -80,7 +80,32 @@ def test_fast_json_equals_the_json_module():
         SocketRecord("tcp", "inet", "ESTAB", 1, 2, "10.0.0.1", 22, "10.0.0.2", 1, 11, 0,
                      netns="blue"),
     ]
-    samples += list(socklab.sockets(all_states=True))  # every kind, as the kernel lists them
-    for r in samples:
+    live = list(socklab.sockets(all_states=True))  # every kind, as the kernel lists them
+    for r in samples + live:
         assert json.loads(record_json(r)) == r.as_dict()
         assert record_json(r) == json.dumps(r.as_dict())
+    # the batch path: TCP and UDP records from sock_diag, nothing added
+    lean = [r for r in live + samples[:1] + samples[4:6]
+            if r.netid in ("tcp", "udp") and r.cookie is not None]
+    assert len(lean) >= 3
+    for r in lean:
+        assert inet_json(r) == json.dumps(r.as_dict())
+
+
+def test_json_listing_picks_the_batch_path_only_where_it_holds(capsys):
+    """_json writes a batch of sock_diag TCP/UDP records the lean way, and any
+    other batch (a /proc record without queues, a UNIX one) the general way:
+    the text equals the json module's either way."""
+    from socklab.cli.cmd_sockets import _json
+    from socklab.socktable.model import SocketRecord
+
+    tcp = [r for r in socklab.sockets("tcp", "udp", all_states=True) if r.cookie is not None]
+    from_proc = SocketRecord("tcp", "inet", "ESTAB", None, None, "10.0.0.1", 22, "10.0.0.2",
+                             1, 11, None)
+    unix = SocketRecord("u_str", "unix", "LISTEN", 0, 0, '/tmp/a"b', None, "*", None, 13, 0,
+                        0, 0, None, 5)
+    for records in (tcp, tcp + [from_proc], [unix] + tcp, []):
+        _json(records, plain=True)
+        objects = [json.dumps(r.as_dict()) for r in records]
+        expected = "[\n  " + ",\n  ".join(objects) + "\n]\n" if records else "[]\n"
+        assert capsys.readouterr().out == expected
