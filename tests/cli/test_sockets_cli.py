@@ -104,7 +104,7 @@ def test_json_listing_picks_the_batch_path_only_where_it_holds(capsys):
                              1, 11, None)
     unix = SocketRecord("u_str", "unix", "LISTEN", 0, 0, '/tmp/a"b', None, "*", None, 13, 0,
                         0, 0, None, 5)
-    for records in (tcp, tcp + [from_proc], [unix] + tcp, []):
+    for records in (tcp, [*tcp, from_proc], [unix, *tcp], []):
         _json(records, plain=True)
         objects = [json.dumps(r.as_dict()) for r in records]
         expected = "[\n  " + ",\n  ".join(objects) + "\n]\n" if records else "[]\n"

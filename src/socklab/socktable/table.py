@@ -19,7 +19,7 @@ import errno
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import Any, NamedTuple
 
 from socklab.errors import BadInput, NetworkError, from_oserror
 from socklab.kernel import netlink, netns, procfs
@@ -39,8 +39,16 @@ def last_sources() -> dict[str, str]:
     return dict(_sources)
 
 
-def _inet_requests(q: Query, netid: str, ext: int,
-                   as_rows: bool) -> list[tuple[str, bytes, Decoder, str]]:
+class _Request(NamedTuple):
+    kind: str  # what last_sources() names: tcp/inet, unix, packet ...
+    payload: bytes  # the sock_diag request
+    decode: Decoder  # its chunk decoder
+    procname: str  # the /proc/net file to read instead
+    rows: bool  # the decoder makes table rows, not records
+    checked: bool  # the kernel filters state (packet and netlink: Python must)
+
+
+def _inet_requests(q: Query, netid: str, ext: int, as_rows: bool) -> list[_Request]:
     proto = {"tcp": socket.IPPROTO_TCP, "udp": socket.IPPROTO_UDP, "raw": socket.IPPROTO_RAW}[netid]
     out = []
     records: Decoder = diag.inet_chunk_decoder(netid, want_ext=bool(ext))
@@ -48,38 +56,40 @@ def _inet_requests(q: Query, netid: str, ext: int,
                                                                  netid + "6")):
         if fam not in q.families:
             continue
-        decode = diag.inet_row_decoder(netid, af) if as_rows and netid != "raw" else records
+        rows = as_rows and netid != "raw"
+        decode = diag.inet_row_decoder(netid, af) if rows else records
         raw_proto = socket.IPPROTO_RAW if netid == "raw" else 0
         # ports filtered in the kernel too (not for RAW, whose "port" is the protocol)
         code = diag.port_bytecode(q.sport, q.dport) if netid != "raw" else b""
         payload = diag.inet_request(af, proto, q.state_mask(), ext if netid == "tcp" else
                                     ext & diag.EXT_SKMEM, bytecode=code,
                                     raw_protocol=raw_proto)
-        out.append((f"{netid}/{fam}", payload, decode, procname))
+        out.append(_Request(f"{netid}/{fam}", payload, decode, procname, rows, True))
     return out
 
 
-def _requests(q: Query, extended: bool,
-              as_rows: bool = False) -> list[tuple[str, bytes, Decoder, str]]:
-    """What to ask sock_diag for each kind: (kind, request, chunk decoder, /proc file).
+def _requests(q: Query, extended: bool, as_rows: bool = False) -> list[_Request]:
+    """What to ask sock_diag for each kind.
 
     ``as_rows``: TCP and UDP dumps decode straight to table rows (see :func:`rows`)."""
     ext = (diag.EXT_INFO | diag.EXT_CONG | diag.EXT_SKMEM) if extended else 0
-    reqs: list[tuple[str, bytes, Decoder, str]] = []
+    reqs: list[_Request] = []
     for netid in ("tcp", "udp", "raw"):
         if netid in q.netids:
             reqs += _inet_requests(q, netid, ext, as_rows)
     if q.netids & {"u_str", "u_dgr", "u_seq"}:
         show = diag.UDIAG_SHOW_NAME | diag.UDIAG_SHOW_PEER | diag.UDIAG_SHOW_RQLEN | \
             diag.UDIAG_SHOW_UID | (diag.UDIAG_SHOW_MEMINFO if extended else 0)
-        reqs.append(("unix", diag.unix_request(show, q.state_mask()), _chunks(diag.decode_unix),
-                     "unix"))
+        reqs.append(_Request("unix", diag.unix_request(show, q.state_mask()),
+                             _chunks(diag.decode_unix), "unix", False, True))
     if q.netids & {"p_raw", "p_dgr"}:
         show = diag.PACKET_SHOW_INFO | (diag.PACKET_SHOW_MEMINFO if extended else 0)
-        reqs.append(("packet", diag.packet_request(show), _chunks(diag.decode_packet), "packet"))
+        reqs.append(_Request("packet", diag.packet_request(show), _chunks(diag.decode_packet),
+                             "packet", False, False))
     if "nl" in q.netids:
-        reqs.append(("netlink", diag.netlink_request(diag.NDIAG_SHOW_MEMINFO if extended else 0),
-                     _chunks(diag.decode_netlink), "netlink"))
+        reqs.append(_Request("netlink",
+                             diag.netlink_request(diag.NDIAG_SHOW_MEMINFO if extended else 0),
+                             _chunks(diag.decode_netlink), "netlink", False, False))
     return reqs
 
 
@@ -99,10 +109,15 @@ def _parse_proc(procname: str, text: str) -> Iterator[SocketRecord]:
 
 def _one_namespace(q: Query, extended: bool, source: str,
                    enter: Callable[[], AbstractContextManager[object]],
+                   keep: Callable[[SocketRecord], bool] | None,
                    as_rows: bool = False) -> Iterator[Any]:
     """Records of one namespace: sockets and files are opened inside ``enter()``,
     read outside (a netlink socket stays in the namespace it was made in).
-    ``as_rows``: TCP and UDP from sock_diag come as rows, the rest as records."""
+
+    ``keep`` checks, in Python, the records the kernel did not filter: those
+    read from /proc, and PACKET and NETLINK ones (no state filter in their
+    diag). ``as_rows``: table rows (:func:`rows`) instead of records.
+    """
     reqs = _requests(q, extended, as_rows)
     nl: netlink.NetlinkSocket | None = None
     texts: dict[str, str | None] = {}
@@ -114,26 +129,33 @@ def _one_namespace(q: Query, extended: bool, source: str,
                 if source == "diag":
                     raise from_oserror(exc, "open sock_diag netlink socket") from exc
         if nl is None:
-            texts = {procname: procfs.read_net(procname) for _k, _p, _d, procname in reqs}
+            texts = {req.procname: procfs.read_net(req.procname) for req in reqs}
     try:
-        for kind, payload, decode, procname in reqs:
+        for req in reqs:
             if nl is not None:
                 try:
-                    yield from _dump(nl, payload, decode)
-                    _sources[kind] = "sock_diag"
+                    items = _dump(nl, req.payload, req.decode)
+                    if keep is not None and not req.checked:
+                        items = filter(keep, items)
+                    yield from items if req.rows or not as_rows else map(row_of, items)
+                    _sources[req.kind] = "sock_diag"
                     continue
                 except OSError as exc:
                     if source == "diag" or exc.errno not in (errno.ENOENT, errno.EOPNOTSUPP,
                                                              errno.EINVAL):
-                        raise NetworkError(f"sock_diag dump of {kind} sockets", exc.errno) \
+                        raise NetworkError(f"sock_diag dump of {req.kind} sockets", exc.errno) \
                             from exc
                 with enter():
-                    text = procfs.read_net(procname)
+                    text = procfs.read_net(req.procname)
             else:
-                text = texts.get(procname)
-            _sources[kind] = f"/proc/net/{procname}" if text is not None else "unavailable"
+                text = texts.get(req.procname)
+            _sources[req.kind] = f"/proc/net/{req.procname}" if text is not None else \
+                "unavailable"
             if text is not None:
-                yield from _parse_proc(procname, text)
+                records = _parse_proc(req.procname, text)
+                if keep is not None:
+                    records = filter(keep, records)
+                yield from map(row_of, records) if as_rows else records
     finally:
         if nl is not None:
             nl.close()
@@ -182,14 +204,17 @@ def sockets(*kinds: str, query: Query | None = None, listening: bool = False,
         spaces = [(None, lambda: netns.entered(netns_name))]
     else:
         spaces = [(None, nullcontext)]
+    # Kind, family, state (but for PACKET and NETLINK) and ports were filtered by
+    # the kernel; addresses are checked here for every record, the rest in
+    # _one_namespace for what the kernel did not filter (and what /proc gave).
     check_all = q.has_address_filters
     for label, enter in spaces:
-        for rec in _one_namespace(q, extended, source, enter):
-            # Kind, family and (for inet and unix) state were filtered by the
-            # kernel already; check in Python what it did not (records read from
-            # /proc, which have no cookie, are always checked).
-            if (check_all or rec.cookie is None or rec.family in _UNFILTERED) \
-                    and not q.matches(rec):
+        recs = _one_namespace(q, extended, source, enter, None if check_all else q.matches)
+        if not (check_all or owners is not None or all_netns):
+            yield from recs
+            continue
+        for rec in recs:
+            if check_all and not q.matches(rec):
                 continue
             if owners is not None:
                 procs = owners.get(rec.inode)
@@ -216,15 +241,7 @@ def rows(query: Query | None = None, source: str = "auto") -> Iterator[Row]:
         yield from map(row_of, sockets(query=q, source=source))
         return
     _sources.clear()
-    for item in _one_namespace(q, False, source, nullcontext, as_rows=True):
-        if type(item) is tuple:  # a row from diag.inet_row_decoder
-            yield item
-        elif (item.cookie is not None and item.family not in _UNFILTERED) or q.matches(item):
-            yield row_of(item)
-
-
-# families the kernel does not filter by state (their records are always checked)
-_UNFILTERED = ("packet", "netlink")
+    yield from _one_namespace(q, False, source, nullcontext, q.matches, as_rows=True)
 
 
 def _enter_path(path: str, label: str) -> Callable[[], AbstractContextManager[object]]:
