@@ -47,6 +47,23 @@ def test_open_closed_filtered(target):
     assert {p for p, s in states.items() if s == "closed"} == {23, 443, 9999}
 
 
+def test_a_refused_socket_serves_the_next_port(target):
+    """A refused connect leaves its socket unconnected, and the scanner connects it
+    again to the next port: one socket for a run of closed ports (--trace shows
+    it), and open, filtered and closed ports mixed in any order still judged right."""
+    ns, open_ports = target
+    order = [23, 22, 443, 2222, 80, 9999, 8080, 24, 31337, 25]
+    results = ns.run(scan.scan, ["10.77.0.2"], order, timeout=0.5, concurrency=1, workers=1)
+    states = {r.port: r.state for r in results}
+    assert {p for p, st in states.items() if st == "open"} == open_ports
+    assert states[2222] == "filtered"
+    assert {p for p, st in states.items() if st == "closed"} == {23, 443, 9999, 24, 25}
+    proc = ns.exec(*SOCKLAB, "--trace", "scan", "10.77.0.2", "-p", "100-199", check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("socket(") == 1
+    assert proc.stderr.count("ECONNREFUSED") == 100
+
+
 def test_open_set_equals_nmap(target):
     need_tool("nmap")
     ns, open_ports = target
