@@ -71,9 +71,13 @@ def run(args: argparse.Namespace) -> int:
 
     if count is None and deadline is None:
         count = 2**31  # like ping: until interrupted
+    # no callback where it would do nothing: at -i 0 each is a call per echo
+    # (and the senders' one runs under the GIL the reader needs)
     result = ping.ping(args.host, count, interval=interval, size=args.size, ttl=args.ttl,
                        timeout=args.timeout, deadline=deadline, source=args.interface,
-                       ipv6=args.ipv6, on_reply=on_reply, on_send=on_send,
+                       ipv6=args.ipv6, on_reply=on_reply if show or
+                       (args.flood and not args.json) else None,
+                       on_send=None if args.json else on_send,
                        until_interrupted=True)  # Ctrl-C: the statistics, as iputils
     if args.json:
         render.write_json(result)

@@ -232,6 +232,7 @@ class _Session:
         # that each request costs one struct.pack: ~2x the echoes a second at -i 0
         self.build = icmp.echo_builder(self.ident, bytes(i & 0xFF for i in range(size)), v6)
         self.sent_at: dict[int, float] = {}
+        self.buf = bytearray(RECV_SIZE)  # raw IPv4 replies are received into it
         self.seen: set[int] = set()
         self.replies: list[PingReply] = []
         self.errors = 0
@@ -279,7 +280,8 @@ class _Session:
 
     def readable(self) -> None:
         """Take every reply waiting on the socket."""
-        for reply in _receive(self.sock, self.kind, self.v6, self.ident, self.sent_at):
+        for reply in _receive(self.sock, self.kind, self.v6, self.ident, self.sent_at,
+                              self.buf):
             if reply.error is not None:
                 with self.lock:
                     self.errors += 1
@@ -446,50 +448,61 @@ async def ping_async(host: str, count: int | None = 4, **options: Any) -> PingRe
 
 
 def _receive(sock: socket.socket, kind: str, v6: bool, ident: int,
-             sent_at: dict[int, float]) -> list[PingReply]:
-    """Everything waiting on the socket (drained: a raw socket on loopback also gets our
-    own requests, and a fast ping must not let its receive buffer overflow)."""
+             sent_at: dict[int, float], buf: bytearray) -> list[PingReply]:
+    """Everything waiting on the socket (drained: a fast ping must not let its
+    receive buffer overflow). ``buf``: the session's receive buffer."""
     out: list[PingReply] = []
     for _ in range(256):
-        got = _receive_one(sock, kind, v6, ident, sent_at)
+        got = _receive_one(sock, kind, v6, ident, sent_at, buf)
         if got is None:
             break
         out += got
     return out
 
 
+# an echo reply after a 20-byte IPv4 header: source address, then the ICMP header
+_IPV4_ECHO = struct.Struct("!12x4s4xBBHHH")
+_SOURCES: dict[bytes, str] = {}
+
+
 def _receive_one(sock: socket.socket, kind: str, v6: bool, ident: int,
-                 sent_at: dict[int, float]) -> list[PingReply] | None:
+                 sent_at: dict[int, float], buf: bytearray) -> list[PingReply] | None:
     """The replies in the next waiting message (maybe none), or None when nothing waits."""
     out: list[PingReply] = []
+    addr: Any = None
     if kind == "dgram":
         try:
-            data, anc, _flags, addr = sock.recvmsg(RECV_SIZE, 1024, socket.MSG_ERRQUEUE)
+            data, anc, _flags, _from = sock.recvmsg(RECV_SIZE, 1024, socket.MSG_ERRQUEUE)
             out += _queued_error(data, anc, v6, ident)
         except BlockingIOError:
             pass
         except OSError:
             pass
     try:
-        if kind == "raw" and not v6:  # the TTL is in the IP header: no ancillary data
-            data, addr = sock.recvfrom(RECV_SIZE, socket.MSG_DONTWAIT)
-            anc = []
+        if kind == "raw" and not v6:
+            # TTL and source are in the IP header: no ancillary data, no address, and
+            # the session's buffer rather than a new 64 KiB one per reply (that
+            # churn cost page faults at -i 0)
+            n = sock.recv_into(buf, RECV_SIZE, socket.MSG_DONTWAIT)
+            now = time.monotonic()
+            if n >= 28 and buf[0] == 0x45 and buf[20] == icmp.ECHO_REPLY:
+                # the common case at speed, without icmp.parse
+                src, _t, _c, _sum, rid, seq = _IPV4_ECHO.unpack_from(buf)
+                if rid == ident:
+                    sent = sent_at.get(seq)
+                    source = _SOURCES.get(src) or _SOURCES.setdefault(
+                        src, socket.inet_ntop(socket.AF_INET, src))
+                    out.append(PingReply(seq, source, n - 20, buf[8],
+                                         (now - sent) * 1000 if sent is not None else None))
+                return out
+            data, anc = bytes(buf[:n]), []
         else:
             data, anc, _flags, addr = sock.recvmsg(RECV_SIZE, 1024, socket.MSG_DONTWAIT)
+            now = time.monotonic()
     except (BlockingIOError, InterruptedError):
         return out or None
     except OSError:
         return out or None
-    now = time.monotonic()
-    if kind == "raw" and not v6 and len(data) >= 28 and data[(ihl := (data[0] & 0xF) * 4)] \
-            == icmp.ECHO_REPLY and len(data) >= ihl + 8:
-        # the common case at speed, without icmp.parse: an echo reply after an IPv4 header
-        _t, _c, _sum, rid, seq = icmp.HEADER.unpack_from(data, ihl)
-        if rid == ident:
-            sent = sent_at.get(seq)
-            out.append(PingReply(seq, str(addr[0]), len(data) - ihl, data[8],
-                                 (now - sent) * 1000 if sent is not None else None))
-        return out
     try:
         msg = icmp.parse(data, v6, ip_header=(kind == "raw" and not v6))
     except ValueError:
@@ -498,7 +511,7 @@ def _receive_one(sock: socket.socket, kind: str, v6: bool, ident: int,
     for _level, ctype, cdata in anc:
         if ctype in (IP_TTL_CMSG, socket.IPV6_HOPLIMIT) and len(cdata) >= 4:
             hops = struct.unpack("=i", cdata[:4])[0]
-    source = msg.source or str(addr[0])
+    source = msg.source or (str(addr[0]) if addr else "?")
     if msg.is_error:
         if msg.quoted_ident == ident and msg.quoted_seq is not None:
             out.append(PingReply(msg.quoted_seq, source, len(data), hops, None, False,
