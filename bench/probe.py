@@ -53,6 +53,7 @@ def main() -> None:
     # Two rates each: whole process (start-up included), and during the run (each
     # tool's own "time" in its summary). Runs interleaved, medians of --runs.
     ping_whole, ping_run, ours_whole, ours_run, rtts, received = [], [], [], [], [], []
+    ping_rtts: list[float] = []
     for _ in range(args.runs):
         if shutil.which("ping"):
             t0 = time.perf_counter()
@@ -61,6 +62,9 @@ def main() -> None:
             ping_whole.append(time.perf_counter() - t0)
             m = re.search(r"time (\d+)ms", out)
             ping_run.append(int(m.group(1)) / 1000 if m else 0.001)
+            m = re.search(r"= [\d.]+/([\d.]+)/", out)
+            if m:
+                ping_rtts.append(float(m.group(1)))
         t0 = time.perf_counter()
         out = subprocess.run([SOCKLAB, "--json", "ping", "-i", "0", "-c", str(n), "-W", "1",
                               "127.0.0.1"], capture_output=True, text=True, check=True).stdout
@@ -72,7 +76,8 @@ def main() -> None:
     med = statistics.median
     if ping_whole:
         rows.append((f"ping -f -c {n} 127.0.0.1", med(ping_whole), 0,
-                     f"{n / med(ping_whole):,.0f}/s whole, {n / med(ping_run):,.0f}/s in run"))
+                     f"{n / med(ping_whole):,.0f}/s whole, {n / med(ping_run):,.0f}/s in run"
+                     + (f", rtt avg {med(ping_rtts):.3f} ms" if ping_rtts else "")))
     ratio = f" ({med(ping_run) / med(ours_run):.2f}x ping's rate in run)" if ping_run else ""
     rows.append((f"socklab ping -i 0 -c {n} 127.0.0.1", med(ours_whole), 0,
                  f"{n / med(ours_whole):,.0f}/s whole, {n / med(ours_run):,.0f}/s in run"
