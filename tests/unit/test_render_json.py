@@ -59,3 +59,23 @@ def test_an_object_is_one_key_per_line_and_its_lists_one_item_per_line():
                                                          {"seq": 2, "rtt_ms": 0.25}],
                                 "empty": [], "nested": {"a": 1}}
     assert text.splitlines()[3] == '    {"seq": 1, "rtt_ms": 0.5},'
+
+
+def test_the_item_encoder_writes_what_json_dumps_writes():
+    encode = render._item_encoder()
+    values = [{"a": 1.5, "b": None, "c": [1, "x"], "d": {"e": True}}, "é\n\"", 1e300,
+              float("nan"), [], {}, -0.0, 2**70]
+    for value in values:
+        assert encode(value) == json.dumps(value)
+
+
+def test_a_tuple_of_records_of_one_class_takes_its_converter_and_mixed_ones_do_not():
+    class A(NamedTuple):
+        x: int
+
+    class B(NamedTuple):
+        y: str
+
+    assert render.to_jsonable((A(1), A(2))) == [{"x": 1}, {"x": 2}]
+    assert render.to_jsonable([A(1), B("b")]) == [{"x": 1}, {"y": "b"}]
+    assert render.to_jsonable(((1, 2), A(3))) == [[1, 2], {"x": 3}]

@@ -39,7 +39,7 @@ def to_jsonable(value: Any) -> Any:
         if as_dict is not None:  # a NamedTuple record
             return {k: v if type(v) in _SCALARS else to_jsonable(v)
                     for k, v in as_dict().items()}
-        return [to_jsonable(v) for v in value]
+        return _items(value)
     fields = getattr(value, "__dataclass_fields__", None)
     if fields is not None and not isinstance(value, type):
         return {name: to_jsonable(getattr(value, name)) for name in fields}
@@ -47,13 +47,26 @@ def to_jsonable(value: Any) -> Any:
         return value.value
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | set | frozenset):
+    if isinstance(value, list):
+        return _items(value)
+    if isinstance(value, set | frozenset):
         return [to_jsonable(v) for v in value]
     if type(value).__module__ == "ipaddress":  # addresses, networks, interfaces
         return str(value)
     if isinstance(value, bytes):
         return value.hex()
     return value
+
+
+def _items(values: Sequence[Any]) -> list[Any]:
+    """A list or tuple's items; records of one class through its converter (the
+    10,000 replies of a flood ping: 60 -> 15 ms)."""
+    if values:
+        cls = type(values[0])
+        convert = record_converter(cls) if hasattr(cls, "_fields") else None
+        if convert is not None and all(type(v) is cls for v in values):
+            return list(map(convert, values))
+    return [to_jsonable(v) for v in values]
 
 
 _PLAIN_WORDS = frozenset({"str", "int", "float", "bool", "None", "tuple", "list"})
@@ -100,17 +113,38 @@ def record_converter(cls: type) -> Callable[[Any], dict[str, Any]] | None:
     return convert
 
 
+def _item_encoder() -> Callable[[Any], str]:
+    """``json.dumps`` for one item of many: the C encoder made once. Each call of
+    ``JSONEncoder.encode`` builds a new one (2.7 us of the 3.5 an item takes for
+    a flood ping's 10,000 replies). Where json has no C encoder, ``encode``."""
+    import json.encoder as je
+
+    base = je.JSONEncoder(check_circular=False)
+    # json's own, called as JSONEncoder.iterencode() calls it
+    c_make_encoder: Callable[..., Any] | None = getattr(je, "c_make_encoder", None)
+    if c_make_encoder is None:
+        return base.encode
+    try:
+        make = c_make_encoder(None, base.default, je.encode_basestring_ascii, None,
+                              base.key_separator, base.item_separator, False, False, True)
+    except TypeError:  # another signature in a later Python
+        return base.encode
+
+    def encode(value: Any) -> str:
+        return "".join(make(value, 0))
+
+    return encode
+
+
 def write_json(value: Any, out: TextIO | None = None) -> None:
     """JSON on ``out``: a list is written one compact object per line (fast, and
     easy to grep); an object one key per line, the items of a list value one per line."""
-    import json
-
     out = out if out is not None else sys.stdout
+    encode = _item_encoder()
     if isinstance(value, list):
         if not value:
             out.write("[]\n")
             return
-        encode = json.JSONEncoder(check_circular=False).encode
         cls = type(value[0])
         convert = record_converter(cls)
         if convert is not None and all(type(v) is cls for v in value):
@@ -120,7 +154,6 @@ def write_json(value: Any, out: TextIO | None = None) -> None:
         out.write("[\n  " + ",\n  ".join(items) + "\n]\n")
         return
     value = to_jsonable(value)
-    encode = json.JSONEncoder(check_circular=False).encode  # C, unlike json.dump(indent=)
     if not isinstance(value, dict) or not value:
         out.write(encode(value) + "\n")
         return
