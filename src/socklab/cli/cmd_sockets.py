@@ -69,10 +69,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import gc
 
-    from socklab.socktable import filters, table
+    from socklab.socktable import filters
 
+    # a short-lived command that builds up to a tuple per socket: the cyclic GC
+    # would re-walk them all again and again (docs/design.md)
     gc.disable()
-
     if args.ipv4 and args.ipv6:
         raise BadInput("-4 and -6 together: give one, or neither for both")
     query = filters.build_query(
@@ -82,13 +83,10 @@ def run(args: argparse.Namespace) -> int:
     if not (args.summary or args.json):
         _table(args, query, multi_kind=len(query.netids) > 1)
         return 0
-    extended = args.info or args.memory or args.extended
-    records: Iterable[Any] = table.sockets(query=query, processes=args.processes, extended=extended,
-                            source=args.source, all_netns=args.all_netns)
-    if args.debug:
-        records = _debug_sources(records, table.last_sources)
+    records = _records(query, args)
     if args.summary:
         return _summary(records, args.json)
+    extended = args.info or args.memory or args.extended
     _json(records, plain=not (extended or args.processes or args.all_netns))
     return 0
 
@@ -232,33 +230,6 @@ def _details(r: Any, args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
-def _rows(args: argparse.Namespace, query: Any, plain: bool) -> tuple[list[Any], list[Any]]:
-    """The table's rows, and the records behind them when a column needs more
-    than a row holds (processes, details, namespace, service names)."""
-    from socklab.socktable import table
-    from socklab.socktable.model import row_of
-
-    if plain:
-        rows: Iterable[Any] = table.rows(query, source=args.source)
-        if args.debug:
-            rows = _debug_sources(rows, table.last_sources)
-        return list(rows), []
-    records: Iterable[Any] = table.sockets(
-        query=query, processes=args.processes, extended=args.info or args.memory or args.extended,
-        source=args.source, all_netns=args.all_netns)
-    if args.debug:
-        records = _debug_sources(records, table.last_sources)
-    recs = list(records)
-    if not args.resolve:
-        return list(map(row_of, recs)), recs
-    from socklab.kernel import procfs
-
-    services = procfs.read_services()
-    return [(r.netid, r.state, r.recv_q, r.send_q, _named(r.local(), r.local_port, r.netid,
-                                                           services),
-             _named(r.peer(), r.peer_port, r.netid, services)) for r in recs], recs
-
-
 def _table(args: argparse.Namespace, query: Any, multi_kind: bool) -> None:
     """ss's layout: each column as wide as its widest cell.
 
@@ -274,11 +245,11 @@ def _table(args: argparse.Namespace, query: Any, multi_kind: bool) -> None:
                ("Send-Q", 3, True), ("Local Address:Port", 4, False),
                ("Peer Address:Port", 5, False)]
     if not (details or args.processes or args.resolve or args.all_netns):
-        rows: Iterable[Any] = table_rows(query, args)
+        rows: Iterable[Any] = _plain_rows(query, args)
     else:
         from socklab.socktable.model import row_of
 
-        recs = _records(query, args)
+        recs = list(_records(query, args))
         rows = _named_rows(recs) if args.resolve else list(map(row_of, recs))
         extra: list[tuple[str, list[str]]] = []
         if args.all_netns:
@@ -296,22 +267,20 @@ def _table(args: argparse.Namespace, query: Any, multi_kind: bool) -> None:
     _write_rows(rows, columns, multi_kind, header=not args.no_header)
 
 
-def table_rows(query: Any, args: argparse.Namespace) -> Iterable[Any]:
+def _plain_rows(query: Any, args: argparse.Namespace) -> Iterable[Any]:
     from socklab.socktable import table
 
     rows: Iterable[Any] = table.rows(query, source=args.source)
     return _debug_sources(rows, table.last_sources) if args.debug else rows
 
 
-def _records(query: Any, args: argparse.Namespace) -> list[Any]:
+def _records(query: Any, args: argparse.Namespace) -> Iterable[Any]:
     from socklab.socktable import table
 
     records: Iterable[Any] = table.sockets(
         query=query, processes=args.processes, extended=args.info or args.memory or args.extended,
         source=args.source, all_netns=args.all_netns)
-    if args.debug:
-        records = _debug_sources(records, table.last_sources)
-    return list(records)
+    return _debug_sources(records, table.last_sources) if args.debug else records
 
 
 def _named_rows(recs: list[Any]) -> list[Any]:
