@@ -391,6 +391,8 @@ def _run_flood(session: _Session, batch: BatchSender) -> PingResult:
             now = time.monotonic()
             if session.end is not None and now >= session.end:
                 break
+            if count is not None and len(session.seen) >= count:
+                break  # every echo answered (the senders may not have noticed yet)
             if senders_left[0] == 0 and (len(session.seen) >= session.seq
                                          or now - session.last_send >= session.timeout):
                 break
