@@ -27,10 +27,11 @@ def test_a_batch_sent_is_a_batch_received_in_order():
         receiver = BatchReceiver(rx, 64, batch=16)
         got = []
         while len(got) < 8:
-            for i in range(receiver.receive()):  # blocks for the first, takes the rest
-                view, n = receiver.datagram(i)
-                got.append(bytes(view[:n]))
+            for i, n in enumerate(receiver.receive()):  # blocks for the first, takes the rest
+                got.append(bytes(receiver.slot(i)[:n]))
         assert got == packets
+        with pytest.raises(BlockingIOError):
+            receiver.receive(socket.MSG_DONTWAIT)
     finally:
         rx.close()
         tx.close()

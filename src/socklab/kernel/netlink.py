@@ -161,8 +161,8 @@ PREFETCH_RECEIVERS = 3
 
 
 class _Receiver(Protocol):
-    def receive(self) -> int: ...
-    def datagram(self, i: int) -> tuple[memoryview, int]: ...
+    def receive(self) -> list[int]: ...
+    def slot(self, i: int) -> memoryview: ...
 
 
 class _OneByOne:
@@ -171,14 +171,12 @@ class _OneByOne:
     def __init__(self, sock: socket.socket, size: int) -> None:
         self._recv_into = sock.recv_into
         self._view = memoryview(bytearray(size))
-        self._n = 0
 
-    def receive(self) -> int:
-        self._n = self._recv_into(self._view)
-        return 1
+    def receive(self) -> list[int]:
+        return [self._recv_into(self._view)]
 
-    def datagram(self, i: int) -> tuple[memoryview, int]:
-        return self._view, self._n
+    def slot(self, i: int) -> memoryview:
+        return self._view
 
 
 def _receivers(sock: socket.socket, size: int) -> list[_Receiver]:
@@ -266,7 +264,8 @@ class NetlinkSocket:
         import threading
 
         free: queue.SimpleQueue[_Receiver | None] = queue.SimpleQueue()
-        full: queue.SimpleQueue[tuple[_Receiver, int] | BaseException] = queue.SimpleQueue()
+        full: queue.SimpleQueue[tuple[_Receiver, list[int]] | BaseException] = \
+            queue.SimpleQueue()
         for receiver in _receivers(self.sock, self.BUFSIZE):
             free.put(receiver)
         wake_r, wake_w = os.pipe()
@@ -290,14 +289,13 @@ class NetlinkSocket:
                 got = full.get()
                 if isinstance(got, BaseException):
                     raise got
-                receiver, count = got
+                receiver, lengths = got
                 items: list[T] = []
                 done = False
-                for i in range(count):
-                    view, n = receiver.datagram(i)
+                for i, n in enumerate(lengths):
                     if n == 0:
                         return
-                    chunk, done = decode_chunk(view, n)
+                    chunk, done = decode_chunk(receiver.slot(i), n)
                     items += chunk
                     if done:
                         break

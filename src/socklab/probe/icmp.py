@@ -147,3 +147,31 @@ def parse(data: bytes, v6: bool = False, ip_header: bool = False) -> Message:
             raise ValueError("truncated quoted packet")
     a, b = struct.unpack_from("!HH", inner, 4 if proto in (1, 58) else 0)
     return Message(kind, code, 0, 0, body, ttl, source, proto, dst, a, b, hops)
+
+
+# classic BPF (<linux/filter.h>): struct sock_filter is code, jt, jf, k
+_BPF_INSN = struct.Struct("=HBBI")
+_LDX_B_MSH, _LD_H_IND, _LD_B_IND, _LD_H_ABS, _LD_B_ABS = 0xB1, 0x48, 0x50, 0x28, 0x30
+_JEQ_K, _RET_K = 0x15, 0x06
+
+
+def echo_reply_filter(ident: int, v6: bool = False) -> bytes:
+    """A socket filter program (``SO_ATTACH_FILTER``) for a raw ICMP socket that
+    drops the echo replies of other pings (another identifier) and keeps the
+    rest: ours, and the errors routers send. Every raw ICMP socket gets every
+    reply; iputils ping attaches the same program, so that the kernel, not the
+    reader, throws the others away (two floods at once overflowed each other's
+    receive buffers without it). IPv4 raw sockets see the IP header first; the
+    program skips it (``X = 4 * IHL``)."""
+    insns = ([(_LD_H_ABS, 0, 0, 4)] if v6 else
+             [(_LDX_B_MSH, 0, 0, 0), (_LD_H_IND, 0, 0, 4)])  # A = the identifier
+    load_type = (_LD_B_ABS, 0, 0, 0) if v6 else (_LD_B_IND, 0, 0, 0)
+    insns += [
+        (_JEQ_K, 0, 1, ident),  # ours: keep it whole
+        (_RET_K, 0, 0, 0xFFFFFFFF),
+        load_type,  # A = the ICMP type
+        (_JEQ_K, 1, 0, ECHO6_REPLY if v6 else ECHO_REPLY),
+        (_RET_K, 0, 0, 0xFFFFFFFF),  # not an echo reply (an error): keep it
+        (_RET_K, 0, 0, 0),  # another ping's echo reply: drop it
+    ]
+    return b"".join(_BPF_INSN.pack(*insn) for insn in insns)

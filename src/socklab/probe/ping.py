@@ -52,6 +52,7 @@ _IDENTS = itertools.count(1)
 MIN_USER_INTERVAL = 0.2  # iputils: below this, only a privileged user
 FLOOD_WINDOW = 128  # echoes in flight at interval 0
 FLOOD_BATCH = 32  # echoes per sendmmsg at interval 0 (128 and 32: measured best here)
+FLOOD_RCVBUF = 1 << 20  # a flood's receive buffer: replies of a whole window, and more
 
 
 class PingReply(NamedTuple):
@@ -338,6 +339,8 @@ def _run_flood(session: _Session, batch: BatchSender) -> PingResult:
 
     from socklab.kernel.mmsg import BatchSender
 
+    if session.kind == "raw":
+        _flood_socket(session.sock, session.ident, session.v6)
     stop = threading.Event()
     space = threading.Event()  # set by the reader: replies came, the window has room
     claim = threading.Lock()  # sequence numbers are handed out in order under it
@@ -406,6 +409,24 @@ def _run_flood(session: _Session, batch: BatchSender) -> PingResult:
     return session.result()
 
 
+def _flood_socket(sock: socket.socket, ident: int, v6: bool) -> None:
+    """A raw socket for a flood: other pings' echo replies dropped in the kernel
+    (iputils' filter), and room for a window of replies. Best effort: without
+    either, replies of others are told apart here, as at any interval."""
+    import contextlib
+
+    from socklab.kernel.bpf import attach_filter
+
+    with contextlib.suppress(OSError):
+        attach_filter(sock, icmp.echo_reply_filter(ident, v6))
+    for option in (33, socket.SO_RCVBUF):  # SO_RCVBUFFORCE (CAP_NET_ADMIN), else capped
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, FLOOD_RCVBUF)
+            break
+        except OSError:
+            continue
+
+
 def _send_batch(session: _Session, batcher: BatchSender, first: int, k: int) -> None:
     """Send echoes ``first`` .. ``first + k - 1``; one that the kernel refuses is
     counted as an error with its reason, as :meth:`_Session._send` does."""
@@ -467,11 +488,27 @@ _IPV4_ECHO = struct.Struct("!12x4s4xBBHHH")
 _SOURCES: dict[bytes, str] = {}
 
 
+def _raw4_replies(buf: memoryview | bytearray, n: int, now: float, ident: int,
+                  sent_at: dict[int, float]) -> list[PingReply]:
+    """The replies in ``buf[:n]``, a message read from a raw IPv4 socket: the TTL
+    and the source are in its IP header."""
+    if n >= 28 and buf[0] == 0x45 and buf[20] == icmp.ECHO_REPLY:
+        # the common case at speed, without icmp.parse
+        src, _t, _c, _sum, rid, seq = _IPV4_ECHO.unpack_from(buf)
+        if rid != ident:
+            return []
+        sent = sent_at.get(seq)
+        source = _SOURCES.get(src) or _SOURCES.setdefault(
+            src, socket.inet_ntop(socket.AF_INET, src))
+        return [PingReply(seq, source, n - 20, buf[8],
+                          (now - sent) * 1000 if sent is not None else None)]
+    return _replies(bytes(buf[:n]), [], None, "raw", False, ident, sent_at, now)
+
+
 def _receive_one(sock: socket.socket, kind: str, v6: bool, ident: int,
                  sent_at: dict[int, float], buf: bytearray) -> list[PingReply] | None:
     """The replies in the next waiting message (maybe none), or None when nothing waits."""
     out: list[PingReply] = []
-    addr: Any = None
     if kind == "dgram":
         try:
             data, anc, _flags, _from = sock.recvmsg(RECV_SIZE, 1024, socket.MSG_ERRQUEUE)
@@ -482,33 +519,25 @@ def _receive_one(sock: socket.socket, kind: str, v6: bool, ident: int,
             pass
     try:
         if kind == "raw" and not v6:
-            # TTL and source are in the IP header: no ancillary data, no address, and
-            # the session's buffer rather than a new 64 KiB one per reply (that
-            # churn cost page faults at -i 0)
+            # no ancillary data, no address, and the session's buffer rather than a
+            # new 64 KiB one per reply (that churn cost page faults at -i 0)
             n = sock.recv_into(buf, RECV_SIZE, socket.MSG_DONTWAIT)
-            now = time.monotonic()
-            if n >= 28 and buf[0] == 0x45 and buf[20] == icmp.ECHO_REPLY:
-                # the common case at speed, without icmp.parse
-                src, _t, _c, _sum, rid, seq = _IPV4_ECHO.unpack_from(buf)
-                if rid == ident:
-                    sent = sent_at.get(seq)
-                    source = _SOURCES.get(src) or _SOURCES.setdefault(
-                        src, socket.inet_ntop(socket.AF_INET, src))
-                    out.append(PingReply(seq, source, n - 20, buf[8],
-                                         (now - sent) * 1000 if sent is not None else None))
-                return out
-            data, anc = bytes(buf[:n]), []
-        else:
-            data, anc, _flags, addr = sock.recvmsg(RECV_SIZE, 1024, socket.MSG_DONTWAIT)
-            now = time.monotonic()
+            return out + _raw4_replies(buf, n, time.monotonic(), ident, sent_at)
+        data, anc, _flags, addr = sock.recvmsg(RECV_SIZE, 1024, socket.MSG_DONTWAIT)
     except (BlockingIOError, InterruptedError):
         return out or None
     except OSError:
         return out or None
+    return out + _replies(data, anc, addr, kind, v6, ident, sent_at, time.monotonic())
+
+
+def _replies(data: bytes, anc: list[tuple[int, int, bytes]], addr: Any, kind: str, v6: bool,
+             ident: int, sent_at: dict[int, float], now: float) -> list[PingReply]:
+    """The reply (or the router's error about one of ours) in a message, if it is ours."""
     try:
         msg = icmp.parse(data, v6, ip_header=(kind == "raw" and not v6))
     except ValueError:
-        return out
+        return []
     hops = msg.ttl
     for _level, ctype, cdata in anc:
         if ctype in (IP_TTL_CMSG, socket.IPV6_HOPLIMIT) and len(cdata) >= 4:
@@ -516,17 +545,16 @@ def _receive_one(sock: socket.socket, kind: str, v6: bool, ident: int,
     source = msg.source or (str(addr[0]) if addr else "?")
     if msg.is_error:
         if msg.quoted_ident == ident and msg.quoted_seq is not None:
-            out.append(PingReply(msg.quoted_seq, source, len(data), hops, None, False,
-                                 msg.describe(v6)))
-        return out
+            return [PingReply(msg.quoted_seq, source, len(data), hops, None, False,
+                              msg.describe(v6))]
+        return []
     reply_type = icmp.ECHO6_REPLY if v6 else icmp.ECHO_REPLY
     if msg.type != reply_type or (kind == "raw" and msg.ident != ident):
-        return out  # someone else's packet (raw sockets see all of them)
+        return []  # someone else's packet (raw sockets see all of them)
     sent = sent_at.get(msg.seq)
     rtt = (now - sent) * 1000 if sent is not None else None
     size = len(data) - ((data[0] & 0xF) * 4 if kind == "raw" and not v6 else 0)
-    out.append(PingReply(msg.seq, source, size, hops, rtt))
-    return out
+    return [PingReply(msg.seq, source, size, hops, rtt)]
 
 
 def offender(anc: list[tuple[int, int, bytes]]) -> tuple[int, int, str | None] | None:
