@@ -62,21 +62,29 @@ def test_loss_is_counted_when_echo_is_ignored(netns):
     assert "3 packets transmitted, 0 received, 100% packet loss" in proc.stdout
 
 
-def test_two_concurrent_pings_keep_their_own_replies(netns):
-    netns.exec("sysctl", "-w", "net.ipv4.ping_group_range=1 0")  # both raw: they see all
-    results = {}
+def two_pings_at_once(netns, count, interval):
+    """Two pings of 127.0.0.1 at the same time in the namespace; each must get
+    exactly its own replies."""
+    results = []
 
-    def run(name):
-        results[name] = netns.run(ping.ping, "127.0.0.1", 20, interval=0.01)
+    def run():
+        results.append(netns.run(ping.ping, "127.0.0.1", count, interval=interval))
 
-    threads = [threading.Thread(target=run, args=(n,)) for n in ("a", "b")]
+    threads = [threading.Thread(target=run) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    for r in results.values():
-        assert (r.transmitted, r.received, r.duplicates, r.errors) == (20, 20, 0, 0)
-        assert sorted(x.seq for x in r.replies) == list(range(1, 21))
+    assert len(results) == 2
+    for r in results:
+        assert r.socket_type == "raw"
+        assert (r.transmitted, r.received, r.duplicates, r.errors) == (count, count, 0, 0)
+        assert sorted(x.seq for x in r.replies) == list(range(1, count + 1))
+
+
+def test_two_concurrent_pings_keep_their_own_replies(netns):
+    netns.exec("sysctl", "-w", "net.ipv4.ping_group_range=1 0")  # both raw: they see all
+    two_pings_at_once(netns, 20, 0.01)
 
 
 def test_ttl_exceeded_from_a_router(netns_factory):
@@ -159,20 +167,7 @@ def test_two_concurrent_floods_keep_their_own_replies(netns):
     """Each raw socket would get the other flood's replies too: the kernel drops
     them (icmp.echo_reply_filter, as iputils does) and a window of our own fits
     the receive buffer. Without the filter, ~100 of 2,000 replies were lost."""
-    results = {}
-
-    def run(name):
-        results[name] = netns.run(ping.ping, "127.0.0.1", 2000, interval=0)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in ("a", "b")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for r in results.values():
-        assert r.socket_type == "raw"
-        assert (r.transmitted, r.received, r.duplicates, r.errors) == (2000, 2000, 0, 0)
-        assert sorted(x.seq for x in r.replies) == list(range(1, 2001))
+    two_pings_at_once(netns, 2000, 0)
 
 
 @pytest.mark.parametrize("v6", [False, True])
