@@ -32,6 +32,7 @@ def target(netns):
     netns.exec("nft", "add table inet t")
     netns.exec("nft", "add chain inet t in { type filter hook input priority 0 ; }")
     netns.exec("nft", "add rule inet t in tcp dport 2222 drop")
+    netns.exec("nft", "add rule inet t in tcp dport 2223 reject with icmpx type admin-prohibited")
     yield netns, set(open_ports)
     for s in socks:
         s.close()
@@ -62,6 +63,44 @@ def test_a_refused_socket_serves_the_next_port(target):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("socket(") == 1
     assert proc.stderr.count("ECONNREFUSED") == 100
+
+
+def test_an_icmp_refusal_is_filtered_and_the_next_port_gets_a_new_socket(target):
+    """A port rejected with ICMP admin-prohibited answers the second connect with
+    an error that is not a refusal: filtered, with the reason, and that socket
+    is not reused."""
+    ns, _open_ports = target
+    results = ns.run(scan.scan, ["10.77.0.2"], [2223, 23, 22], timeout=0.5, concurrency=1,
+                     workers=1)
+    got = {r.port: (r.state, r.reason) for r in results}
+    assert got[2223][0] == "filtered" and got[2223][1] not in ("no-response", "conn-refused")
+    assert got[23] == ("closed", "conn-refused") and got[22] == ("open", "syn-ack")
+
+
+def test_an_answer_that_comes_late_is_read_from_epoll(netns):
+    """A listener whose accept queue is full drops the SYN: the second connect
+    says EALREADY and the socket waits in epoll; once the queue has room, the
+    retransmitted SYN (after ~1 s) is answered and the port is open."""
+    import threading
+
+    def setup():
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(0)  # room for one connection, taken at once
+        first = socket.create_connection(srv.getsockname())
+        return srv, first
+
+    srv, first = netns.run(setup)
+    port = srv.getsockname()[1]
+    drained = threading.Timer(0.3, lambda: srv.accept()[0].close())
+    drained.start()
+    try:
+        (result,) = netns.run(scan.scan, ["127.0.0.1"], [port], timeout=5, workers=1)
+    finally:
+        drained.join()
+        first.close()
+        srv.close()
+    assert (result.state, result.reason) == ("open", "syn-ack")
 
 
 def test_open_set_equals_nmap(target):
