@@ -122,6 +122,14 @@ def test_tcp6_and_info():
         assert rec.memory is not None and rec.memory.sndbuf > 0
         assert not [r for r in socklab.sockets("tcp", ipv4=True, all_states=True)
                     if r.inode == rec.inode]
+        # the plain table's rows, decoded straight from the IPv6 dump, in brackets
+        port = srv.getsockname()[1]
+        query = build_query(["tcp"], ipv6=True, all_states=True, sport=str(port))
+        rows = sorted(table.rows(query))
+        assert rows == sorted(map(row_of, socklab.sockets(query=query)))
+        assert [r[1:] for r in rows] == [("ESTAB", 0, 0, f"[::1]:{port}",
+                                          f"[::1]:{cli.getsockname()[1]}"),
+                                         ("LISTEN", 0, 128, f"[::1]:{port}", "[::]:*")]
     finally:
         for s in (acc, cli, srv):
             s.close()
