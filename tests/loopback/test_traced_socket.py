@@ -131,3 +131,16 @@ def test_library_connect_listen_relay():
         a_srv.close()
         b_srv.close()
     assert socklab.parse_endpoint("udp6:[::1]:53").port == 53
+
+
+def test_the_type_flags_given_to_socket_are_shown(events):
+    """socket.type drops SOCK_NONBLOCK and SOCK_CLOEXEC; the trace shows the call
+    as it was made, as strace does (a non-blocking connect is the scan's story)."""
+    s = ksock.socket(socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+    try:
+        code = s.connect_ex(("127.0.0.1", 1))
+    finally:
+        s.close()
+    assert events[0].call == "socket"
+    assert events[0].args[1] == "SOCK_STREAM|SOCK_NONBLOCK"
+    assert code in (errno.EINPROGRESS, errno.ECONNREFUSED)

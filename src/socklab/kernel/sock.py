@@ -175,23 +175,20 @@ class TracedSocket(_socket.socket):
             _trace.emit(TraceEvent("close", fd, (), "ok"))
 
 
-def _emit_socket(sock: _socket.socket, proto: int) -> None:
-    args = (family_name(sock.family), type_name(sock.type), str(proto))
-    _trace.emit(TraceEvent("socket", None, args, f"fd {sock.fileno()}"))
-
-
 def socket(family: int = _socket.AF_INET, type: int = _socket.SOCK_STREAM,
            proto: int = 0) -> _socket.socket:
-    """``socket(2)``: a new socket, traced when a trace sink listens."""
+    """``socket(2)``: a new socket, traced when a trace sink listens (with the type
+    as passed, SOCK_NONBLOCK and SOCK_CLOEXEC included, as strace shows it:
+    ``socket.type`` drops them)."""
     if not _trace.active():
         return _socket.socket(family, type, proto)
+    args = (family_name(family), type_name(type), str(proto))
     try:
         sock: _socket.socket = TracedSocket(family, type, proto)
     except OSError as exc:
-        args = (family_name(family), type_name(type), str(proto))
         _trace.emit(TraceEvent("socket", None, args, None, exc.errno, exc.strerror or ""))
         raise
-    _emit_socket(sock, proto)
+    _trace.emit(TraceEvent("socket", None, args, f"fd {sock.fileno()}"))
     return sock
 
 
