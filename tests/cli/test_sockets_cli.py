@@ -109,3 +109,24 @@ def test_json_listing_picks_the_batch_path_only_where_it_holds(capsys):
         objects = [json.dumps(r.as_dict()) for r in records]
         expected = "[\n  " + ",\n  ".join(objects) + "\n]\n" if records else "[]\n"
         assert capsys.readouterr().out == expected
+
+
+def test_rows_formatted_in_batches_are_formatted_again_when_a_later_cell_is_wider(capsys):
+    """_write_rows pads with the widths seen so far, 4,096 rows at a time; a wider
+    cell (or a '-' queue from /proc) in a later batch redoes the earlier ones, so
+    every line has the final widths."""
+    from socklab.cli.cmd_sockets import _write_rows
+
+    rows = [("tcp", "ESTAB", 0, 0, f"10.0.0.1:{1000 + i}", "10.0.0.2:80") for i in range(5000)]
+    rows[4500] = ("tcp", "CLOSE-WAIT", 123456, None, "[2001:db8::1]:443", "[::1]:5")
+    columns = [("State", 1, False), ("Recv-Q", 2, True), ("Send-Q", 3, True),
+               ("Local Address:Port", 4, False), ("Peer Address:Port", 5, False)]
+    _write_rows(iter(rows), columns, multi_kind=False, header=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 5001
+    fmt = "%-10s %6s %6s %-18s %s"
+    assert lines[0] == fmt % ("State", "Recv-Q", "Send-Q", "Local Address:Port",
+                              "Peer Address:Port")
+    assert lines[1] == fmt % ("ESTAB", 0, 0, "10.0.0.1:1000", "10.0.0.2:80")
+    assert lines[4501] == fmt % ("CLOSE-WAIT", 123456, "-", "[2001:db8::1]:443", "[::1]:5")
+    assert lines[5000] == fmt % ("ESTAB", 0, 0, "10.0.0.1:5999", "10.0.0.2:80")
