@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tempfile
 
 import pytest
 from helpers import Listener, need_tool, recv_exactly, run_cli
@@ -101,11 +102,14 @@ def test_tls_stream_is_a_socket_with_version_and_peer_certificate(cert):
         assert isinstance(c, tls.Stream)
         assert c.version() in ("TLSv1.2", "TLSv1.3")
         c.sendall(b"x" * 100_000)
+        with tempfile.TemporaryFile() as f:  # sendfile goes through TLS too, not around it
+            f.write(b"a" * 5 + b"y" * 70_000)
+            assert c.sendfile(f, offset=5, count=60_000) == 60_000 and f.tell() == 60_005
         c.shutdown(1)
         assert c.recv(10) == b"bye" and c.recv(10) == b""
     t.join(10)
     listener.close()
-    assert got == [b"x" * 100_000]
+    assert got == [b"x" * 100_000 + b"y" * 60_000]
 
 
 def _tls_client(port: int, crt: str):

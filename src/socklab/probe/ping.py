@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["PingReply", "PingResult", "offender", "open_icmp_socket", "ping", "ping_async"]
 
 IP_RECVERR, IPV6_RECVERR = 11, 25
+SO_RCVBUFFORCE = 33  # SO_RCVBUF beyond net.core.rmem_max; not in Python's socket module
 IP_RECVTTL, IP_TTL_CMSG = 12, 2
 SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6 = 2, 3
 # bytes asked per receive: a reply to the largest ping (-s 65507) fits; Python
@@ -419,7 +420,7 @@ def _flood_socket(sock: socket.socket, ident: int, v6: bool) -> None:
 
     with contextlib.suppress(OSError):
         attach_filter(sock, icmp.echo_reply_filter(ident, v6))
-    for option in (33, socket.SO_RCVBUF):  # SO_RCVBUFFORCE (CAP_NET_ADMIN), else capped
+    for option in (SO_RCVBUFFORCE, socket.SO_RCVBUF):  # the first needs CAP_NET_ADMIN
         try:
             sock.setsockopt(socket.SOL_SOCKET, option, FLOOD_RCVBUF)
             break
