@@ -1,6 +1,7 @@
 """The stack commands from the command line, on this machine's loopback."""
 
 import json
+import os
 
 import pytest
 from helpers import run_cli
@@ -51,3 +52,19 @@ def test_bad_input_exits_2(argv):
     proc = run_cli(*argv)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.decode().count("\n") == 1 and b"Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["sysctl", "net/../../../etc/hostname"], ["sysctl", "net/../../../etc/*"],
+    ["sysctl", "net/../../../root"], ["sysctl", "/etc/hostname"], ["sysctl", ""],
+    ["sysctl", ".."], ["sysctl", "net..ipv4"], ["sysctl", "--explain", ""],
+    ["sysctl", "-w", "net/../../../tmp/socklab-must-not-exist=PWNED"],
+    ["sysctl", "-w", "net.ipv4.ip_forward=\udcff"],
+])
+def test_sysctl_keys_that_leave_proc_sys_exit_2(argv):
+    proc = run_cli(*argv)
+    assert proc.returncode == 2, proc.stderr
+    err = proc.stderr.decode()
+    assert err.count("\n") == 1 and err.startswith("socklab: error: sysctl"), err
+    assert proc.stdout == b""
+    assert not os.path.exists("/tmp/socklab-must-not-exist")

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         render.emit(rows, [render.Column("key", "KEY"),
                            render.Column("what", "WHAT", shrink=True)], args.json)
         return 0
-    if args.explain:
+    if args.explain is not None:
         ex = sysctl.explain(args.explain)
         if args.json:
             render.write_json(ex)

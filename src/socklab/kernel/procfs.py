@@ -4,17 +4,30 @@ from __future__ import annotations
 
 import os
 
-from socklab.errors import NotFound, SocklabError
+from socklab.errors import BadInput, NotFound, SocklabError
 
 __all__ = [
     "netns_inode", "read_net", "read_services", "read_sysctl", "socket_owners", "sysctl_path",
 ]
 
 
+def sysctl_file(path: str, proc_root: str = "/proc") -> str:
+    """The resolved name of ``/proc/sys/<path>``, checked to lie under /proc/sys.
+
+    The check is made on the path as the kernel resolves it (``realpath``), so
+    neither a ``..`` nor a symlink leads out of the tree. Raises BadInput.
+    """
+    base = os.path.realpath(f"{proc_root}/sys")
+    full = os.path.realpath(f"{base}/{path}")
+    if full != base and not full.startswith(base + "/"):
+        raise BadInput(f"sysctl {path}: leads out of {proc_root}/sys")
+    return full
+
+
 def sysctl_path(key: str, proc_root: str = "/proc") -> str:
     """The file behind a sysctl key, dotted (``net.ipv4.ip_forward``) or slashed."""
     rel = key.strip("/") if "/" in key else key.replace(".", "/")
-    return f"{proc_root}/sys/{rel}"
+    return sysctl_file(rel, proc_root)
 
 
 def read_sysctl(key: str, proc_root: str = "/proc") -> str:
@@ -142,8 +155,9 @@ def read_rt_tables(paths: tuple[str, ...] = ("/etc/iproute2/rt_tables",
 
 
 def sysctl_kind(path: str, proc_root: str = "/proc") -> str | None:
-    """``"file"``, ``"dir"`` or None for ``/proc/sys/<path>``."""
-    full = f"{proc_root}/sys/{path}"
+    """``"file"``, ``"dir"`` or None for ``/proc/sys/<path>``. Raises BadInput (out of
+    the tree)."""
+    full = sysctl_file(path, proc_root)
     if os.path.isdir(full):
         return "dir"
     if os.path.isfile(full):
@@ -152,10 +166,11 @@ def sysctl_kind(path: str, proc_root: str = "/proc") -> str | None:
 
 
 def sysctl_tree(path: str, proc_root: str = "/proc") -> list[str]:
-    """Every file under ``/proc/sys/<path>`` as a path relative to /proc/sys, sorted."""
-    base = f"{proc_root}/sys"
+    """Every file under ``/proc/sys/<path>`` as a path relative to /proc/sys, sorted.
+    Symlinked directories are not followed. Raises BadInput (out of the tree)."""
+    base = os.path.realpath(f"{proc_root}/sys")
     out = []
-    for root, dirs, files in os.walk(f"{base}/{path}"):
+    for root, dirs, files in os.walk(sysctl_file(path, proc_root)):
         dirs.sort()
         rel = os.path.relpath(root, base)
         out += [f"{rel}/{name}" if rel != "." else name for name in sorted(files)]
@@ -163,11 +178,19 @@ def sysctl_tree(path: str, proc_root: str = "/proc") -> list[str]:
 
 
 def read_sysctl_path(path: str, proc_root: str = "/proc") -> str:
-    """The text of ``/proc/sys/<path>``, whitespace-trimmed (OSError as the OS says)."""
-    with open(f"{proc_root}/sys/{path}") as f:
+    """The text of ``/proc/sys/<path>``, whitespace-trimmed (OSError as the OS says;
+    BadInput out of the tree)."""
+    with open(sysctl_file(path, proc_root), errors="replace") as f:
         return f.read().strip()
 
 
 def write_sysctl_path(path: str, value: str, proc_root: str = "/proc") -> None:
-    with open(f"{proc_root}/sys/{path}", "w") as f:
-        f.write(value)
+    """Write ``value`` to ``/proc/sys/<path>`` in one write(2) (OSError as the OS says;
+    BadInput out of the tree)."""
+    data = value.encode()
+    flags = os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(sysctl_file(path, proc_root), flags)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)

@@ -9,6 +9,11 @@ Keys and files (as procps ``sysctl`` spells them):
    ``net.ipv4.conf.eth0/1.forwarding`` or ``net/ipv4/conf/eth0.1/forwarding``.
 3. Values are typed: an integer, a list of integers (``ip_local_port_range``),
    or a string.
+4. A key names a place under ``/proc/sys`` and nothing else: no absolute path,
+   no empty, ``.`` or ``..`` component, no control character, in any spelling
+   (:func:`key_to_path` refuses them with :class:`BadInput`), and the file
+   opened is checked again after the kernel resolved it
+   (:func:`socklab.kernel.procfs.sysctl_file`): no symlink leads out.
 
 The pure part is here; reading and writing the files is
 :mod:`socklab.kernel.procfs`'s.
@@ -19,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import fnmatch
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -49,12 +55,34 @@ class Explained:
 
 
 def key_to_path(key: str) -> str:
-    """``net.ipv4.conf.eth0/1.forwarding`` -> ``net/ipv4/conf/eth0.1/forwarding`` (rule 2)."""
-    key = key.strip().strip("./")
-    dot, slash = key.find("."), key.find("/")
+    """``net.ipv4.conf.eth0/1.forwarding`` -> ``net/ipv4/conf/eth0.1/forwarding`` (rule 2).
+
+    Raises BadInput for a key that does not name a place under /proc/sys (rule 4).
+    Glob characters are kept: they are matched against names the tree lists.
+    """
+    text = key.strip()
+    if not text:
+        raise BadInput("sysctl: empty key (give a key such as net.ipv4.ip_forward)")
+    bad = next((c for c in text if ord(c) < 0x20 or c == "\x7f" or "\udc80" <= c <= "\udcff"),
+               None)
+    if bad is not None:
+        raise BadInput(f"sysctl {text!r}: a key holds no control character or undecodable "
+                       f"byte ({bad!r})")
+    if text.startswith("/"):
+        raise BadInput(f"sysctl {text}: a key is relative to /proc/sys, not an absolute path "
+                       f"(net.ipv4.ip_forward or net/ipv4/ip_forward)")
+    dot, slash = text.find("."), text.find("/")
     if slash != -1 and (dot == -1 or slash < dot):
-        return key  # already a path
-    return "/".join(part.replace("/", ".") for part in key.split("."))
+        # already a path; one trailing slash is the shell's completion of a directory
+        parts = (text[:-1] if text.endswith("/") else text).split("/")
+    else:
+        parts = [part.replace("/", ".") for part in text.split(".")]
+    for part in parts:
+        if part in ("", ".", ".."):
+            what = "an empty component" if not part else f"a {part!r} component"
+            raise BadInput(f"sysctl {text}: {what} (a key names a place under /proc/sys, "
+                           f"as net.ipv4.ip_forward)")
+    return "/".join(parts)
 
 
 def path_to_key(path: str) -> str:
@@ -85,9 +113,11 @@ def read(*keys: str, proc_root: str = "/proc") -> list[Setting]:
     out: list[Setting] = []
     for key in keys or ("net",):
         if _is_pattern(key):
-            top = key_to_path(key.split("*")[0].split("?")[0].split("[")[0]).rsplit("/", 1)[0]
             pattern = key_to_path(key)
-            paths = [p for p in procfs.sysctl_tree(top or "net", proc_root)
+            parts = pattern.split("/")
+            fixed = itertools.takewhile(lambda part: not _is_pattern(part), parts[:-1])
+            top = "/".join(fixed) or "."
+            paths = [p for p in procfs.sysctl_tree(top, proc_root)
                      if fnmatch.fnmatchcase(p, pattern)]
             if not paths:
                 raise NotFound(f"sysctl {key}: no key matches")
@@ -121,6 +151,10 @@ def _read_many(paths: Iterable[str], proc_root: str, quiet: bool) -> list[Settin
             continue
         try:
             text = procfs.read_sysctl_path(path, proc_root)
+        except BadInput:  # a symlink out of the tree (rule 4): never read
+            if quiet:
+                continue
+            raise
         except OSError as exc:
             if quiet:  # as sysctl -a: write-only and refused keys are left out of listings
                 continue
@@ -142,6 +176,14 @@ def write(key: str, value: str, proc_root: str = "/proc") -> Setting:
     """``sysctl -w key=value``. Raises NotFound, BadInput (value refused),
     MissingPrivilege (CAP_NET_ADMIN for net.*, else root)."""
     path = key_to_path(key)
+    if _is_pattern(path):
+        raise BadInput(f"sysctl -w {key}: a glob cannot be written; name one key")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise BadInput(f"sysctl -w {key}: the value is not valid UTF-8") from None
+    if "\0" in value:
+        raise BadInput(f"sysctl -w {key}: the value holds a NUL byte")
     if procfs.sysctl_kind(path, proc_root) != "file":
         raise NotFound(_unknown(key, path, proc_root))
     try:
