@@ -89,3 +89,38 @@ def test_top_level_help_lists_commands_without_importing_them():
     assert proc.returncode == 0
     for name in cli.COMMANDS:
         assert name in proc.stdout.decode()
+
+
+@pytest.mark.parametrize("argv", [[], ["--json"], ["--trace"], ["--netns", "x"]])
+def test_no_command_is_one_line_on_stderr(argv):
+    proc = run_cli(*argv)
+    assert proc.returncode == 2 and proc.stdout == b""
+    err = proc.stderr.decode()
+    assert err.count("\n") == 1 and err.startswith("socklab: error: no command given")
+
+
+def test_empty_namespace_name_is_refused_not_the_current_one():
+    proc = run_cli("--netns", "", "link")
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert "not a namespace name" in proc.stderr.decode()
+
+
+@pytest.mark.parametrize(("argv", "hint"), [
+    (["sockets", "-an", "--inet"], "sockets -4"),
+    (["sockets", "-A", "inet"], "sockets -4|-6|-x"),
+    (["route", "-n"], "route --style route"),
+    (["connect", "127.0.0.1", "80"], "tcp:127.0.0.1:80"),
+    (["connect", "localhost:80"], "did you mean tcp:localhost:80?"),
+    (["connect", "[::1]:80"], "did you mean tcp:[::1]:80?"),
+    (["listen", "8080"], "did you mean tcp::8080?"),
+    (["receive", "9000", "out.bin"], "did you mean tcp::9000?"),
+])
+def test_classic_spellings_get_a_hint(argv, hint, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and hint in err, err
+
+
+def test_usage_errors_point_at_the_commands_own_help(capsys):
+    assert cli.main(["link", "--bogus"]) == 2
+    assert "see 'socklab link --help'" in capsys.readouterr().err

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from socklab.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, BadInput, SocklabError
+from socklab.errors import EXIT_FAILURE, EXIT_INTERRUPTED, BadInput, SocklabError
 
 # name -> (module under socklab.cli, one-line summary with the classic command)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -172,12 +172,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name is not None and name not in COMMANDS:
             raise BadInput(f"unknown command {name!r} (commands: {', '.join(COMMANDS)})")
         parser = build_parser(name)
-        args = parser.parse_args(args_list)
+        args, extra = parser.parse_known_args(args_list)
         debug = args.debug
         if args.command is None:
-            parser.print_help()
-            return EXIT_USAGE
-        if args.netns:
+            raise BadInput(f"no command given (commands: {', '.join(COMMANDS)}; "
+                           f"see '{PROG} --help')")
+        if extra:
+            raise BadInput(_unrecognized(args.command, extra, args))
+        if args.netns is not None:  # '' is a bad name, not "the current namespace"
             from socklab.kernel import netns
 
             netns.enter(args.netns)
@@ -186,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SocklabError as exc:
         if debug:
             raise
-        _fail(str(exc))
+        _fail(str(exc) + _endpoint_hint(name, exc))
         return exc.exit_code
     except KeyboardInterrupt:
         if debug:
@@ -203,6 +205,62 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         return EXIT_FAILURE
+
+
+# Options of the classic tools that socklab spells otherwise:
+# (command, word) -> (the classic spelling, socklab's).
+CLASSIC_OPTIONS: dict[tuple[str, str], tuple[str, str]] = {
+    ("sockets", "--inet"): ("netstat --inet", "sockets -4"),
+    ("sockets", "--inet6"): ("netstat --inet6", "sockets -6"),
+    ("sockets", "-A"): ("netstat -A inet|inet6|unix", "sockets -4|-6|-x"),
+    ("sockets", "--protocol"): ("netstat --protocol=inet", "sockets -4"),
+    ("sockets", "-f"): ("ss -f inet|inet6|unix", "sockets -4|-6|-x"),
+    ("sockets", "--family"): ("ss --family=inet", "sockets -4"),
+    ("route", "-n"): ("route -n", "route --style route"),
+    ("route", "-6"): ("route -6 -n", "route --style route -6"),
+    ("link", "-a"): ("ifconfig -a", "link --style ifconfig"),
+    ("neigh", "-an"): ("arp -an", "neigh --style arp"),
+    ("neigh", "-n"): ("arp -n", "neigh --style arp"),
+    ("sysctl", "-p"): ("sysctl -p FILE", "sysctl -w KEY=VALUE for each line of FILE"),
+}
+
+
+def _unrecognized(command: str, extra: list[str], args: argparse.Namespace) -> str:
+    """The usage error for words the command does not know, pointing at its own help,
+    with the socklab spelling of a classic option or of ``nc HOST PORT``."""
+    hints = []
+    for word in extra:
+        classic = CLASSIC_OPTIONS.get((command, word.split("=", 1)[0]))
+        if classic is not None:
+            hints.append(f"{classic[0]} is {PROG} {classic[1]}")
+    endpoint = getattr(args, "endpoint", None)
+    if (command in ("connect", "send") and isinstance(endpoint, str) and ":" not in endpoint
+            and len(extra) == 1 and extra[0].isdigit()):
+        hints.append(f"nc HOST PORT is {PROG} {command} tcp:{endpoint}:{extra[0]}")
+    hints.append(f"see '{PROG} {command} --help'")
+    return f"unrecognized arguments: {' '.join(extra)} ({'; '.join(hints)})"
+
+
+_ENDPOINT_COMMANDS = ("connect", "listen", "relay", "send", "receive")
+
+
+def _endpoint_hint(command: str | None, exc: SocklabError) -> str:
+    """``listen 8080`` -> `` (did you mean tcp::8080?)``: nc's spellings of an endpoint,
+    in socklab's grammar. Empty when the error is not such a spelling."""
+    from socklab.errors import BadAddress
+
+    if command not in _ENDPOINT_COMMANDS or not isinstance(exc, BadAddress):
+        return ""
+    text = exc.text
+    if text.isdigit() and 0 < int(text) < 65536:
+        spelled = f"tcp::{text}" if command in ("listen", "receive") else f"tcp:localhost:{text}"
+    else:
+        host, sep, port = text.rpartition(":")
+        if not (sep and host and port.isdigit()) or (":" in host.strip("[]") and \
+                not host.startswith("[")):
+            return ""
+        spelled = f"tcp:{host}:{port}"
+    return f" (did you mean {spelled}?)"
 
 
 def _fail(message: str) -> None:
