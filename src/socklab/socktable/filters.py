@@ -223,8 +223,8 @@ def build_query(kinds: list[str] | tuple[str, ...] | None = None, *, ipv4: bool 
         netids=frozenset(netids), families=families, states=state_set,
         sport=parse_port_range(str(sport)) if sport is not None else None,
         dport=parse_port_range(str(dport)) if dport is not None else None,
-        src=_network(src, "--src") if src else None,
-        dst=_network(dst, "--dst") if dst else None,
+        src=_network(src, "--src") if src is not None else None,
+        dst=_network(dst, "--dst") if dst is not None else None,
         pids=frozenset(pids) if pids else None, process=process,
     )
 
