@@ -11,8 +11,12 @@ turns it into one line on stderr and the exit code the class carries::
     ├── MissingPrivilege              exit 77  names the operation, the Linux
     │                                          capability and a way out
     └── NetworkError                  exit 1   the kernel or the peer said no;
-        │                                      keeps the errno (refused, reset ...)
-        └── Timeout                   exit 1   nothing came back in time
+        │                                      keeps the errno (also OSError's)
+        ├── ConnectionRefused         exit 1   also ConnectionRefusedError
+        ├── ConnectionReset           exit 1   also ConnectionResetError
+        ├── ConnectionAborted         exit 1   also ConnectionAbortedError
+        ├── BrokenPipe                exit 1   also BrokenPipeError
+        └── Timeout                   exit 1   nothing came back in time (TimeoutError)
 
 Rules:
 
@@ -33,6 +37,10 @@ import sys
 __all__ = [
     "BadAddress",
     "BadInput",
+    "BrokenPipe",
+    "ConnectionAborted",
+    "ConnectionRefused",
+    "ConnectionReset",
     "MissingPrivilege",
     "NetworkError",
     "NotFound",
@@ -96,7 +104,19 @@ class MissingPrivilege(SocklabError, PermissionError):
 
 
 class NetworkError(SocklabError, OSError):
-    """The kernel or the peer refused: keeps the errno and every failed attempt."""
+    """The kernel or the peer refused: keeps the errno and every failed attempt.
+
+    ``errno`` and ``strerror`` are set as on any ``OSError``, and an errno that Python
+    maps to a builtin subclass gives the matching class here too: ``NetworkError(op,
+    ECONNREFUSED)`` is a :class:`ConnectionRefused`, so ``except ConnectionRefusedError``
+    around a socklab call catches what it catches around a plain socket call.
+    """
+
+    def __new__(cls, operation: str, errno: int | None = None, *args: object,
+                **kwargs: object) -> NetworkError:
+        if cls is NetworkError and errno is not None:
+            cls = _BY_ERRNO.get(errno, NetworkError)
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -116,6 +136,8 @@ class NetworkError(SocklabError, OSError):
             msg += " (" + "; ".join(str(a) for a in attempts) + ")"
         # OSError's own constructor would reinterpret the arguments; keep ours.
         Exception.__init__(self, msg)
+        self.errno = errno  # as OSError: None when there is no errno
+        self.strerror = detail
 
     @property
     def errno_name(self) -> str | None:
@@ -126,6 +148,31 @@ class NetworkError(SocklabError, OSError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class ConnectionRefused(NetworkError, ConnectionRefusedError):
+    """Nobody listens there (ECONNREFUSED): a TCP RST, or ICMP port unreachable."""
+
+
+class ConnectionReset(NetworkError, ConnectionResetError):
+    """The peer reset the connection (ECONNRESET)."""
+
+
+class ConnectionAborted(NetworkError, ConnectionAbortedError):
+    """The connection was aborted on this side (ECONNABORTED)."""
+
+
+class BrokenPipe(NetworkError, BrokenPipeError):
+    """Writing to a connection the peer has closed (EPIPE, ESHUTDOWN)."""
+
+
+_BY_ERRNO: dict[int, type[NetworkError]] = {
+    _errno.ECONNREFUSED: ConnectionRefused,
+    _errno.ECONNRESET: ConnectionReset,
+    _errno.ECONNABORTED: ConnectionAborted,
+    _errno.EPIPE: BrokenPipe,
+    _errno.ESHUTDOWN: BrokenPipe,
+}
 
 
 class Timeout(NetworkError, TimeoutError):

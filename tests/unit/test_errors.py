@@ -80,3 +80,17 @@ def test_an_ssl_error_is_not_read_as_an_os_errno():
     err = from_oserror(exc, "connect tls:tcp:h:1")
     assert isinstance(err, NetworkError) and err.errno_value is None
     assert "Operation not permitted" not in str(err) and "TLS error" in str(err)
+
+
+@pytest.mark.parametrize(("code", "builtin"), [
+    (errno.ECONNREFUSED, ConnectionRefusedError), (errno.ECONNRESET, ConnectionResetError),
+    (errno.ECONNABORTED, ConnectionAbortedError), (errno.EPIPE, BrokenPipeError),
+    (errno.ETIMEDOUT, OSError), (errno.EHOSTUNREACH, OSError),
+])
+def test_network_errors_are_the_matching_oserror(code, builtin):
+    err = from_oserror(OSError(code, os.strerror(code)), "connect tcp:127.0.0.1:1")
+    assert isinstance(err, NetworkError) and isinstance(err, builtin)
+    assert err.errno == code and err.strerror == os.strerror(code)
+    assert str(err) == f"connect tcp:127.0.0.1:1: {os.strerror(code)}"
+    assert err.exit_code == 1
+
