@@ -172,7 +172,8 @@ def test_entering_a_namespace_being_made_or_deleted_is_not_found():
         # --all-netns sees the name but no namespace behind it: skipped
         listed = run_cli("sockets", "-t", "--all-netns", "--debug")
         assert listed.returncode == 0, listed.stderr
-        assert f"network namespace {name} skipped" in listed.stderr.decode()
+        assert (f"socklab: debug: skipped, gone during the listing: network namespace "
+                f"{name!r}: no such namespace\n") in listed.stderr.decode()
 
 
 def test_entering_a_deleted_namespace_is_not_found():
@@ -252,3 +253,27 @@ def test_library_all_netns_as_nobody_skips_with_missing_privilege(netns_factory)
     assert [inode, mine.name] in got
     assert [other.name, "MissingPrivilege"] in got
     assert not [x for x in got if x[0] == mine.name]  # its own was read, not skipped
+
+
+def test_a_name_with_a_space_stays_one_table_cell():
+    need_tool("ip")
+    if os.geteuid() != 0:
+        pytest.skip("needs root to create network namespaces")
+    name = f"slodd-{os.getpid()}-{uuid.uuid4().hex[:6]} x"
+    subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True)
+    try:
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+        inside = knetns.run_in(name, _listen)
+        try:
+            port = inside.getsockname()[1]
+            proc = run_cli("sockets", "-tl", "--all-netns")
+            assert proc.returncode == 0, proc.stderr
+            (line,) = [x for x in proc.stdout.decode().splitlines() if f"127.0.0.1:{port} " in x]
+            assert line.endswith(f" {name!r}")
+            proc = run_cli("--json", "sockets", "-tl", "--all-netns")
+            tags = {r["inode"]: r["netns"] for r in json.loads(proc.stdout)}
+            assert tags[_inode(inside)] == name
+        finally:
+            inside.close()
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)

@@ -257,7 +257,7 @@ def _table(args: argparse.Namespace, query: Any, multi_kind: bool) -> None:
         rows = _named_rows(recs) if args.resolve else list(map(row_of, recs))
         extra: list[tuple[str, list[str]]] = []
         if args.all_netns:
-            extra.append(("Netns", [r.netns or "-" for r in recs]))
+            extra.append(("Netns", [_shown(r.netns) if r.netns else "-" for r in recs]))
         if args.processes:
             extra.append(("Process", [_owners(r) for r in recs]))
         if details:
@@ -305,15 +305,14 @@ def _skipped_notes(records: Iterable[Any], skipped: list[tuple[str, SocklabError
                          f"namespace needs CAP_SYS_ADMIN: run as root): "
                          f"{', '.join(unreadable)}\n")
     if debug:
-        for label, exc in skipped:
+        for _label, exc in skipped:
             if not isinstance(exc, MissingPrivilege):
-                sys.stderr.write(f"socklab: debug: network namespace {_shown(label)} skipped: "
-                                 f"{exc}\n")
+                sys.stderr.write(f"socklab: debug: skipped, gone during the listing: {exc}\n")
 
 
 def _shown(label: str) -> str:
-    """A namespace's label for one stderr line: a /run/netns name may hold anything
-    but '/' and NUL, a newline included."""
+    """A namespace's label for one stderr line or table cell: a /run/netns name may
+    hold anything but '/' and NUL, spaces and newlines included (quoted then)."""
     return label if label.isprintable() and " " not in label and label else repr(label)
 
 

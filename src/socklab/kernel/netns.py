@@ -194,7 +194,10 @@ def every(proc_root: str = "/proc") -> list[Namespace]:
     current one too (as ``ip netns identify`` names it); the current one with
     no name (the init namespace, usually) is labelled ``""``, as
     ``ip netns identify`` prints nothing for it. Files that vanish while
-    looking, or that may not be looked at, are left out.
+    looking, or that may not be looked at, are left out: without privilege,
+    that is every ``/proc/PID/ns/net`` of another user's process (ptrace
+    access mode, proc(5)), so the namespaces only such processes live in are
+    not found at all; the named ones are (``/run/netns`` is readable).
     """
     seen: dict[tuple[int, int], int] = {}
     out: list[Namespace] = []
