@@ -277,3 +277,37 @@ def test_a_name_with_a_space_stays_one_table_cell():
             inside.close()
     finally:
         subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+def test_netns_option_on_a_namespace_coming_and_going_is_ok_or_not_found():
+    """`--netns NAME` while NAME is added and deleted again and again: each run
+    lists it (exit 0) or says it is not there (exit 2, one line), never
+    "Invalid argument" nor an internal error."""
+    need_tool("ip")
+    name = f"slflip-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    done = threading.Event()
+
+    def flip() -> None:
+        deadline = time.monotonic() + 120
+        for _ in range(1000):
+            if done.is_set() or time.monotonic() > deadline:
+                return
+            subprocess.run(["ip", "netns", "add", name], capture_output=True)
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+    thread = threading.Thread(target=flip, daemon=True)
+    thread.start()
+    try:
+        results = [run_cli("--netns", name, "sockets", "-t") for _ in range(30)]
+    finally:
+        done.set()
+        thread.join(timeout=60)
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    assert name not in knetns.named()
+    for proc in results:
+        err = proc.stderr.decode()
+        if proc.returncode == 0:
+            assert err == ""
+        else:
+            assert (proc.returncode, err) == (2, f"socklab: error: network namespace "
+                                                 f"{name!r}: no such namespace\n"), err

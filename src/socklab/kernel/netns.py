@@ -29,13 +29,19 @@ CLONE_NEWNET = 0x40000000
 T = TypeVar("T")
 
 
+def _vanished(label: str) -> NotFound:
+    """The one message for a namespace that is not there, or no longer: the same
+    whether it never was or vanished while being entered."""
+    return NotFound(f"network namespace {label!r}: no such namespace")
+
+
 def path(name: str) -> str:
     """The file of namespace ``name``; NotFound when there is none."""
     if not name or "/" in name or name in (".", ".."):
         raise NotFound(f"network namespace {name!r}: not a namespace name")
     full = os.path.join(NETNS_RUN_DIR, name)
     if not os.path.exists(full):
-        raise NotFound(f"network namespace {name!r}: no such namespace in {NETNS_RUN_DIR}")
+        raise _vanished(name)
     return full
 
 
@@ -63,10 +69,6 @@ def setns(fd: int) -> None:
         fn(fd, CLONE_NEWNET)
     else:
         _libc_setns(fd, CLONE_NEWNET)
-
-
-def _vanished(label: str) -> NotFound:
-    return NotFound(f"network namespace {label!r}: no such namespace")
 
 
 def open_path(ns_path: str, label: str) -> int:
