@@ -3,7 +3,7 @@
 # Debian package -> a command it provides (time: peak memory in the benchmarks).
 set -u
 missing=""
-for pair in iproute2:ss iproute2:ip socat:socat netcat-openbsd:nc ncat:ncat nmap:nmap \
+for pair in iproute2:ss iproute2:ip socat:socat netcat-openbsd:nc ncat:ncat nmap:nmap strace:strace \
             iperf3:iperf3 iputils-ping:ping nftables:nft procps:sysctl net-tools:netstat \
             openssl:openssl util-linux:setpriv time:/usr/bin/time; do
     pkg=${pair%%:*}; cmd=${pair#*:}

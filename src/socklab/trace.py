@@ -137,6 +137,7 @@ def json_sink(stream: TextIO | None = None) -> Sink:
 
 
 _FAMILY_NAMES = {int(f): f.name for f in _socket.AddressFamily}
+_AF_NETLINK = getattr(_socket, "AF_NETLINK", 16)
 _TYPE_NAMES = {int(t): t.name for t in _socket.SocketKind}
 
 
@@ -154,13 +155,18 @@ def type_name(kind: int) -> str:
     return "|".join([_TYPE_NAMES.get(base, str(base)), *flags])
 
 
-def format_address(address: object) -> str:
+def format_address(address: object, family: int | None = None) -> str:
     """A socket address as people write it.
 
     ``("127.0.0.1", 80)`` -> ``127.0.0.1:80``; ``("::1", 80, 0, 0)`` -> ``[::1]:80``;
     a UNIX path as is; an abstract name (leading NUL) as ``@name``; the unnamed
-    UNIX address as ``(unnamed)``.
+    UNIX address as ``(unnamed)``; with ``family`` AF_NETLINK, ``(pid, groups)``
+    -> ``{nl_pid=0, nl_groups=0}`` (struct sockaddr_nl's fields, as strace
+    names them; the groups as a hexadecimal mask).
     """
+    if family == _AF_NETLINK and isinstance(address, tuple) and len(address) == 2:
+        pid, groups = address
+        return f"{{nl_pid={pid}, nl_groups={groups if not groups else hex(groups)}}}"
     if isinstance(address, tuple):
         if len(address) >= 2 and isinstance(address[0], str) and isinstance(address[1], int):
             host, port = address[0], address[1]

@@ -15,8 +15,8 @@ def test_tour_shows_traced_tcp_sequence_and_ephemeral_port():
     proc = run_cli("tour")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.decode()
-    for call in ("socket(AF_INET, SOCK_STREAM, 0) = fd", "bind(fd", "listen(fd", "connect(fd",
-                 "accept(fd", "sendall(fd", "recv(fd", "close(fd"):
+    for call in ("socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = fd", "bind(fd", "listen(fd",
+                 "connect(fd", "accept(fd", "sendall(fd", "recv(fd", "close(fd"):
         assert call in out, call
     port = int(out.split("ephemeral port chosen by the kernel: ")[1].split()[0])
     low, high = _port_range()

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from socklab.errors import BadInput
+from socklab.errors import BadInput, MissingPrivilege, SocklabError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -60,7 +60,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     o.add_argument("-s", "--summary", action="store_true", help="counts by kind and state")
     o.add_argument("-H", "--no-header", action="store_true", help="no header line")
     o.add_argument("--all-netns", action="store_true",
-                   help="every network namespace in use, each socket tagged with its own")
+                   help="every network namespace in use, each socket tagged with its own: "
+                        "its /run/netns name, pid:N for an unnamed one (its lowest pid), "
+                        "'-' for the current one when it has no name; without "
+                        "CAP_SYS_ADMIN only the current one is read, the others are named "
+                        "on stderr")
     o.add_argument("--source", choices=("auto", "diag", "proc"), default="auto",
                    help="sock_diag netlink (diag), /proc/net (proc), or diag with /proc "
                         "fallback (auto, default)")
@@ -253,7 +257,7 @@ def _table(args: argparse.Namespace, query: Any, multi_kind: bool) -> None:
         rows = _named_rows(recs) if args.resolve else list(map(row_of, recs))
         extra: list[tuple[str, list[str]]] = []
         if args.all_netns:
-            extra.append(("Netns", [r.netns or "-" for r in recs]))
+            extra.append(("Netns", [_shown(r.netns) if r.netns else "-" for r in recs]))
         if args.processes:
             extra.append(("Process", [_owners(r) for r in recs]))
         if details:
@@ -277,10 +281,39 @@ def _plain_rows(query: Any, args: argparse.Namespace) -> Iterable[Any]:
 def _records(query: Any, args: argparse.Namespace) -> Iterable[Any]:
     from socklab.socktable import table
 
+    skipped: list[tuple[str, SocklabError]] = []
     records: Iterable[Any] = table.sockets(
         query=query, processes=args.processes, extended=args.info or args.memory or args.extended,
-        source=args.source, all_netns=args.all_netns)
+        source=args.source, all_netns=args.all_netns,
+        skipped=lambda label, exc: skipped.append((label, exc)))
+    if args.all_netns:
+        records = _skipped_notes(records, skipped, args.debug)
     return _debug_sources(records, table.last_sources) if args.debug else records
+
+
+def _skipped_notes(records: Iterable[Any], skipped: list[tuple[str, SocklabError]],
+                   debug: bool) -> Iterable[Any]:
+    """--all-netns: after the listing, one stderr line naming the namespaces that
+    could not be entered (and the capability that would), and with --debug one
+    line for each namespace that vanished while listing (deleted, or its last
+    process gone): the listing went on without them."""
+    yield from records
+    unreadable = [_shown(label) for label, exc in skipped if isinstance(exc, MissingPrivilege)]
+    if unreadable:
+        sys.stderr.write(f"socklab: warning: {len(unreadable)} network namespace"
+                         f"{'s' if len(unreadable) > 1 else ''} not read (entering another "
+                         f"namespace needs CAP_SYS_ADMIN: run as root): "
+                         f"{', '.join(unreadable)}\n")
+    if debug:
+        for _label, exc in skipped:
+            if not isinstance(exc, MissingPrivilege):
+                sys.stderr.write(f"socklab: debug: skipped, gone during the listing: {exc}\n")
+
+
+def _shown(label: str) -> str:
+    """A namespace's label for one stderr line or table cell: a /run/netns name may
+    hold anything but '/' and NUL, spaces and newlines included (quoted then)."""
+    return label if label.isprintable() and " " not in label and label else repr(label)
 
 
 def _named_rows(recs: list[Any]) -> list[Any]:

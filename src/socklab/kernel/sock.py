@@ -16,7 +16,6 @@ operation and the capability involved, translate them with
 
 from __future__ import annotations
 
-import functools
 import os
 import socket as _socket
 from collections.abc import Callable
@@ -29,28 +28,6 @@ __all__ = ["TracedSocket", "socket", "socketpair", "wrap"]
 
 T = TypeVar("T")
 _S = _socket.socket
-
-_SOL_NAMES = {
-    _socket.SOL_SOCKET: "SOL_SOCKET",
-    _socket.IPPROTO_TCP: "IPPROTO_TCP",
-    _socket.IPPROTO_IP: "IPPROTO_IP",
-    _socket.IPPROTO_IPV6: "IPPROTO_IPV6",
-}
-
-
-@functools.cache
-def _option_name(level: int, option: int) -> str:
-    prefixes = {
-        _socket.SOL_SOCKET: ("SO_",),
-        _socket.IPPROTO_TCP: ("TCP_",),
-        _socket.IPPROTO_IP: ("IP_",),
-        _socket.IPPROTO_IPV6: ("IPV6_",),
-    }.get(level, ())
-    for name in dir(_socket):
-        if name.startswith(prefixes) and getattr(_socket, name) == option:
-            return name
-    return str(option)
-
 
 class TracedSocket(_socket.socket):
     """A ``socket.socket`` whose API calls are reported to the trace sinks."""
@@ -71,23 +48,24 @@ class TracedSocket(_socket.socket):
 
     # -- local and remote names -------------------------------------------
     def bind(self, address: Any, /) -> None:
-        self._run("bind", (format_address(address),), lambda: _S.bind(self, address))
+        self._run("bind", (format_address(address, self.family),),
+                  lambda: _S.bind(self, address))
 
     def listen(self, backlog: int = _socket.SOMAXCONN, /) -> None:
         self._run("listen", (str(backlog),), lambda: _S.listen(self, backlog))
 
     def connect(self, address: Any, /) -> None:
-        self._run("connect", (format_address(address),),
+        self._run("connect", (format_address(address, self.family),),
                   lambda: _S.connect(self, address))
 
     def connect_ex(self, address: Any, /) -> int:
         fd = self.fileno()
         code = _S.connect_ex(self, address)
+        shown = (format_address(address, self.family),)
         if code:
-            _trace.emit(TraceEvent("connect", fd, (format_address(address),), None, code,
-                                   os.strerror(code)))
+            _trace.emit(TraceEvent("connect", fd, shown, None, code, os.strerror(code)))
         else:
-            _trace.emit(TraceEvent("connect", fd, (format_address(address),), "ok"))
+            _trace.emit(TraceEvent("connect", fd, shown, "ok"))
         return code
 
     def accept(self) -> tuple[TracedSocket, Any]:
@@ -100,17 +78,22 @@ class TracedSocket(_socket.socket):
             return sock, addr
 
         return self._run("accept", (), do,
-                         lambda r: f"fd {r[0].fileno()} from {format_address(r[1])}")
+                         lambda r: f"fd {r[0].fileno()} from "
+                         f"{format_address(r[1], self.family)}")
 
     def getsockname(self) -> Any:
-        return self._run("getsockname", (), lambda: _S.getsockname(self), format_address)
+        return self._run("getsockname", (), lambda: _S.getsockname(self),
+                         lambda a: format_address(a, self.family))
 
     def getpeername(self) -> Any:
-        return self._run("getpeername", (), lambda: _S.getpeername(self), format_address)
+        return self._run("getpeername", (), lambda: _S.getpeername(self),
+                         lambda a: format_address(a, self.family))
 
     def setsockopt(self, level: int, option: int, value: Any, *rest: Any) -> None:
+        from socklab.kernel import sockconst
+
         shown = f"{len(value)} bytes" if isinstance(value, bytes | bytearray) else str(value)
-        args = (_SOL_NAMES.get(level, str(level)), _option_name(level, option), shown)
+        args = (sockconst.level_name(level), sockconst.option_name(level, option), shown)
         self._run("setsockopt", args,
                   lambda: _S.setsockopt(self, level, option, value, *rest))
 
@@ -126,7 +109,7 @@ class TracedSocket(_socket.socket):
 
     def sendto(self, data: Any, *args: Any) -> int:
         address = args[-1]
-        return self._run("sendto", (f"{len(data)} bytes", format_address(address)),
+        return self._run("sendto", (f"{len(data)} bytes", format_address(address, self.family)),
                          lambda: _S.sendto(self, data, *args), str)
 
     def sendmsg(self, buffers: Any, *args: Any) -> int:
@@ -148,13 +131,13 @@ class TracedSocket(_socket.socket):
     def recvfrom(self, bufsize: int, flags: int = 0, /) -> tuple[bytes, Any]:
         return self._run("recvfrom", (str(bufsize),),
                          lambda: _S.recvfrom(self, bufsize, flags),
-                         lambda r: f"{len(r[0])} bytes from {format_address(r[1])}")
+                         lambda r: f"{len(r[0])} bytes from {format_address(r[1], self.family)}")
 
     def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
         size = nbytes or memoryview(buffer).nbytes
         return self._run("recvfrom_into", (str(size),),
                          lambda: _S.recvfrom_into(self, buffer, nbytes, flags),
-                         lambda r: f"{r[0]} bytes from {format_address(r[1])}")
+                         lambda r: f"{r[0]} bytes from {format_address(r[1], self.family)}")
 
     def recvmsg(self, bufsize: int, *args: Any) -> tuple[bytes, list[Any], int, Any]:
         return self._run("recvmsg", (str(bufsize),),
@@ -175,6 +158,14 @@ class TracedSocket(_socket.socket):
             _trace.emit(TraceEvent("close", fd, (), "ok"))
 
 
+def _socket_args(family: int, type: int, proto: int) -> tuple[str, str, str]:
+    """socket(2)'s arguments as strace names them: the protocol by its family's
+    table (``IPPROTO_ICMP``, ``NETLINK_ROUTE``, ``htons(ETH_P_ALL)``)."""
+    from socklab.kernel import sockconst
+
+    return family_name(family), type_name(type), sockconst.protocol_name(family, proto)
+
+
 def socket(family: int = _socket.AF_INET, type: int = _socket.SOCK_STREAM,
            proto: int = 0) -> _socket.socket:
     """``socket(2)``: a new socket, traced when a trace sink listens (with the type
@@ -182,7 +173,7 @@ def socket(family: int = _socket.AF_INET, type: int = _socket.SOCK_STREAM,
     ``socket.type`` drops them)."""
     if not _trace.active():
         return _socket.socket(family, type, proto)
-    args = (family_name(family), type_name(type), str(proto))
+    args = _socket_args(family, type, proto)
     try:
         sock: _socket.socket = TracedSocket(family, type, proto)
     except OSError as exc:
@@ -200,7 +191,7 @@ def socketpair(family: int = _socket.AF_UNIX, type: int = _socket.SOCK_STREAM,
         return a, b
     ta = TracedSocket(fileno=a.detach())
     tb = TracedSocket(fileno=b.detach())
-    args = (family_name(family), type_name(type), str(proto))
+    args = _socket_args(family, type, proto)
     _trace.emit(TraceEvent("socketpair", None, args, f"[fd {ta.fileno()}, fd {tb.fileno()}]"))
     return ta, tb
 

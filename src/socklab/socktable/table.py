@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, NamedTuple
 
-from socklab.errors import BadInput, NetworkError, from_oserror
+from socklab.errors import BadInput, NetworkError, SocklabError, from_oserror
 from socklab.kernel import netlink, netns, procfs
 from socklab.socktable import diag, procnet
 from socklab.socktable.filters import Query, build_query
@@ -171,7 +171,9 @@ def sockets(*kinds: str, query: Query | None = None, listening: bool = False,
             dport: str | int | None = None, src: str | None = None, dst: str | None = None,
             pids: list[int] | tuple[int, ...] | None = None, process: str | None = None,
             processes: bool = False, extended: bool = False, source: str = "auto",
-            netns_name: str | None = None, all_netns: bool = False) -> Iterator[SocketRecord]:
+            netns_name: str | None = None, all_netns: bool = False,
+            skipped: Callable[[str, SocklabError], None] | None = None,
+            ) -> Iterator[SocketRecord]:
     """The sockets that match, in the kernel's order (as ``ss``).
 
     ``socklab.sockets("tcp", listening=True)`` is ``ss -tl``; the filter words
@@ -182,7 +184,12 @@ def sockets(*kinds: str, query: Query | None = None, listening: bool = False,
     ``extended``: timers, socket memory and, for TCP, tcp_info and the congestion
     algorithm. ``source``: ``auto`` (sock_diag, /proc when a module is missing),
     ``diag`` or ``proc``. ``netns_name``: list a named namespace's sockets;
-    ``all_netns``: every namespace in use, each record tagged with its label.
+    ``all_netns``: every namespace in use, each record tagged with its label
+    (:func:`socklab.kernel.netns.every`: a ``/run/netns`` name, ``pid:N``, or
+    ``""`` for the current namespace when it has no name). The current one is
+    read where it is, without privilege; one that vanishes during the listing
+    (NotFound) or may not be entered (MissingPrivilege: CAP_SYS_ADMIN) is
+    skipped, ``skipped(label, error)`` is told, and the listing goes on.
 
     Raises NotFound (unknown namespace), MissingPrivilege (entering one),
     NetworkError (the kernel refused the dump).
@@ -196,9 +203,9 @@ def sockets(*kinds: str, query: Query | None = None, listening: bool = False,
     if processes or q.needs_owners:
         owners = procfs.socket_owners()
     _sources.clear()
-    spaces: list[tuple[str | None, Callable[[], AbstractContextManager[object]]]]
+    spaces: Iterable[tuple[str | None, Callable[[], AbstractContextManager[object]]]]
     if all_netns:
-        spaces = [(label, _enter_path(path, label)) for label, path in netns.every()]
+        spaces = netns.each(skipped)
     elif netns_name is not None:
         netns.path(netns_name)  # NotFound early, before any work
         spaces = [(None, lambda: netns.entered(netns_name))]
@@ -242,7 +249,3 @@ def rows(query: Query | None = None, source: str = "auto") -> Iterator[Row]:
         return
     _sources.clear()
     yield from _one_namespace(q, False, source, nullcontext, q.matches, as_rows=True)
-
-
-def _enter_path(path: str, label: str) -> Callable[[], AbstractContextManager[object]]:
-    return lambda: netns.entered_path(path, label or "current")
