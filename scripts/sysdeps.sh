@@ -11,6 +11,8 @@ for pair in iproute2:ss iproute2:ip socat:socat netcat-openbsd:nc ncat:ncat nmap
         case " $missing " in *" $pkg "*) ;; *) missing="$missing $pkg" ;; esac
     fi
 done
+# Kernel headers: tests/unit/test_sockconst.py checks socklab's constant tables against them.
+[ -f /usr/include/linux/netlink.h ] || missing="$missing linux-libc-dev"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "sysdeps: installing$missing"
