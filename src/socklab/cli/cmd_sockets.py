@@ -117,7 +117,7 @@ def record_json(r: Any) -> str:
     (plain ASCII words), so they need no escaping.
     """
     (netid, family, state, rq, sq, laddr, lport, paddr, pport, inode, uid, iface, pinode,
-     proto, cookie, netns, procs, timer, mem, info) = r  # one unpack, not 20 lookups
+     proto, cookie, netns, procs, timer, mem, info, v6only) = r  # one unpack, not 21 lookups
     if procs is not None or timer is not None or mem is not None or info is not None:
         import json
 
@@ -134,8 +134,12 @@ def record_json(r: Any) -> str:
         f'"protocol": {"null" if proto is None else e(proto)}, '
         f'"cookie": {"null" if cookie is None else cookie}, '
         f'"netns": {"null" if netns is None else e(netns)}, '
-        '"processes": null, "timer": null, "memory": null, "tcp_info": null}'
+        '"processes": null, "timer": null, "memory": null, "tcp_info": null, '
+        f'"v6only": {_BOOL[v6only]}}}'
     )
+
+
+_BOOL = {None: "null", True: "true", False: "false"}
 
 
 def inet_json(r: Any) -> str:
@@ -145,14 +149,14 @@ def inet_json(r: Any) -> str:
     ``inet_ntop`` writes it (digits, hex, dots, colons) needs no escaping.
     :func:`_json` checks that a whole batch is such records first."""
     (netid, family, state, rq, sq, laddr, lport, paddr, pport, inode, uid, iface, _pinode,
-     _proto, cookie, _netns, _procs, _timer, _mem, _info) = r
+     _proto, cookie, _netns, _procs, _timer, _mem, _info, v6only) = r
     return (
         f'{{"netid": "{netid}", "family": "{family}", "state": "{state}", '
         f'"recv_q": {rq}, "send_q": {sq}, "local_address": "{laddr}", '
         f'"local_port": {lport}, "peer_address": "{paddr}", "peer_port": {pport}, '
         f'"inode": {inode}, "uid": {uid}, "interface": {iface}, "peer_inode": null, '
         f'"protocol": null, "cookie": {cookie}, "netns": null, "processes": null, '
-        '"timer": null, "memory": null, "tcp_info": null}'
+        f'"timer": null, "memory": null, "tcp_info": null, "v6only": {_BOOL[v6only]}}}'
     )
 
 
