@@ -67,6 +67,7 @@ NLMSGHDR = struct.Struct("=IHHII")  # len, type, flags, seq, pid
 NLATTR = struct.Struct("=HH")  # len, type
 NLMSGERR = struct.Struct("=i")  # error (negative errno), then the request header
 NLA_TYPE_MASK = 0x3FFF  # strips NLA_F_NESTED and NLA_F_NET_BYTEORDER
+MAX_ERRNO = 4095  # <linux/err.h>
 
 T = TypeVar("T")
 
@@ -155,8 +156,17 @@ def fixed(buf: memoryview | bytes, span: tuple[int, int], layout: struct.Struct,
 
 
 def error_code(buf: memoryview | bytes, start: int) -> int:
-    """The (positive) errno of an NLMSG_ERROR payload; 0 is an ACK."""
-    return -int(NLMSGERR.unpack_from(buf, start)[0])
+    """The (positive) errno of an NLMSG_ERROR payload; 0 is an ACK. Raises Malformed
+    when ``buf`` ends before the code, or the code is no errno (1 to 4095,
+    ``MAX_ERRNO``)."""
+    if len(buf) - start < 4:
+        raise Malformed(f"netlink error reply at offset {start - 16}: too short for its "
+                        "error code")
+    code = -int(NLMSGERR.unpack_from(buf, start)[0])
+    if not 0 <= code <= MAX_ERRNO:
+        raise Malformed(f"netlink error reply at offset {start - 16}: {-code} is not a "
+                        "negative errno")
+    return code
 
 
 def control(buf: memoryview | bytes, mtype: int, start: int, end: int) -> bool:
@@ -165,10 +175,12 @@ def control(buf: memoryview | bytes, mtype: int, start: int, end: int) -> bool:
     Raises OSError for an error reply, or for a DONE that carries one (a dump
     that could not start, such as a sock_diag protocol missing from the kernel:
     netlink_dump_done() puts the callback's negative errno in the payload);
-    Malformed for an error reply too short to hold its code.
+    Malformed for an error reply too short to hold its code, or whose code is
+    no errno.
     """
     if mtype == NLMSG_DONE:
-        if end - start >= 4 and (code := error_code(buf, start)) > 0:
+        if end - start >= 4 and NLMSGERR.unpack_from(buf, start)[0] < 0:
+            code = error_code(buf, start)
             raise OSError(code, os.strerror(code))
         return True
     if mtype == NLMSG_ERROR:
