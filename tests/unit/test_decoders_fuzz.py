@@ -337,6 +337,20 @@ def test_proc_socket_table_leaves_a_bad_line_out():
         list(sock_procnet.parse_inet(text, "tcp"))
 
 
+def test_the_socket_table_counts_what_it_left_out():
+    """What ``--debug`` prints for a kind: its source, and the sockets left out."""
+    from socklab.socktable import table
+
+    good = PROC_SAMPLES["tcp6"].splitlines()[1]
+    text = "header\n" + good + "\n" + good.replace(":0016", ":1FFFF") + "\n"
+    bad: list[Malformed] = []
+    assert len(list(table._parse_proc("tcp6", text, bad))) == 1
+    assert table._source("/proc/net/tcp6", bad) == (
+        "/proc/net/tcp6 (1 unreadable left out; first: /proc/net/tcp6 line 3: port '1FFFF' "
+        f"is over 65535 ({good.replace(':0016', ':1FFFF')[:77] + '...'!r}))")
+    assert table._source("sock_diag", []) == "sock_diag"
+
+
 def test_endpoint_with_a_nul_in_brackets():
     with pytest.raises(BadAddress):
         parse_endpoint("tcp:[\x00]:1")
@@ -368,24 +382,26 @@ PROC_SAMPLES = {
     "if_inet6": "fe800000000000000000000000000001 02 40 20 80     eth0\n",
 }
 
-PARSERS: dict[str, Callable[[str], object]] = {
-    "tcp": lambda t: list(sock_procnet.parse_inet(t, "tcp")),
-    "tcp6": lambda t: list(sock_procnet.parse_inet(t, "raw")),
-    "unix": lambda t: list(sock_procnet.parse_unix(t)),
-    "packet": lambda t: list(sock_procnet.parse_packet(t)),
-    "netlink": lambda t: list(sock_procnet.parse_netlink(t)),
-    "route": stack_procnet.parse_route,
-    "ipv6_route": stack_procnet.parse_ipv6_route,
-    "arp": stack_procnet.parse_arp,
-    "dev": stack_procnet.parse_dev,
-    "dev_names": stack_procnet.parse_dev_names,
-    "if_inet6": stack_procnet.parse_if_inet6,
+# parser name -> (the parser, the name of its sample above)
+PARSERS: dict[str, tuple[Callable[[str], object], str]] = {
+    "tcp": (lambda t: list(sock_procnet.parse_inet(t, "tcp")), "tcp"),
+    "raw6": (lambda t: list(sock_procnet.parse_inet(t, "raw")), "tcp6"),
+    "unix": (lambda t: list(sock_procnet.parse_unix(t)), "unix"),
+    "packet": (lambda t: list(sock_procnet.parse_packet(t)), "packet"),
+    "netlink": (lambda t: list(sock_procnet.parse_netlink(t)), "netlink"),
+    "route": (stack_procnet.parse_route, "route"),
+    "ipv6_route": (stack_procnet.parse_ipv6_route, "ipv6_route"),
+    "arp": (stack_procnet.parse_arp, "arp"),
+    "dev": (stack_procnet.parse_dev, "dev"),
+    "dev_names": (stack_procnet.parse_dev_names, "dev"),
+    "if_inet6": (stack_procnet.parse_if_inet6, "if_inet6"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(PARSERS))
 def test_proc_samples_parse(name):
-    assert PARSERS[name](PROC_SAMPLES.get(name, PROC_SAMPLES["dev"]))
+    parse, sample = PARSERS[name]
+    assert parse(PROC_SAMPLES[sample])
 
 
 def _lines_like(sample: str) -> st.SearchStrategy[str]:
@@ -400,12 +416,13 @@ def _lines_like(sample: str) -> st.SearchStrategy[str]:
 @pytest.mark.parametrize("name", sorted(PARSERS))
 @given(data=st.data())
 def test_proc_lines_raise_only_ours(name, data):
-    sample = PROC_SAMPLES.get(name, PROC_SAMPLES["dev"])
+    parse, sample_name = PARSERS[name]
+    sample = PROC_SAMPLES[sample_name]
     header = "\n".join(sample.splitlines()[:-1])
     lines = data.draw(st.lists(st.one_of(_lines_like(sample), st.text(max_size=120)),
                                max_size=4))
     with contextlib.suppress(SocklabError):
-        PARSERS[name]("\n".join([header, *lines]) if header else "\n".join(lines))
+        parse("\n".join([header, *lines]) if header else "\n".join(lines))
 
 
 @given(st.text(max_size=40))
