@@ -10,6 +10,7 @@ from __future__ import annotations
 from socklab.errors import (
     BadAddress,
     BadInput,
+    Malformed,
     MissingPrivilege,
     NetworkError,
     NotFound,
@@ -49,6 +50,7 @@ __all__ = [
     "BadAddress",
     "BadInput",
     "Endpoint",
+    "Malformed",
     "MissingPrivilege",
     "NetworkError",
     "NotFound",

@@ -10,6 +10,8 @@ turns it into one line on stderr and the exit code the class carries::
     ├── NotFound                      exit 2   no such interface, key, host, namespace
     ├── MissingPrivilege              exit 77  names the operation, the Linux
     │                                          capability and a way out
+    ├── Malformed                     exit 1   a kernel reply, /proc line or packet
+    │                                          socklab cannot read: names what and where
     └── NetworkError                  exit 1   the kernel or the peer said no;
         │                                      keeps the errno (also OSError's)
         ├── ConnectionRefused         exit 1   also ConnectionRefusedError
@@ -24,7 +26,12 @@ Rules:
    (see :func:`from_oserror`); code above the edge never catches ``OSError``.
 2. A message names the operation and the object it was applied to:
    ``connect tcp:127.0.0.1:1: Connection refused``.
-3. When several attempts fail (every address of a name), all of them are kept
+3. Decoders and parsers (netlink replies, /proc texts, packets, endpoints) raise
+   only errors of this tree: :class:`Malformed` for what the kernel or a peer
+   sent, :class:`BadAddress` for what the user typed. A listing made of many
+   records leaves out the one it cannot read where the rest still makes sense,
+   and says so (see the decoder's docstring).
+4. When several attempts fail (every address of a name), all of them are kept
    in :attr:`NetworkError.attempts` and shown.
 """
 
@@ -41,6 +48,7 @@ __all__ = [
     "ConnectionAborted",
     "ConnectionRefused",
     "ConnectionReset",
+    "Malformed",
     "MissingPrivilege",
     "NetworkError",
     "NotFound",
@@ -86,6 +94,16 @@ class NotFound(SocklabError, LookupError):
     """A named thing that does not exist: interface, sysctl key, host, namespace."""
 
     exit_code = EXIT_USAGE
+
+
+class Malformed(SocklabError, ValueError):
+    """A kernel reply, /proc line or packet socklab cannot read.
+
+    The message names what was malformed and where (``sock_diag reply at offset
+    96: message length 12 is shorter than its header``). Exit 1: the input came
+    from the kernel or a peer, not from the user. A ``ValueError`` too, as the
+    parsers' errors were before it existed.
+    """
 
 
 class MissingPrivilege(SocklabError, PermissionError):

@@ -79,14 +79,18 @@ def test_fast_json_equals_the_json_module():
         SocketRecord("tcp", "inet", "ESTAB", None, None, "10.0.0.1", 22, "10.0.0.2", 1, 11, None),
         SocketRecord("tcp", "inet", "ESTAB", 1, 2, "10.0.0.1", 22, "10.0.0.2", 1, 11, 0,
                      netns="blue"),
+        SocketRecord("tcp", "inet6", "LISTEN", 0, 5, "::", 22, "::", 0, 14, 0, 0, None, None,
+                     8, v6only=True),
+        SocketRecord("udp", "inet6", "UNCONN", 0, 0, "::", 53, "::", 0, 15, 0, 0, None, None,
+                     9, v6only=False),
     ]
     live = list(socklab.sockets(all_states=True))  # every kind, as the kernel lists them
     for r in samples + live:
         assert json.loads(record_json(r)) == r.as_dict()
         assert record_json(r) == json.dumps(r.as_dict())
-    # the batch path: TCP and UDP records from sock_diag, nothing added
+    # the batch path: TCP and UDP records from sock_diag, nothing added, no v6-only flag
     lean = [r for r in live + samples[:1] + samples[4:6]
-            if r.netid in ("tcp", "udp") and r.cookie is not None]
+            if r.netid in ("tcp", "udp") and r.cookie is not None and r.v6only is None]
     assert len(lean) >= 3
     for r in lean:
         assert inet_json(r) == json.dumps(r.as_dict())
@@ -100,11 +104,13 @@ def test_json_listing_picks_the_batch_path_only_where_it_holds(capsys):
     from socklab.socktable.model import SocketRecord
 
     tcp = [r for r in socklab.sockets("tcp", "udp", all_states=True) if r.cookie is not None]
+    flagged = SocketRecord("tcp", "inet6", "LISTEN", 0, 5, "::", 22, "::", 0, 14, 0, 0, None,
+                           None, 8, v6only=False)
     from_proc = SocketRecord("tcp", "inet", "ESTAB", None, None, "10.0.0.1", 22, "10.0.0.2",
                              1, 11, None)
     unix = SocketRecord("u_str", "unix", "LISTEN", 0, 0, '/tmp/a"b', None, "*", None, 13, 0,
                         0, 0, None, 5)
-    for records in (tcp, [*tcp, from_proc], [unix, *tcp], []):
+    for records in (tcp, [*tcp, from_proc], [unix, *tcp], [*tcp, flagged], []):
         _json(records, plain=True)
         objects = [json.dumps(r.as_dict()) for r in records]
         expected = "[\n  " + ",\n  ".join(objects) + "\n]\n" if records else "[]\n"

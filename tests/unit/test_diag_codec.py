@@ -52,7 +52,8 @@ def rows_and_records(chunk, family=socket.AF_INET):
     buf = memoryview(bytearray(chunk) + bytearray(64))
     rows = diag.inet_row_decoder("tcp", family)(buf, len(chunk))
     recs, finished = diag.inet_chunk_decoder("tcp")(buf, len(chunk))
-    assert (recs, finished) == diag._inet_messages("tcp", False, {})(buf, len(chunk))
+    one_by_one = diag._inet_messages("tcp", False, {socket.AF_INET: {}, socket.AF_INET6: {}}, None)
+    assert (recs, finished) == one_by_one(buf, len(chunk))
     return rows, ([row_of(r) for r in recs], finished)
 
 

@@ -7,6 +7,7 @@ import socklab
 from socklab.errors import (
     BadAddress,
     BadInput,
+    Malformed,
     MissingPrivilege,
     NetworkError,
     NotFound,
@@ -18,7 +19,7 @@ from socklab.errors import (
 
 @pytest.mark.parametrize(("cls", "code"), [
     (BadInput, 2), (BadAddress, 2), (NotFound, 2), (MissingPrivilege, 77),
-    (NetworkError, 1), (Timeout, 1), (SocklabError, 1),
+    (NetworkError, 1), (Timeout, 1), (SocklabError, 1), (Malformed, 1),
 ])
 def test_exit_codes(cls, code):
     assert cls.exit_code == code
@@ -61,11 +62,11 @@ def test_network_error_lists_every_attempt():
 
 def test_public_api_is_pinned():
     assert sorted(socklab.__all__) == sorted([
-        "BadAddress", "BadInput", "Endpoint", "MissingPrivilege", "NetworkError", "NotFound",
-        "Server", "SocketRecord", "SocklabError", "Timeout", "addresses", "aio", "connect",
-        "explain_route", "links", "listen", "neighbours", "netns", "parse_endpoint", "relay",
-        "route_get", "routes", "rules", "socket", "socketpair", "sockets", "sysctl", "trace",
-        "tracing",
+        "BadAddress", "BadInput", "Endpoint", "Malformed", "MissingPrivilege", "NetworkError",
+        "NotFound", "Server", "SocketRecord", "SocklabError", "Timeout", "addresses", "aio",
+        "connect", "explain_route", "links", "listen", "neighbours", "netns", "parse_endpoint",
+        "relay", "route_get", "routes", "rules", "socket", "socketpair", "sockets", "sysctl",
+        "trace", "tracing",
     ])
     for name in socklab.__all__:
         assert getattr(socklab, name) is not None

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from socklab.errors import Malformed
 from socklab.probe import icmp
 
 
@@ -51,8 +52,8 @@ def test_port_unreachable_quotes_udp_ports():
 
 
 @given(st.binary(max_size=100), st.booleans(), st.booleans())
-def test_only_value_error_escapes(data, v6, header):
-    with contextlib.suppress(ValueError):
+def test_only_malformed_escapes(data, v6, header):
+    with contextlib.suppress(Malformed):
         icmp.parse(data, v6=v6, ip_header=header and not v6)
 
 

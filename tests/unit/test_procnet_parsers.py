@@ -11,6 +11,7 @@ import sys
 from hypothesis import given
 from hypothesis import strategies as st
 
+from socklab.errors import Malformed
 from socklab.socktable import procnet
 from socklab.socktable.model import TCP_STATES
 
@@ -97,8 +98,8 @@ def test_recorded_packet_and_netlink_lines():
 
 
 @given(st.text(max_size=300))
-def test_garbage_never_raises_anything_but_value_error(text):
+def test_garbage_never_raises_anything_but_malformed(text):
     for parse in (lambda t: procnet.parse_inet(t, "tcp"), procnet.parse_unix,
                   procnet.parse_packet, procnet.parse_netlink):
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(Malformed):
             list(parse(text))

@@ -14,7 +14,13 @@ Rules:
    ``NLMSG_DONE`` carrying a negative errno (a dump that could not start, such
    as a sock_diag protocol the kernel was built without), is raised as
    ``OSError`` (the caller, who knows the operation, translates it).
-3. Pure functions (``message``, ``attr``, ``messages``, ``attrs``) never touch
+3. What cannot be read is :class:`~socklab.errors.Malformed`, naming the offset:
+   a message whose length runs past its chunk or is shorter than a header (the
+   messages after it cannot be found: the dump stops there), an attribute that
+   runs past its message, a fixed-size payload too short. A per-message decoder
+   raises it for its one message; a chunk decoder given ``on_malformed`` hands
+   it over and goes on with the next message (framing errors still raise).
+4. Pure functions (``message``, ``attr``, ``messages``, ``attrs``) never touch
    the kernel; :class:`NetlinkSocket` is the only I/O here.
 """
 
@@ -26,6 +32,7 @@ import struct
 from collections.abc import Callable, Iterator
 from typing import Protocol, TypeVar
 
+from socklab.errors import Malformed
 from socklab.kernel import sock as ksock
 
 __all__ = [
@@ -36,6 +43,7 @@ __all__ = [
     "NetlinkSocket",
     "attr",
     "attrs",
+    "fixed",
     "message",
     "messages",
 ]
@@ -59,8 +67,12 @@ NLMSGHDR = struct.Struct("=IHHII")  # len, type, flags, seq, pid
 NLATTR = struct.Struct("=HH")  # len, type
 NLMSGERR = struct.Struct("=i")  # error (negative errno), then the request header
 NLA_TYPE_MASK = 0x3FFF  # strips NLA_F_NESTED and NLA_F_NET_BYTEORDER
+MAX_ERRNO = 4095  # <linux/err.h>
 
 T = TypeVar("T")
+
+# what a chunk decoder does with a message it cannot read (None: raise it)
+OnMalformed = Callable[[Malformed], None] | None
 
 NETLINK_EXT_ACK = 11
 NETLINK_GET_STRICT_CHK = 12
@@ -85,20 +97,33 @@ def attr(attr_type: int, payload: bytes) -> bytes:
 
 def messages(buf: memoryview | bytes,
              end: int | None = None) -> Iterator[tuple[int, int, int, int]]:
-    """``(type, flags, payload_start, payload_end)`` of each message in ``buf[:end]``."""
+    """``(type, flags, payload_start, payload_end)`` of each message in ``buf[:end]``.
+
+    Raises Malformed for a length shorter than the header or past ``end``."""
     end = len(buf) if end is None else end
     off = 0
     unpack = NLMSGHDR.unpack_from
     while off + 16 <= end:
         length, mtype, flags, _seq, _pid = unpack(buf, off)
         if length < 16 or off + length > end:
-            raise ValueError(f"truncated netlink message at offset {off}")
+            raise bad_length(off, length, end)
         yield mtype, flags, off + 16, off + length
         off += (length + 3) & ~3
 
 
+def bad_length(off: int, length: int, end: int) -> Malformed:
+    """The error for a message whose length cannot be followed to the next one."""
+    if length < 16:
+        why = f"length {length} is shorter than its header (16)"
+    else:
+        why = f"length {length} runs past the end of the chunk ({end - off} bytes left)"
+    return Malformed(f"netlink message at offset {off}: {why}")
+
+
 def attrs(buf: memoryview | bytes, start: int, end: int) -> dict[int, tuple[int, int]]:
-    """Attribute type -> ``(payload_start, payload_end)`` for ``buf[start:end]``."""
+    """Attribute type -> ``(payload_start, payload_end)`` for ``buf[start:end]``.
+
+    Raises Malformed for an attribute that runs past ``end``."""
     out: dict[int, tuple[int, int]] = {}
     unpack = NLATTR.unpack_from
     off = start
@@ -106,14 +131,42 @@ def attrs(buf: memoryview | bytes, start: int, end: int) -> dict[int, tuple[int,
         length, atype = unpack(buf, off)
         if length < 4:
             break
+        if off + length > end:
+            raise bad_attr(off, atype, length, end)
         out[atype & NLA_TYPE_MASK] = (off + 4, off + length)
         off += (length + 3) & ~3
     return out
 
 
+def bad_attr(off: int, atype: int, length: int, end: int) -> Malformed:
+    return Malformed(f"netlink attribute {atype & NLA_TYPE_MASK} at offset {off}: length "
+                     f"{length} runs past the end of its message ({end - off} bytes left)")
+
+
+def fixed(buf: memoryview | bytes, span: tuple[int, int], layout: struct.Struct,
+          what: str) -> tuple[int, ...]:
+    """The fields of a fixed-size attribute payload (``span`` from :func:`attrs`).
+
+    Raises Malformed when the payload is shorter than ``layout``."""
+    start, end = span
+    if end - start < layout.size:
+        raise Malformed(f"{what} at offset {start - 4}: {end - start} bytes, "
+                        f"expected {layout.size}")
+    return layout.unpack_from(buf, start)
+
+
 def error_code(buf: memoryview | bytes, start: int) -> int:
-    """The (positive) errno of an NLMSG_ERROR payload; 0 is an ACK."""
-    return -int(NLMSGERR.unpack_from(buf, start)[0])
+    """The (positive) errno of an NLMSG_ERROR payload; 0 is an ACK. Raises Malformed
+    when ``buf`` ends before the code, or the code is no errno (1 to 4095,
+    ``MAX_ERRNO``)."""
+    if len(buf) - start < 4:
+        raise Malformed(f"netlink error reply at offset {start - 16}: too short for its "
+                        "error code")
+    code = -int(NLMSGERR.unpack_from(buf, start)[0])
+    if not 0 <= code <= MAX_ERRNO:
+        raise Malformed(f"netlink error reply at offset {start - 16}: {-code} is not a "
+                        "negative errno")
+    return code
 
 
 def control(buf: memoryview | bytes, mtype: int, start: int, end: int) -> bool:
@@ -121,29 +174,44 @@ def control(buf: memoryview | bytes, mtype: int, start: int, end: int) -> bool:
 
     Raises OSError for an error reply, or for a DONE that carries one (a dump
     that could not start, such as a sock_diag protocol missing from the kernel:
-    netlink_dump_done() puts the callback's negative errno in the payload).
+    netlink_dump_done() puts the callback's negative errno in the payload);
+    Malformed for an error reply too short to hold its code, or whose code is
+    no errno.
     """
     if mtype == NLMSG_DONE:
-        if end - start >= 4 and (code := error_code(buf, start)) > 0:
+        if end - start >= 4 and NLMSGERR.unpack_from(buf, start)[0] < 0:
+            code = error_code(buf, start)
             raise OSError(code, os.strerror(code))
         return True
     if mtype == NLMSG_ERROR:
+        if end - start < 4:
+            raise Malformed(f"netlink error reply at offset {start - 16}: {end - start} "
+                            "bytes, too short for its error code")
         code = error_code(buf, start)
         if code:
             raise OSError(code, os.strerror(code))
     return False
 
 
-def chunk_decoder(decode: Callable[[memoryview, int, int], T],
-                  wanted: int) -> Callable[[memoryview, int], tuple[list[T], bool]]:
+def chunk_decoder(decode: Callable[[memoryview, int, int], T], wanted: int,
+                  on_malformed: OnMalformed = None
+                  ) -> Callable[[memoryview, int], tuple[list[T], bool]]:
     """A chunk decoder (for :meth:`NetlinkSocket.dump_chunks`) from a per-message one,
-    applied to the messages of type ``wanted``."""
+    applied to the messages of type ``wanted``.
+
+    A message ``decode`` raises Malformed for is handed to ``on_malformed`` and
+    left out (raised when it is None); a framing error is raised (rule 3)."""
 
     def decode_chunk(buf: memoryview, n: int) -> tuple[list[T], bool]:
         out = []
         for mtype, _flags, start, end in messages(buf, n):
             if mtype == wanted:
-                out.append(decode(buf, start, end))
+                try:
+                    out.append(decode(buf, start, end))
+                except Malformed as exc:
+                    if on_malformed is None:
+                        raise
+                    on_malformed(exc)
             elif control(buf, mtype, start, end):
                 return out, True
         return out, False

@@ -17,6 +17,8 @@ import struct
 from collections.abc import Callable
 from typing import NamedTuple
 
+from socklab.errors import Malformed
+
 __all__ = ["Message", "build_echo", "checksum", "echo_builder", "parse"]
 
 ECHO_REPLY, DEST_UNREACH, ECHO_REQUEST, TIME_EXCEEDED = 0, 3, 8, 11
@@ -109,25 +111,27 @@ def echo_builder(ident: int, payload: bytes = b"", v6: bool = False) -> Callable
 def _ipv4_header(data: bytes) -> tuple[int, int, int, str, str]:
     """(header length, ttl, protocol, source, destination) of an IPv4 header."""
     if len(data) < 20 or data[0] >> 4 != 4:
-        raise ValueError("not an IPv4 header")
+        version = data[0] >> 4 if data else None
+        raise Malformed(f"ICMP: not an IPv4 header ({len(data)} bytes, version {version})")
     ihl = (data[0] & 0xF) * 4
     if ihl < 20 or len(data) < ihl:
-        raise ValueError("bad IPv4 header length")
+        raise Malformed(f"ICMP: IPv4 header length {ihl} in a packet of {len(data)} bytes")
     return (ihl, data[8], data[9], socket.inet_ntop(socket.AF_INET, data[12:16]),
             socket.inet_ntop(socket.AF_INET, data[16:20]))
 
 
 def parse(data: bytes, v6: bool = False, ip_header: bool = False) -> Message:
     """Parse an ICMP message; ``ip_header``: ``data`` starts with the IPv4 header
-    (raw IPv4 sockets). Raises ValueError on anything malformed."""
+    (raw IPv4 sockets). Raises Malformed (a ValueError) on anything it cannot read,
+    saying what."""
     ttl = source = None
     if ip_header:
         ihl, ttl, proto, source, _dst = _ipv4_header(data)
         if proto != socket.IPPROTO_ICMP:
-            raise ValueError("not ICMP")
+            raise Malformed(f"ICMP: the IPv4 packet carries protocol {proto}, not ICMP")
         data = data[ihl:]
     if len(data) < 8:
-        raise ValueError("truncated ICMP header")
+        raise Malformed(f"ICMP: {len(data)} bytes, shorter than an ICMP header (8)")
     kind, code, _sum, ident, seq = HEADER.unpack_from(data)
     body = bytes(data[8:])
     errors = (DEST6_UNREACH, TIME6_EXCEEDED) if v6 else (DEST_UNREACH, TIME_EXCEEDED)
@@ -136,7 +140,8 @@ def parse(data: bytes, v6: bool = False, ip_header: bool = False) -> Message:
     # an error: the bytes after the 8-byte header are the offending packet
     if v6:
         if len(body) < 40 + 8:
-            raise ValueError("truncated quoted IPv6 packet")
+            raise Malformed(f"ICMPv6 error: {len(body)} bytes quoted, less than an IPv6 "
+                            "header and 8 bytes (48)")
         proto, hops = body[6], body[7]
         dst = socket.inet_ntop(socket.AF_INET6, body[24:40])
         inner = body[40:48]
@@ -144,7 +149,8 @@ def parse(data: bytes, v6: bool = False, ip_header: bool = False) -> Message:
         ihl, hops, proto, _src, dst = _ipv4_header(body)
         inner = body[ihl:ihl + 8]
         if len(inner) < 8:
-            raise ValueError("truncated quoted packet")
+            raise Malformed(f"ICMP error: {len(inner)} bytes quoted after the IPv4 header, "
+                            "not 8")
     a, b = struct.unpack_from("!HH", inner, 4 if proto in (1, 58) else 0)
     return Message(kind, code, 0, 0, body, ttl, source, proto, dst, a, b, hops)
 

@@ -144,6 +144,12 @@ class SocketRecord(NamedTuple):
     Fields the source could not see are None: the /proc fallback has no
     listen backlog, no UNIX peer or queues; ``processes`` is None unless
     owners were asked for (``-p``).
+
+    ``v6only`` is IPV6_V6ONLY of a listening or unconnected IPv6 socket, as
+    sock_diag tells it (``INET_DIAG_SKV6ONLY``); None where the kernel does not
+    say (other states, IPv4, /proc). As ss, the table shows ``::`` as ``*``
+    unless the socket is v6-only: a dual-stack socket bound to ``::`` takes
+    IPv4 too (``*:22``), a v6-only one IPv6 alone (``[::]:22``).
     """
 
     netid: str
@@ -166,6 +172,7 @@ class SocketRecord(NamedTuple):
     timer: Timer | None = None
     memory: SkMem | None = None
     tcp_info: TcpInfo | None = None
+    v6only: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d = self._asdict()
@@ -181,19 +188,24 @@ class SocketRecord(NamedTuple):
         ``/run/x.sock 1234`` (UNIX: name and inode), ``rtnl:5678`` (netlink)."""
         if self.family == "unix":
             return f"{self.local_address} {self.inode}"
-        return endpoint_text(self.family, self.local_address, self.local_port)
+        return endpoint_text(self.family, self.local_address, self.local_port, self.v6only)
 
     def peer(self) -> str:
         if self.family == "unix":
             return f"* {self.peer_inode}" if self.peer_inode is not None else "*"
-        return endpoint_text(self.family, self.peer_address, self.peer_port)
+        return endpoint_text(self.family, self.peer_address, self.peer_port, self.v6only)
 
 
-def endpoint_text(family: str, address: str, port: int | None) -> str:
+def endpoint_text(family: str, address: str, port: int | None,
+                  v6only: bool | None = None) -> str:
+    """One end as ss prints it (``inet_addr_print``): port 0 is ``*``; IPv6 in
+    brackets, but ``::`` of a socket that is not v6-only is ``*`` (it takes IPv4
+    too)."""
     if family == "inet":
         return f"{address}:{'*' if port == 0 else port}"
     if family == "inet6":
-        return f"[{address}]:{'*' if port == 0 else port}"
+        host = "*" if address == "::" and not v6only else f"[{address}]"
+        return f"{host}:{'*' if port == 0 else port}"
     if port is None:
         return address
     return f"{address}:{port}"

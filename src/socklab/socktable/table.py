@@ -11,6 +11,11 @@ Rules:
    many sockets there are.
 3. Owners come from one pass over /proc/*/fd, made only when asked for
    (``processes=True`` or a pid/process filter), before the dump.
+4. A socket the kernel describes in a way socklab cannot read (a sock_diag
+   message or a /proc/net line: :class:`~socklab.errors.Malformed`) is left
+   out and the listing goes on with the others; :func:`last_sources` counts
+   them and quotes the first. A reply whose length cannot be followed to the
+   next message ends the listing with Malformed (what follows is lost).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, NamedTuple
 
-from socklab.errors import BadInput, NetworkError, SocklabError, from_oserror
+from socklab.errors import BadInput, Malformed, NetworkError, SocklabError, from_oserror
 from socklab.kernel import netlink, netns, procfs
 from socklab.socktable import diag, procnet
 from socklab.socktable.filters import Query, build_query
@@ -35,8 +40,15 @@ _sources: dict[str, str] = {}
 
 
 def last_sources() -> dict[str, str]:
-    """Which source (``sock_diag`` or ``/proc/net/...``) served each kind in the last listing."""
+    """Which source (``sock_diag`` or ``/proc/net/...``) served each kind in the last
+    listing, with the unreadable sockets it left out (rule 4)."""
     return dict(_sources)
+
+
+def _source(name: str, bad: list[Malformed]) -> str:
+    if not bad:
+        return name
+    return f"{name} ({len(bad)} unreadable left out; first: {bad[0]})"
 
 
 class _Request(NamedTuple):
@@ -46,25 +58,27 @@ class _Request(NamedTuple):
     procname: str  # the /proc/net file to read instead
     rows: bool  # the decoder makes table rows, not records
     checked: bool  # the kernel filters state (packet and netlink: Python must)
+    bad: list[Malformed]  # the messages or lines left out (rule 4)
 
 
 def _inet_requests(q: Query, netid: str, ext: int, as_rows: bool) -> list[_Request]:
     proto = {"tcp": socket.IPPROTO_TCP, "udp": socket.IPPROTO_UDP, "raw": socket.IPPROTO_RAW}[netid]
     out = []
-    records: Decoder = diag.inet_chunk_decoder(netid, want_ext=bool(ext))
     for fam, af, procname in (("inet", socket.AF_INET, netid), ("inet6", socket.AF_INET6,
                                                                  netid + "6")):
         if fam not in q.families:
             continue
         rows = as_rows and netid != "raw"
-        decode = diag.inet_row_decoder(netid, af) if rows else records
+        bad: list[Malformed] = []
+        decode = diag.inet_row_decoder(netid, af, bad.append) if rows else \
+            diag.inet_chunk_decoder(netid, bool(ext), bad.append)
         raw_proto = socket.IPPROTO_RAW if netid == "raw" else 0
         # ports filtered in the kernel too (not for RAW, whose "port" is the protocol)
         code = diag.port_bytecode(q.sport, q.dport) if netid != "raw" else b""
         payload = diag.inet_request(af, proto, q.state_mask(), ext if netid == "tcp" else
                                     ext & diag.EXT_SKMEM, bytecode=code,
                                     raw_protocol=raw_proto)
-        out.append(_Request(f"{netid}/{fam}", payload, decode, procname, rows, True))
+        out.append(_Request(f"{netid}/{fam}", payload, decode, procname, rows, True, bad))
     return out
 
 
@@ -80,31 +94,43 @@ def _requests(q: Query, extended: bool, as_rows: bool = False) -> list[_Request]
     if q.netids & {"u_str", "u_dgr", "u_seq"}:
         show = diag.UDIAG_SHOW_NAME | diag.UDIAG_SHOW_PEER | diag.UDIAG_SHOW_RQLEN | \
             diag.UDIAG_SHOW_UID | (diag.UDIAG_SHOW_MEMINFO if extended else 0)
+        bad: list[Malformed] = []
         reqs.append(_Request("unix", diag.unix_request(show, q.state_mask()),
-                             _chunks(diag.decode_unix), "unix", False, True))
+                             _chunks(diag.decode_unix, bad, True), "unix", False, True, bad))
+    # PACKET and NETLINK queues are memory counts (ss asks for them always): the
+    # memory is dropped from the records again unless asked for
     if q.netids & {"p_raw", "p_dgr"}:
-        show = diag.PACKET_SHOW_INFO | (diag.PACKET_SHOW_MEMINFO if extended else 0)
-        reqs.append(_Request("packet", diag.packet_request(show), _chunks(diag.decode_packet),
-                             "packet", False, False))
+        bad = []
+        reqs.append(_Request("packet",
+                             diag.packet_request(diag.PACKET_SHOW_INFO | diag.PACKET_SHOW_MEMINFO),
+                             _chunks(diag.decode_packet, bad, extended), "packet", False, False,
+                             bad))
     if "nl" in q.netids:
-        reqs.append(_Request("netlink",
-                             diag.netlink_request(diag.NDIAG_SHOW_MEMINFO if extended else 0),
-                             _chunks(diag.decode_netlink), "netlink", False, False))
+        bad = []
+        reqs.append(_Request("netlink", diag.netlink_request(diag.NDIAG_SHOW_MEMINFO),
+                             _chunks(diag.decode_netlink, bad, extended), "netlink", False, False,
+                             bad))
     return reqs
 
 
-def _chunks(decode: Callable[[memoryview, int, int], SocketRecord]) -> Decoder:
-    return netlink.chunk_decoder(decode, diag.SOCK_DIAG_BY_FAMILY)
+def _chunks(decode: Callable[[memoryview, int, int], SocketRecord], bad: list[Malformed],
+            memory: bool) -> Decoder:
+    if not memory:
+        def decode_lean(buf: memoryview, start: int, end: int) -> SocketRecord:
+            return decode(buf, start, end)._replace(memory=None)
+
+        return netlink.chunk_decoder(decode_lean, diag.SOCK_DIAG_BY_FAMILY, bad.append)
+    return netlink.chunk_decoder(decode, diag.SOCK_DIAG_BY_FAMILY, bad.append)
 
 
-def _parse_proc(procname: str, text: str) -> Iterator[SocketRecord]:
+def _parse_proc(procname: str, text: str, bad: list[Malformed]) -> Iterator[SocketRecord]:
     if procname == "unix":
-        return procnet.parse_unix(text)
+        return procnet.parse_unix(text, bad.append)
     if procname == "packet":
-        return procnet.parse_packet(text)
+        return procnet.parse_packet(text, bad.append)
     if procname == "netlink":
-        return procnet.parse_netlink(text)
-    return procnet.parse_inet(text, procname.rstrip("6"))
+        return procnet.parse_netlink(text, bad.append)
+    return procnet.parse_inet(text, procname.rstrip("6"), bad.append, procname)
 
 
 def _one_namespace(q: Query, extended: bool, source: str,
@@ -138,7 +164,7 @@ def _one_namespace(q: Query, extended: bool, source: str,
                     if keep is not None and not req.checked:
                         items = filter(keep, items)
                     yield from items if req.rows or not as_rows else map(row_of, items)
-                    _sources[req.kind] = "sock_diag"
+                    _sources[req.kind] = _source("sock_diag", req.bad)
                     continue
                 except OSError as exc:
                     if source == "diag" or exc.errno not in (errno.ENOENT, errno.EOPNOTSUPP,
@@ -152,10 +178,12 @@ def _one_namespace(q: Query, extended: bool, source: str,
             _sources[req.kind] = f"/proc/net/{req.procname}" if text is not None else \
                 "unavailable"
             if text is not None:
-                records = _parse_proc(req.procname, text)
+                req.bad.clear()  # what sock_diag left out before it failed
+                records = _parse_proc(req.procname, text, req.bad)
                 if keep is not None:
                     records = filter(keep, records)
                 yield from map(row_of, records) if as_rows else records
+                _sources[req.kind] = _source(f"/proc/net/{req.procname}", req.bad)
     finally:
         if nl is not None:
             nl.close()

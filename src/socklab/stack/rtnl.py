@@ -3,7 +3,11 @@
 Layouts and numbers mirror ``<linux/rtnetlink.h>``, ``<linux/if_link.h>``,
 ``<linux/if_addr.h>``, ``<linux/neighbour.h>``, ``<linux/fib_rules.h>`` and
 ``<linux/if.h>``; names are those ``ip`` prints. Each ``decode_*`` takes the
-receive buffer and the bounds of one message payload.
+receive buffer and the bounds of one message payload, and raises
+:class:`~socklab.errors.Malformed` for a payload it cannot read (a header cut
+short, an attribute past the message's end, a number attribute too short): the
+listings stop there rather than show a table with a route or link missing,
+which a lookup explained from it would silently get wrong.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from __future__ import annotations
 import socket
 import struct
 
-from socklab.kernel.netlink import NLATTR, attr, attrs
+from socklab.errors import Malformed
+from socklab.kernel.netlink import NLATTR, attr, attrs, bad_attr, fixed
 from socklab.stack.model import Address, Link, LinkStats, Neighbour, Route, RouteLookup, Rule
 
 # message types
@@ -29,6 +34,7 @@ RTMSG = struct.Struct("=BBBBBBBBI")
 FIB_RULE_HDR = struct.Struct("=BBBBBBBBI")
 NDMSG = struct.Struct("=BxxxiHBB")  # family, ifindex, state, flags, type
 RTNEXTHOP = struct.Struct("=HBBi")  # len, flags, hops, ifindex
+U8 = struct.Struct("=B")
 U32 = struct.Struct("=I")
 I32 = struct.Struct("=i")
 CACHEINFO = struct.Struct("=IIII")  # preferred, valid, cstamp, tstamp
@@ -49,7 +55,7 @@ NDA_DST, NDA_LLADDR = 1, 2
 RTM_F_LOOKUP_TABLE, RTM_F_FIB_MATCH = 0x1000, 0x2000
 FIB_RULE_INVERT = 0x2
 
-FAMILIES = {socket.AF_INET: "inet", socket.AF_INET6: "inet6"}
+FAMILIES: dict[int, str] = {socket.AF_INET: "inet", socket.AF_INET6: "inet6"}
 
 # <linux/if.h> flags, in the order ip prints them
 IFF_NAMES = [
@@ -97,7 +103,16 @@ def _str(buf: memoryview, span: tuple[int, int]) -> str:
 
 
 def _u32(buf: memoryview, span: tuple[int, int]) -> int:
-    return int(U32.unpack_from(buf, span[0])[0])
+    return fixed(buf, span, U32, "u32 attribute")[0]
+
+
+def _header(buf: memoryview, start: int, end: int, layout: struct.Struct,
+            what: str) -> tuple[int, ...]:
+    """The fixed header of a message payload; Malformed when the payload is shorter."""
+    if end - start < layout.size:
+        raise Malformed(f"rtnetlink reply at offset {start - 16}: {end - start} bytes, "
+                        f"shorter than a {what} ({layout.size})")
+    return layout.unpack_from(buf, start)
 
 
 def _ip(buf: memoryview, span: tuple[int, int]) -> str:
@@ -159,6 +174,8 @@ def _link_attrs(buf: memoryview, start: int, end: int) -> dict[int, tuple[int, i
         length, atype = unpack(buf, off)
         if length < 4:
             break
+        if off + length > end:
+            raise bad_attr(off, atype, length, end)
         if (atype & 0x3FFF) in wanted:  # NLA_TYPE_MASK
             out[atype] = (off + 4, off + length)
         off += (length + 3) & ~3
@@ -166,7 +183,8 @@ def _link_attrs(buf: memoryview, start: int, end: int) -> dict[int, tuple[int, i
 
 
 def decode_link(buf: memoryview, start: int, end: int) -> Link:
-    _family, ltype, index, flags, _change = IFINFOMSG.unpack_from(buf, start)
+    """One RTM_NEWLINK message. Raises Malformed."""
+    _family, ltype, index, flags, _change = _header(buf, start, end, IFINFOMSG, "ifinfomsg")
     a = _link_attrs(buf, start + IFINFOMSG.size, end)
     kind = ARPHRD.get(ltype, str(ltype))
     if IFLA_LINKINFO in a:
@@ -179,7 +197,7 @@ def decode_link(buf: memoryview, start: int, end: int) -> Link:
     oper = _u32_byte(buf, a.get(IFLA_OPERSTATE))
     stats = LinkStats()
     if IFLA_STATS64 in a:
-        v = STATS64.unpack_from(buf, a[IFLA_STATS64][0])
+        v = fixed(buf, a[IFLA_STATS64], STATS64, "IFLA_STATS64")
         stats = LinkStats(rx_bytes=v[2], rx_packets=v[0], rx_errors=v[4], rx_dropped=v[6],
                           tx_bytes=v[3], tx_packets=v[1], tx_errors=v[5], tx_dropped=v[7],
                           multicast=v[8], collisions=v[9])
@@ -196,7 +214,7 @@ def decode_link(buf: memoryview, start: int, end: int) -> Link:
         qdisc=_str(buf, a[IFLA_QDISC]) if IFLA_QDISC in a else None,
         master=_u32(buf, a[IFLA_MASTER]) if IFLA_MASTER in a else None,
         link=_u32(buf, a[IFLA_LINK]) if IFLA_LINK in a else None,
-        link_netnsid=I32.unpack_from(buf, a[IFLA_LINK_NETNSID][0])[0]
+        link_netnsid=fixed(buf, a[IFLA_LINK_NETNSID], I32, "IFLA_LINK_NETNSID")[0]
         if IFLA_LINK_NETNSID in a else None,
         txqlen=_u32(buf, a[IFLA_TXQLEN]) if IFLA_TXQLEN in a else None,
         group=_u32(buf, a[IFLA_GROUP]) if IFLA_GROUP in a else 0,
@@ -206,11 +224,12 @@ def decode_link(buf: memoryview, start: int, end: int) -> Link:
 
 
 def _u32_byte(buf: memoryview, span: tuple[int, int] | None) -> int | None:
-    return None if span is None else buf[span[0]]
+    return None if span is None else fixed(buf, span, U8, "u8 attribute")[0]
 
 
 def decode_addr(buf: memoryview, start: int, end: int, ifnames: dict[int, str]) -> Address:
-    family, prefixlen, flags8, scope, index = IFADDRMSG.unpack_from(buf, start)
+    """One RTM_NEWADDR message. Raises Malformed."""
+    family, prefixlen, flags8, scope, index = _header(buf, start, end, IFADDRMSG, "ifaddrmsg")
     a = attrs(buf, start + IFADDRMSG.size, end)
     flags = _u32(buf, a[IFA_FLAGS]) if IFA_FLAGS in a else flags8
     local = _ip(buf, a[IFA_LOCAL]) if IFA_LOCAL in a else None
@@ -222,7 +241,7 @@ def decode_addr(buf: memoryview, start: int, end: int, ifnames: dict[int, str]) 
         names.append("dynamic")
     valid = preferred = None
     if IFA_CACHEINFO in a:
-        pref, val, _c, _t = CACHEINFO.unpack_from(buf, a[IFA_CACHEINFO][0])
+        pref, val, _c, _t = fixed(buf, a[IFA_CACHEINFO], CACHEINFO, "IFA_CACHEINFO")
         valid = None if val == INFINITY_LIFE_TIME else val
         preferred = None if pref == INFINITY_LIFE_TIME else pref
     return Address(
@@ -238,14 +257,16 @@ def decode_addr(buf: memoryview, start: int, end: int, ifnames: dict[int, str]) 
 
 def decode_link_name(buf: memoryview, start: int, end: int) -> tuple[int, str]:
     """``(ifindex, name)`` of an RTM_NEWLINK message, without decoding the rest:
-    what routes, addresses and neighbours need to name their devices."""
-    index = IFINFOMSG.unpack_from(buf, start)[2]
+    what routes, addresses and neighbours need to name their devices. Raises Malformed."""
+    index = _header(buf, start, end, IFINFOMSG, "ifinfomsg")[2]
     off = start + IFINFOMSG.size
     unpack_attr = NLATTR.unpack_from
     while off + 4 <= end:
         length, atype = unpack_attr(buf, off)
         if length < 4:
             break
+        if off + length > end:
+            raise bad_attr(off, atype, length, end)
         if atype & 0x3FFF == IFLA_IFNAME:
             return index, _str(buf, (off + 4, off + length))
         off += (length + 3) & ~3
@@ -255,9 +276,9 @@ def decode_link_name(buf: memoryview, start: int, end: int) -> tuple[int, str]:
 def decode_route(buf: memoryview, start: int, end: int, ifnames: dict[int, str],
                  tables: dict[int, str] | None = None) -> Route:
     """One RTM_NEWROUTE message. The hottest decoder (thousands of routes): one pass
-    over the attributes, no intermediate dict."""
+    over the attributes, no intermediate dict. Raises Malformed."""
     (family, dst_len, _src_len, tos, table, protocol, scope, rtype,
-     flags) = RTMSG.unpack_from(buf, start)
+     flags) = _header(buf, start, end, RTMSG, "rtmsg")
     dst = gateway = prefsrc = None
     oif: int | None = None
     metric = 0
@@ -268,8 +289,13 @@ def decode_route(buf: memoryview, start: int, end: int, ifnames: dict[int, str],
         length, atype = unpack_attr(buf, off)
         if length < 4:
             break
+        if off + length > end:
+            raise bad_attr(off, atype, length, end)
         atype &= 0x3FFF  # NLA_TYPE_MASK
         p = off + 4
+        if atype in (RTA_OIF, RTA_PRIORITY, RTA_TABLE) and length < 8:
+            raise Malformed(f"rtnetlink attribute {atype} at offset {off}: {length - 4} "
+                            "bytes, expected 4")
         if atype in (RTA_DST, RTA_GATEWAY, RTA_PREFSRC):
             size = length - 4
             text = (ntop(socket.AF_INET if size == 4 else socket.AF_INET6, buf[p:off + length])
@@ -301,6 +327,9 @@ def decode_route(buf: memoryview, start: int, end: int, ifnames: dict[int, str],
             length, _nhflags, hops, nh_if = RTNEXTHOP.unpack_from(buf, off)
             if length < RTNEXTHOP.size:
                 break
+            if off + length > stop:
+                raise Malformed(f"RTA_MULTIPATH next hop at offset {off}: length {length} "
+                                f"runs past the attribute ({stop - off} bytes left)")
             na = attrs(buf, off + RTNEXTHOP.size, off + length)
             gw = _ip(buf, na[RTA_GATEWAY]) if RTA_GATEWAY in na else None
             nexthops.append((gw, ifnames.get(nh_if, str(nh_if)), hops + 1))
@@ -323,8 +352,9 @@ def decode_route(buf: memoryview, start: int, end: int, ifnames: dict[int, str],
 
 def decode_rule(buf: memoryview, start: int, end: int,
                 tables: dict[int, str] | None = None) -> Rule:
+    """One RTM_NEWRULE message. Raises Malformed."""
     (family, dst_len, src_len, tos, table, _r1, _r2, action,
-     flags) = FIB_RULE_HDR.unpack_from(buf, start)
+     flags) = _header(buf, start, end, FIB_RULE_HDR, "fib_rule_hdr")
     a = attrs(buf, start + FIB_RULE_HDR.size, end)
     if FRA_TABLE in a:
         table = _u32(buf, a[FRA_TABLE])
@@ -349,7 +379,8 @@ def decode_rule(buf: memoryview, start: int, end: int,
 
 
 def decode_neigh(buf: memoryview, start: int, end: int, ifnames: dict[int, str]) -> Neighbour:
-    family, index, state, flags, _ntype = NDMSG.unpack_from(buf, start)
+    """One RTM_NEWNEIGH message. Raises Malformed."""
+    family, index, state, flags, _ntype = _header(buf, start, end, NDMSG, "ndmsg")
     a = attrs(buf, start + NDMSG.size, end)
     states = tuple(name for bit, name in NUD_STATES if state & bit) or ("NONE",)
     return Neighbour(

@@ -92,7 +92,12 @@ class Endpoint(NamedTuple):
 
 
 def parse(text: str) -> Endpoint:
-    """Parse an endpoint; raises BadAddress(text, position, expected)."""
+    """Parse an endpoint; raises BadAddress(text, position, expected), and nothing else."""
+    # a surrogate stands for a byte of the command line that is not UTF-8 (PEP 383):
+    # no path, name or program socklab passes on can hold it
+    bad = next((i for i, c in enumerate(text) if "\ud800" <= c <= "\udfff"), None)
+    if bad is not None:
+        raise BadAddress(text, bad, "UTF-8 text (this byte is not)")
     if text in ("-", "stdio"):
         return Endpoint("stdio")
     scheme, sep, rest = text.partition(":")
@@ -111,6 +116,8 @@ def parse(text: str) -> Endpoint:
             raise BadAddress(text, 5, f"a program and arguments ({exc})") from None
         if not argv:
             raise BadAddress(text, 5, "a program to run (exec:PROGRAM ARGS)")
+        if "\0" in rest:  # no argument of execve() can hold one
+            raise BadAddress(text, 5 + rest.index("\0"), "no NUL byte")
         return Endpoint("exec", argv=argv)
     if scheme in LOCAL_SCHEMES:
         if not rest:
@@ -134,10 +141,17 @@ def _parse_inet(text: str, scheme: str, rest: str, at: int) -> Endpoint:
         if close == -1:
             raise BadAddress(text, at + len(rest), "']' closing the IPv6 address")
         host = rest[1:close]
+        address, pct, zone = host.partition("%")
         try:
-            socket.inet_pton(socket.AF_INET6, host.split("%", 1)[0])
-        except OSError:
+            socket.inet_pton(socket.AF_INET6, address)
+        except (OSError, ValueError):  # ValueError: a NUL in it
             raise BadAddress(text, at + 1, "an IPv6 address inside [ ]") from None
+        # the zone is an interface name or index (RFC 4007 section 11): at most
+        # 15 bytes (IFNAMSIZ), no '/', space or control character (dev_valid_name)
+        if pct and (not 0 < len(zone.encode()) <= 15
+                    or any(c == "/" or c.isspace() or not c.isprintable() for c in zone)):
+            raise BadAddress(text, at + 1 + len(address) + 1,
+                             "an interface name or index after '%' (at most 15 bytes)")
         if scheme.endswith("4"):
             raise BadAddress(text, at, "an IPv4 address or a name (this is tcp4/udp4)")
         after = rest[close + 1:]
@@ -161,7 +175,7 @@ def _parse_inet(text: str, scheme: str, rest: str, at: int) -> Endpoint:
 def _port(text: str, port: str, at: int) -> int | str:
     if not port:
         raise BadAddress(text, at, "a port number or service name")
-    if port.isdigit():
+    if port.isascii() and port.isdigit():  # not "²" or "٣": digits to str.isdigit()
         value = int(port)
         if value > 65535 or (len(port) > 1 and port[0] == "0"):
             raise BadAddress(text, at, "a port from 0 to 65535")
