@@ -132,22 +132,148 @@ def _inet_line(a: Address) -> str:
     return f"        inet6 {a.local}  prefixlen {a.prefixlen}  scopeid {scopeid}<{a.scope}>"
 
 
+def _int32(n: int) -> int:
+    """A u32 as C's ``%d`` prints it (route prints metric 0xffffffff as -1)."""
+    return n - (1 << 32) if n >= 1 << 31 else n
+
+
+def _route_order(r: Route) -> tuple[int, int, int, int]:
+    """The order of the kernel's trie walk (/proc/net/route, fib_trie.c): by address,
+    then the longer prefix, the higher TOS, the lower metric."""
+    import ipaddress
+
+    dest = 0 if r.dst == "default" else int(ipaddress.IPv4Address(r.dst.split("/")[0]))
+    return dest, -r.dst_len, -r.tos, r.metric
+
+
 def route_n(routes: list[Route]) -> list[str]:
-    """The main IPv4 table as ``route -n`` prints it."""
+    """The IPv4 routes of one table (main: ``route -n``'s) as ``route -n`` prints them.
+
+    Rules, from ``fib_route_seq_show()`` (net/ipv4/fib_trie.c) and net-tools'
+    ``rprint_fib()`` (lib/inet_gr.c):
+
+    1. Broadcast and multicast routes are left out; every other type is shown.
+    2. Flags: ``U``, then ``G`` with a gateway, ``H`` for a /32; unreachable and
+       prohibit routes are ``!`` (then ``H``) and print ``-`` for the gateway,
+       Ref and interface. A blackhole or throw route is ``U`` with interface ``*``
+       (it has no device).
+    3. A multipath route shows its first next hop. Ref and Use are always 0 (the
+       kernel prints 0 in /proc/net/route); the metric is a signed 32-bit number.
+    """
     import ipaddress
 
     lines = ["Kernel IP routing table",
-             f"{'Destination':<16}{'Gateway':<16}{'Genmask':<16}Flags Metric Ref    Use Iface"]
-    for r in routes:
-        if r.type not in ("unicast", "blackhole", "unreachable", "prohibit"):
+             "Destination     Gateway         Genmask         Flags Metric Ref    Use Iface"]
+    for r in sorted(routes, key=_route_order):
+        if r.family != "inet" or r.type in ("broadcast", "multicast"):
             continue
-        dest = "0.0.0.0" if r.dst == "default" else r.dst.split("/")[0]
-        mask = str(ipaddress.ip_network(f"0.0.0.0/{r.dst_len}").netmask)
-        flags = "U" + ("G" if r.gateway else "") + ("H" if r.dst_len == 32 else "")
-        if r.type != "unicast":
-            flags = "!" + flags
-        lines.append(f"{dest:<16}{r.gateway or '0.0.0.0':<16}{mask:<16}{flags:<6}"
-                     f"{r.metric:<7}{0:<7}{0:>3} {r.dev or '*'}")
+        dest = ("0.0.0.0" if r.dst == "default" else r.dst.split("/")[0])[:15]
+        mask = str(ipaddress.IPv4Network(f"0.0.0.0/{r.dst_len}").netmask)
+        gateway, dev = r.gateway, r.dev
+        if r.nexthops:
+            gateway, dev = r.nexthops[0][0], r.nexthops[0][1]
+        if gateway is not None and ":" in gateway:  # RTA_VIA an IPv6 router: no IPv4 gateway
+            gateway = None
+        host = "H" if r.dst_len == 32 else ""
+        metric = _int32(r.metric)
+        if r.type in ("unreachable", "prohibit"):
+            lines.append(f"{dest:<15} -               {mask:<15} {'!' + host:<5} {metric:<6} -  "
+                         f"{0:>7} -")
+            continue
+        flags = "U" + ("G" if gateway else "") + host
+        lines.append(f"{dest:<15} {gateway or '0.0.0.0':<15} {mask:<15} {flags:<5} "
+                     f"{metric:<6} {0:<2} {0:>7} {dev or '*'}")
+    return lines
+
+
+# <linux/ipv6_route.h> RTF_* bits, in the order route -6 prints their letters
+# (net-tools lib/inet6_gr.c rprint_fib6)
+_RTF6_LETTERS = [(0x0001, "U"), (0x0200, "!"), (0x0002, "G"), (0x0004, "H"), (0x10000, "D"),
+                 (0x40000, "A"), (0x01000000, "C"), (0x20000, "a"), (0x400000, "e"),
+                 (0x0020, "m"), (0x200000, "n"), (0x02000000, "f")]
+RTF_UP, RTF_REJECT, RTF_GATEWAY, RTF_DEFAULT, RTF_ADDRCONF = 0x1, 0x200, 0x2, 0x10000, 0x40000
+RTF_EXPIRES, RTF_NONEXTHOP = 0x400000, 0x200000
+_REJECT_TYPES = ("blackhole", "unreachable", "prohibit", "throw")
+
+
+def _rtf6(r: Route, gateway: str | None) -> int:
+    """The ``fib6_flags`` the kernel would print in /proc/net/ipv6_route, rebuilt from
+    what rtnetlink says (net/ipv6/route.c, addrconf.c, ndisc.c):
+
+    - reject types (blackhole, unreachable, prohibit, throw): RTF_REJECT | RTF_NONEXTHOP,
+      and no RTF_UP;
+    - the local and anycast routes the kernel adds for its own addresses (proto
+      kernel): RTF_UP | RTF_NONEXTHOP;
+    - a route learnt from a router advertisement (proto ra): RTF_ADDRCONF, and
+      RTF_DEFAULT for the default router's route;
+    - RTF_GATEWAY with a next hop, RTF_EXPIRES when the route expires.
+    """
+    if r.type in _REJECT_TYPES:
+        flags = RTF_REJECT | RTF_NONEXTHOP
+    else:
+        flags = RTF_UP
+        if r.type in ("local", "anycast") and r.protocol == "kernel":
+            flags |= RTF_NONEXTHOP
+    if gateway:
+        flags |= RTF_GATEWAY
+    if r.protocol == "ra":
+        flags |= RTF_ADDRCONF | (RTF_DEFAULT if r.dst == "default" and gateway else 0)
+    if r.expires is not None:
+        flags |= RTF_EXPIRES
+    return flags
+
+
+def _route6_row(dest: str, via: str, flags: int, metric: int, dev: str,
+                refs: dict[tuple[str, str, int, str], list[int]]) -> str:
+    letters = "".join(letter for bit, letter in _RTF6_LETTERS if flags & bit)
+    counts = refs.get((dest, via, metric, dev))
+    ref = counts.pop(0) if counts else 1
+    # %-30s %-26s %-4s %-3d %-1d %6d %s; Use is always 0
+    return f"{dest:<30} {via:<26} {letters:<4} {_int32(metric):<3} {ref:<1} {0:>6} {dev}"
+
+
+def route6_n(routes: list[Route], table_ids: dict[str, int],
+             refs: dict[tuple[str, str, int, str], list[int]] | None = None) -> list[str]:
+    """The IPv6 routes as ``route -6 -n`` prints them (every table, in /proc/net/ipv6_route's
+    order).
+
+    Rules, from ``ipv6_route_native_seq_show()`` (net/ipv6/route.c) and net-tools'
+    ``rprint_fib6()``:
+
+    1. Tables come in the kernel's hash order (table id modulo 256); within a
+       table, routes in the walk order of its tree, which the rtnetlink dump
+       follows too (socklab keeps the dump's order).
+    2. Each table whose tree has no ``::/0`` route shows the kernel's null entry
+       at its end: ``::/0 :: !n -1 1 0 lo``. A table that exists but holds no route
+       at all is not known to rtnetlink and shows nothing here.
+    3. A multipath route is one line per next hop (the kernel keeps one entry each).
+    4. Flags as :func:`_rtf6` rebuilds them; the metric is a signed 32-bit number.
+    5. Ref is the kernel's reference count of the entry, which rtnetlink does not
+       report: ``refs`` gives it, from /proc/net/ipv6_route (matched by destination,
+       next hop, metric and interface, in order; consumed); without it socklab prints
+       1, the reference the table itself holds. Use is 0, as the kernel prints it.
+    """
+    refs = {} if refs is None else refs
+    order: list[str] = []
+    for r in routes:
+        if r.family == "inet6" and r.table not in order:
+            order.append(r.table)
+    order += [t for t in ("main", "local") if t not in order]
+    order.sort(key=lambda t: (int(t) if t.isdigit() else table_ids.get(t, 0)) & 0xFF)
+    lines = ["Kernel IPv6 routing table",
+             "Destination                    Next Hop                   Flag Met Ref  Use If"]
+    for table in order:
+        mine = [r for r in routes if r.family == "inet6" and r.table == table]
+        for r in mine:
+            dest = "::/0" if r.dst == "default" else (r.dst if "/" in r.dst
+                                                       else f"{r.dst}/{r.dst_len}")
+            hops = r.nexthops or ((r.gateway, r.dev, 1),)
+            for gateway, dev, _weight in hops:
+                lines.append(_route6_row(dest, gateway or "::", _rtf6(r, gateway), r.metric,
+                                         dev or "", refs))
+        if not any(r.dst == "default" for r in mine):
+            lines.append(_route6_row("::/0", "::", RTF_REJECT | RTF_NONEXTHOP, 0xFFFFFFFF, "lo",
+                                     refs))
     return lines
 
 

@@ -123,9 +123,14 @@ def parse_dev(text: str) -> dict[str, LinkStats]:
         v = [int(x) for x in rest.split()]
         if not sep or len(v) < 14:
             continue
+        # drop is rx_dropped + rx_missed_errors, frame and carrier are sums of four
+        # counters each (dev_seq_printf_stats() in net/core/net-procfs.c)
         out[name.strip()] = LinkStats(
             rx_bytes=v[0], rx_packets=v[1], rx_errors=v[2], rx_dropped=v[3], multicast=v[7],
-            tx_bytes=v[8], tx_packets=v[9], tx_errors=v[10], tx_dropped=v[11], collisions=v[13])
+            tx_bytes=v[8], tx_packets=v[9], tx_errors=v[10], tx_dropped=v[11], collisions=v[13],
+            rx_fifo_errors=v[4], rx_frame_errors=v[5], rx_compressed=v[6],
+            tx_fifo_errors=v[12], tx_carrier_errors=v[14] if len(v) > 14 else 0,
+            tx_compressed=v[15] if len(v) > 15 else 0)
     return out
 
 
@@ -142,7 +147,7 @@ def link(name: str, info: tuple[int, int, int, int, bytes, int], stats: LinkStat
                 operstate="UNKNOWN", mtu=mtu, address=mac,
                 broadcast="ff:ff:ff:ff:ff:ff" if hw_type == 1 else mac,
                 qdisc=None, master=None, link=None, link_netnsid=None, txqlen=txqlen,
-                stats=stats)
+                stats=stats, link_type=hw_type)
 
 
 _IF_INET6_SCOPES = {0x00: "global", 0x10: "host", 0x20: "link", 0x40: "site"}
@@ -173,3 +178,18 @@ def ipv4_address(label: str, ifindex: int, address: str, netmask: str,
     return Address(ifindex=ifindex, ifname=dev, family="inet", local=address,
                    prefixlen=length, scope=scope, label=label, broadcast=broadcast, peer=None,
                    flags=(), valid_lft=None, preferred_lft=None)
+
+
+RouteRefKey = tuple[str, str, int, str]  # (dst/len, next hop, metric, dev)
+
+
+def parse_ipv6_route_refs(text: str) -> dict[RouteRefKey, list[int]]:
+    """``/proc/net/ipv6_route``'s reference counts (the column ``route -6`` prints as
+    Ref, which rtnetlink does not carry), by route, in the file's order."""
+    out: dict[RouteRefKey, list[int]] = {}
+    for f in _rows(text, 0, 10):
+        if int(f[8], 16) & RTF_CACHE:
+            continue
+        key = (f"{_ipv6(f[0])}/{int(f[1], 16)}", _ipv6(f[4]), int(f[5], 16), f[9])
+        out.setdefault(key, []).append(int(f[6], 16))
+    return out

@@ -180,13 +180,34 @@ def routes(table: str | None = None, family: str | None = None, *,
     return found
 
 
+TABLE_MAX = 0xFFFFFFFF  # a table id is a u32 (RTA_TABLE)
+
+
 def _table_word(word: str, tables: dict[int, str]) -> str:
+    """The table's name as routes carry it. A number is decimal, 0 to 2**32-1."""
     known = {**rtnl.TABLES, **tables}
-    if word.isdigit():
-        return rtnl.table_name(int(word), tables)
+    if word.isascii() and word.isdigit():
+        number = int(word)
+        if number > TABLE_MAX:
+            raise BadInput(f"routing table {word}: out of range (a table id is 0 to {TABLE_MAX})")
+        return rtnl.table_name(number, tables)
     if word in known.values():
         return word
     raise BadInput(f"unknown routing table {word!r} (main, local, default, a number, all)")
+
+
+def table_ids() -> dict[str, int]:
+    """Table name -> id, for the names routes carry (rtnl's and /etc/iproute2/rt_tables';
+    a table without a name is its number)."""
+    return {name: number for number, name in {**rtnl.TABLES, **procfs.read_rt_tables()}.items()}
+
+
+def ipv6_route_refs(netns: str | None = None) -> dict[procnet.RouteRefKey, list[int]]:
+    """The reference count of each IPv6 route, from /proc/net/ipv6_route (empty when the
+    file cannot be read): ``(dst/len, next hop, metric, dev) -> counts, in the file's order``."""
+    with _enter(netns):
+        text = procfs.read_net("ipv6_route")
+    return procnet.parse_ipv6_route_refs(text) if text else {}
 
 
 def rules(family: str | None = None, *, netns: str | None = None) -> list[Rule]:
