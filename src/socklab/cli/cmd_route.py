@@ -36,9 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     options.add_source_option(p)
     p.add_argument("--style", choices=("ip", "route"), default="ip",
                    help="ip (a table, default) or route (route -n; with -6, route -6 -n)")
-    options.add_hint(p, "-n", "--numeric", hint="route -n is 'socklab route --style route' "
-                     "(and route -6 -n is 'socklab route --style route -6'): "
-                     "socklab never resolves names there")
+    options.add_hint(p, "-n", "--numeric", hint="net-tools' route -n is 'socklab route --style "
+                     "route' (route -6 -n: '--style route -6'); it never resolves names")
     options.add_hint(p, "-net", "-host",
                      hint="net-tools' route add/del syntax: socklab reads the stack and does not "
                           "change it yet; use 'ip route add ...' for now")

@@ -12,7 +12,7 @@ from socklab.cli.render import Column
 
 if TYPE_CHECKING:
     from socklab.stack.lookup import Explanation
-    from socklab.stack.model import Address, Link, Neighbour, Route, Rule
+    from socklab.stack.model import Address, Link, LinkStats, Neighbour, Route, Rule
 
 LINK_COLUMNS = [
     Column("index", "IDX", right=True), Column("name", "NAME"), Column("kind", "KIND"),
@@ -66,70 +66,201 @@ def link_row(link: Link, names: dict[int, str]) -> dict[str, Any]:
             "tx_errors": stats.tx_errors, "tx_dropped": stats.tx_dropped}
 
 
-# ifconfig prints these names, in bit order (net-tools lib/interface.c)
+# ifconfig prints these names, in this order (net-tools lib/interface.c ife_print_long)
 _IFCONFIG_FLAGS = [(0x1, "UP"), (0x2, "BROADCAST"), (0x4, "DEBUG"), (0x8, "LOOPBACK"),
                    (0x10, "POINTOPOINT"), (0x20, "NOTRAILERS"), (0x40, "RUNNING"),
-                   (0x80, "NOARP"), (0x100, "PROMISC"), (0x200, "ALLMULTI"), (0x400, "MASTER"),
-                   (0x800, "SLAVE"), (0x1000, "MULTICAST"), (0x8000, "DYNAMIC")]
-_KIND_NAMES = {"ether": "Ethernet", "loopback": "Local Loopback", "veth": "Ethernet",
-               "bridge": "Ethernet", "dummy": "Ethernet"}
+                   (0x80, "NOARP"), (0x100, "PROMISC"), (0x200, "ALLMULTI"), (0x800, "SLAVE"),
+                   (0x400, "MASTER"), (0x1000, "MULTICAST"), (0x8000, "DYNAMIC")]
+IFF_BROADCAST, IFF_POINTOPOINT = 0x2, 0x10
+# ARPHRD_* -> (the word, the title) of the hardware types net-tools is built with
+# (lib/hw.c); any other type is "unspec" (its address as 16 dash-separated bytes)
+_HW_TYPES = {1: ("ether", "Ethernet"), 772: ("loop", "Local Loopback"),
+             768: ("tunnel", "IPIP Tunnel"), 776: ("sit", "IPv6-in-IPv4"),
+             512: ("ppp", "Point-to-Point Protocol")}
 
 
-def _human(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.1f} {unit}" if unit != "B" else f"{n} B"
-        value /= 1024
-    return f"{n} B"
+def human_bytes(n: int) -> str:
+    """A byte count as ifconfig prints it after the number (net-tools ``ife_unit``):
+    binary units above 1024 (strictly), one decimal, truncated, not rounded:
+    ``0.0 B``, ``1024.0 B``, ``164.4 KiB``."""
+    units = [(1 << 60, "EiB"), (1 << 50, "PiB"), (1 << 40, "TiB"), (1 << 30, "GiB"),
+             (1 << 20, "MiB"), (1 << 10, "KiB")]
+    tenths, unit = n * 10, "B"
+    for size, name in units:
+        if n > size:
+            tenths, unit = n * 10 // size, name
+            break
+    return f"{tenths // 10}.{tenths % 10} {unit}"
 
 
-def ifconfig(links: list[Link], addrs: list[Address]) -> list[str]:
-    """Blocks as ``ifconfig -a`` prints them; an IPv4 label (eth0:1) gets its own block."""
+def _digits_start(name: str) -> int:
+    """net-tools ``rindex_nondigit``: where the trailing digits begin."""
+    pos = len(name)
+    while pos > 0 and name[pos - 1].isdigit():
+        pos -= 1
+    return pos
+
+
+def _cut_alias(name: str) -> tuple[str, str | None]:
+    """net-tools ``cutalias``: ``eth0:12`` -> ``("eth0", "12")``."""
+    head, colon, tail = name.rpartition(":")
+    if colon and tail and tail.isdigit():
+        return head, tail
+    return name, None
+
+
+def nstrcmp(a_name: str, b_name: str) -> int:
+    """net-tools' interface name order (lib/nstrcmp.c): the stem, then the trailing number
+    as a number, then the alias number (none first): eth2 < eth10 < eth10:1 < eth10:2."""
+    a, a_alias = _cut_alias(a_name)
+    b, b_alias = _cut_alias(b_name)
+    ai, bi = _digits_start(a), _digits_start(b)
+    n = min(ai, bi)
+    if a[:n] != b[:n]:
+        return -1 if a[:n] < b[:n] else 1
+    if ai != bi:
+        return -1 if ai < bi else 1
+    av, bv = int(a[ai:] or 0), int(b[bi:] or 0)
+    if av != bv:
+        return -1 if av < bv else 1
+    if a != b:
+        return -1 if a < b else 1
+    aa, ba = int(a_alias) if a_alias else -1, int(b_alias) if b_alias else -1
+    if aa != ba:
+        return -1 if aa < ba else 1
+    if a_alias and b_alias and a_alias != b_alias:
+        return -1 if a_alias < b_alias else 1
+    return 0
+
+
+def ifconfig_order(names: list[str]) -> list[str]:
+    """The names as ifconfig lists them: each inserted into a list kept sorted with
+    :func:`nstrcmp`, walking back from the end; duplicates dropped (lib/interface.c
+    ``if_cache_add``)."""
     out: list[str] = []
-    for link in links:
-        flags = link.ifflags & 0xFFFF
-        names = ",".join(name for bit, name in _IFCONFIG_FLAGS if link.ifflags & bit)
-        mine = [a for a in addrs if a.ifindex == link.ifindex]
-        aliases = sorted({a.label for a in mine if a.family == "inet" and a.label
-                          and a.label != link.name})
-        main = [a for a in mine if a.family == "inet6" or not a.label or a.label == link.name]
-        out.append(f"{link.name}: flags={flags}<{names}>  mtu {link.mtu}")
-        out += [_inet_line(a) for a in main]
-        kind = _KIND_NAMES.get(link.kind, link.kind)
-        if link.kind == "loopback":
-            out.append(f"        loop  txqueuelen {link.txqlen or 0}  ({kind})")
-        elif link.address:
-            out.append(f"        ether {link.address}  txqueuelen {link.txqlen or 0}  ({kind})")
-        s = link.stats
-        out += [
-            f"        RX packets {s.rx_packets}  bytes {s.rx_bytes} ({_human(s.rx_bytes)})",
-            f"        RX errors {s.rx_errors}  dropped {s.rx_dropped}",
-            f"        TX packets {s.tx_packets}  bytes {s.tx_bytes} ({_human(s.tx_bytes)})",
-            f"        TX errors {s.tx_errors}  dropped {s.tx_dropped}  collisions {s.collisions}",
-            "",
-        ]
-        for label in aliases:
-            out.append(f"{label}: flags={flags}<{names}>  mtu {link.mtu}")
-            out += [_inet_line(a) for a in mine if a.label == label]
-            out.append("")
+    for name in names:
+        i = len(out)
+        while i > 0 and nstrcmp(out[i - 1], name) > 0:
+            i -= 1
+        if i > 0 and nstrcmp(out[i - 1], name) == 0:
+            continue
+        out.insert(i, name)
     return out
 
 
-def _inet_line(a: Address) -> str:
+def _flags_text(flags: int) -> str:
+    """``flags=4163<UP,BROADCAST,RUNNING,MULTICAST>``, with ifconfig's quirks: the value
+    is a C short, and no known flag leaves ``<`` (flags 0) or nothing."""
+    value = flags - 0x10000 if flags & 0x8000 else flags
+    names = [name for bit, name in _IFCONFIG_FLAGS if flags & bit]
+    inner = f"<{','.join(names)}>" if names else ("<" if flags == 0 else "")
+    return f"flags={value}{inner}"
+
+
+def _hw_line(link: Link) -> str:
+    word, title = _HW_TYPES.get(link.link_type if link.link_type is not None else -1,
+                                ("unspec", "UNSPEC"))
+    raw = bytes.fromhex(link.address.replace(":", "")) if link.address else b""
+    if word == "ether":
+        text = f"ether {(raw + bytes(6))[:6].hex(':')}"
+    elif word == "unspec":  # the first 8 bytes of the address, then zeros (if_fetch)
+        text = "unspec " + "-".join(f"{b:02X}" for b in (raw[:8] + bytes(16))[:16])
+    elif word == "tunnel":  # pr_tunnel prints ""
+        text = "tunnel "
+    else:
+        text = word
+    queue = f"  txqueuelen {link.txqlen}" if link.txqlen is not None else ""
+    return f"        {text}{queue}  ({title})"
+
+
+def _inet_line(a: Address, flags: int) -> str:
+    """The IPv4 line: broadcast when the link has IFF_BROADCAST (0.0.0.0 when none is
+    set), destination when it is point-to-point (the peer, else the address itself)."""
     import ipaddress
 
-    if a.family == "inet":
-        mask = ipaddress.ip_network(f"0.0.0.0/{a.prefixlen}").netmask
-        line = f"        inet {a.local}  netmask {mask}"
-        if a.broadcast:
-            line += f"  broadcast {a.broadcast}"
-        if a.peer:
-            line += f"  destination {a.peer}"
-        return line
-    scopeid = {"global": "0x0", "link": "0x20", "host": "0x10", "site": "0x40"}.get(a.scope,
-                                                                                  "0x0")
-    return f"        inet6 {a.local}  prefixlen {a.prefixlen}  scopeid {scopeid}<{a.scope}>"
+    mask = ipaddress.IPv4Network(f"0.0.0.0/{a.prefixlen}").netmask
+    line = f"        inet {a.local}  netmask {mask}"
+    if flags & IFF_BROADCAST:
+        line += f"  broadcast {a.broadcast or '0.0.0.0'}"
+    if flags & IFF_POINTOPOINT:
+        line += f"  destination {a.peer or a.local}"
+    return line
+
+
+_SCOPE_IDS = {"global": 0x0, "host": 0x10, "link": 0x20, "site": 0x40}
+_SCOPE_WORDS = {0x0: "global", 0x10: "host", 0x20: "link", 0x40: "site"}
+
+
+def _inet6_line(a: Address) -> str:
+    """The IPv6 line, with /proc/net/if_inet6's scope bits (IPV6_ADDR_*): an
+    IPv4-compatible address (::a.b.c.d) is 0x80, ``<compat,global>``."""
+    import ipaddress
+
+    value = int(ipaddress.IPv6Address(a.local))
+    if value >> 32 == 0 and value > 1:
+        scope, words = 0x80, "compat,global"
+    else:
+        scope = _SCOPE_IDS.get(a.scope, 0)
+        words = _SCOPE_WORDS[scope]
+    return f"        inet6 {a.local}  prefixlen {a.prefixlen}  scopeid {scope:#x}<{words}>"
+
+
+def _counter_lines(s: LinkStats) -> list[str]:
+    """The four counter lines; dropped, frame and carrier are /proc/net/dev's sums."""
+    out = [f"        RX packets {s.rx_packets}  bytes {s.rx_bytes} ({human_bytes(s.rx_bytes)})"]
+    if s.rx_compressed:
+        out.append(f"        RX compressed {s.rx_compressed}")
+    frame = s.rx_length_errors + s.rx_over_errors + s.rx_crc_errors + s.rx_frame_errors
+    out.append(f"        RX errors {s.rx_errors}  dropped {s.rx_dropped + s.rx_missed_errors}"
+               f"  overruns {s.rx_fifo_errors}  frame {frame}")
+    out.append(f"        TX packets {s.tx_packets}  bytes {s.tx_bytes} ({human_bytes(s.tx_bytes)})")
+    if s.tx_compressed:
+        out.append(f"        TX compressed {s.tx_compressed}")
+    carrier = (s.tx_carrier_errors + s.tx_aborted_errors + s.tx_window_errors
+               + s.tx_heartbeat_errors)
+    # "dropped %lu overruns": one space, as net-tools 2.10 prints it
+    out.append(f"        TX errors {s.tx_errors}  dropped {s.tx_dropped} overruns "
+               f"{s.tx_fifo_errors}  carrier {carrier}  collisions {s.collisions}")
+    return out
+
+
+def ifconfig(links: list[Link], addrs: list[Address]) -> list[str]:
+    """Blocks as net-tools' ``ifconfig -a`` prints them (lib/interface.c ``ife_print_long``).
+
+    1. One block per interface and one per IPv4 label that is not an interface's
+       name (an alias, ``eth0:1``), in :func:`ifconfig_order`.
+    2. An interface block: flags and MTU; the first IPv4 address labelled with its
+       name (SIOCGIFADDR gives one); its IPv6 addresses; the hardware line; the
+       counters. An alias block: the same flags, its first address, the hardware
+       line, no IPv6 and no counters (they belong to the interface).
+    3. Hardware lines by ARPHRD type (``_HW_TYPES``): ``ether`` for Ethernet-like
+       links (veth, bridge, macvlan, vxlan, tap ...), ``loop`` for loopback,
+       ``unspec`` for the rest (tun, wireguard ...).
+    """
+    by_index = {link.ifindex: link for link in links}
+    by_name = {link.name: link for link in links}
+    labels: dict[str, list[Address]] = {}
+    for a in addrs:
+        if a.family == "inet" and a.ifindex in by_index:
+            labels.setdefault(a.label or by_index[a.ifindex].name, []).append(a)
+    out: list[str] = []
+    for name in ifconfig_order([link.name for link in links] + list(labels)):
+        link = by_name.get(name)
+        mine = labels.get(name, [])
+        if link is None:  # an alias: the interface's flags, MTU and hardware line
+            link = by_index[mine[0].ifindex]
+        flags = link.ifflags & 0xFFFF
+        out.append(f"{name}: {_flags_text(flags)}  mtu {link.mtu}")
+        if mine:
+            out.append(_inet_line(mine[0], flags))
+        if name == link.name:
+            out += [_inet6_line(a) for a in addrs
+                    if a.family == "inet6" and a.ifindex == link.ifindex]
+        out.append(_hw_line(link))
+        if name == link.name:
+            out += _counter_lines(link.stats)
+        out.append("")
+    return out
 
 
 def _int32(n: int) -> int:
@@ -297,6 +428,40 @@ def rule_row(r: Rule) -> dict[str, Any]:
 def neigh_row(n: Neighbour) -> dict[str, Any]:
     return {"dst": n.dst, "lladdr": n.lladdr, "dev": n.dev, "state": ",".join(n.state),
             "router": "yes" if n.router else ""}
+
+
+# NUD_VALID (<net/neighbour.h>): the entries /proc/net/arp marks ATF_COM, with a MAC
+_NUD_VALID = frozenset({"PERMANENT", "NOARP", "REACHABLE", "PROBE", "STALE", "DELAY",
+                        "COMPLETE"})
+
+
+def arp_an(neighbours: list[Neighbour], link_types: dict[str, int],
+           names: dict[str, str] | None = None) -> list[str]:
+    """IPv4 neighbours as net-tools' ``arp -an`` prints them (arp.c ``arp_disp``; the
+    flags as ``arp_format_neigh_entry()`` in net/ipv4/arp.c gives them).
+
+    - ``? (10.0.0.7) at 02:00:00:00:00:07 [ether] PERM on eth0``: a resolved entry
+      (a NUD_VALID state) shows its MAC and the hardware type of its interface
+      (``ether`` for the types net-tools does not know); a permanent one ``PERM``.
+    - ``? (10.0.0.8) at <incomplete> on eth0``: INCOMPLETE and FAILED entries.
+    - ``? (10.0.0.9) at <from_interface> PERM PUB on eth0``: a proxy entry.
+    - ``names`` maps an address to its name (``arp -a``); ``?`` otherwise.
+    """
+    out = []
+    for n in neighbours:
+        if n.family != "inet":
+            continue
+        name = (names or {}).get(n.dst, "?")
+        proxy = "proxy" in n.flags
+        hw = _HW_TYPES.get(link_types.get(n.dev, 1), ("ether", ""))[0]
+        if proxy:
+            what = "<from_interface> PERM PUB "
+        elif _NUD_VALID.intersection(n.state) and n.lladdr:
+            what = f"{n.lladdr} [{hw}] " + ("PERM " if "PERMANENT" in n.state else "")
+        else:
+            what = "<incomplete> "
+        out.append(f"{name} ({n.dst}) at {what}on {n.dev}")
+    return out
 
 
 def explanation(ex: Explanation) -> list[str]:

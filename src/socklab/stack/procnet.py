@@ -25,7 +25,7 @@ __all__ = ["ipv4_address", "link", "parse_arp", "parse_dev", "parse_dev_names", 
 
 RTF_UP, RTF_GATEWAY, RTF_HOST, RTF_REJECT = 0x1, 0x2, 0x4, 0x200
 RTF_CACHE, RTF_ANYCAST, RTF_LOCAL = 0x01000000, 0x00100000, 0x80000000
-ATF_COM, ATF_PERM = 0x2, 0x4
+ATF_COM, ATF_PERM, ATF_PUBL = 0x2, 0x4, 0x8
 _U32 = struct.Struct("=I")
 
 
@@ -105,7 +105,8 @@ def parse_arp(text: str) -> list[Neighbour]:
             ("COMPLETE",) if flags & ATF_COM else ("INCOMPLETE",))
         mac = f[3] if flags & ATF_COM else None
         out.append(Neighbour(family="inet", dst=f[0], dev=f[5], ifindex=0, lladdr=mac,
-                             state=state, router=False))
+                             state=state, router=False,
+                             flags=("proxy",) if flags & ATF_PUBL else ()))
     return out
 
 

@@ -223,13 +223,17 @@ def rules(family: str | None = None, *, netns: str | None = None) -> list[Rule]:
 
 
 def neighbours(dev: str | None = None, family: str | None = None, *, all_states: bool = False,
-               netns: str | None = None, source: str = "auto") -> list[Neighbour]:
+               netns: str | None = None, source: str = "auto",
+               proxies: bool = False) -> list[Neighbour]:
     """The neighbour (ARP/NDP) tables, as ``ip neigh``: entries that are only NOARP
-    (multicast, loopback) are left out unless ``all_states`` (``nud all``).
+    (multicast, loopback) are left out unless ``all_states`` (``nud all``). With
+    ``proxies``, the proxy entries follow (``ip neigh show proxy``; flags ``proxy``;
+    rtnetlink only).
 
     ``source`` as for :func:`routes`; /proc/net/arp has IPv4 entries only, and its
     flags tell PERMANENT, COMPLETE (any resolved state) and INCOMPLETE apart."""
     fam = _family(family)
+    proxy: list[Neighbour] = []
     nl = _open_or_none(netns, source)
     if nl is None:
         with _enter(netns):
@@ -241,9 +245,13 @@ def neighbours(dev: str | None = None, family: str | None = None, *, all_states:
             names = _ifnames(nl)
             found = _dump(nl, "neighbours", rtnl.RTM_GETNEIGH, rtnl.neigh_request(fam),
                           lambda b, s, e: rtnl.decode_neigh(b, s, e, names))
+            proxy = _dump(nl, "proxy neighbours", rtnl.RTM_GETNEIGH,
+                          rtnl.neigh_request(fam, proxy=True),
+                          lambda b, s, e: rtnl.decode_neigh(b, s, e, names)) if proxies else []
         devices = set(names.values())
     found = [n for n in found if n.family in ("inet", "inet6")
              and (all_states or n.state not in (("NOARP",), ("NONE",)))]
+    found += [n for n in proxy if n.family in ("inet", "inet6")]
     if dev is not None:
         if dev not in devices:
             raise NotFound(f"neighbours of {dev}: no such interface")

@@ -138,8 +138,9 @@ def rule_request(family: int = socket.AF_UNSPEC) -> bytes:
     return FIB_RULE_HDR.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
-def neigh_request(family: int = socket.AF_UNSPEC) -> bytes:
-    return NDMSG.pack(family, 0, 0, 0, 0)
+def neigh_request(family: int = socket.AF_UNSPEC, proxy: bool = False) -> bytes:
+    """A neighbour dump; with ``proxy``, the proxy entries (``ip neigh show proxy``)."""
+    return NDMSG.pack(family, 0, 0, NTF_PROXY if proxy else 0, 0)
 
 
 def link_get_request(ifindex: int, target_nsid: int | None = None) -> bytes:
