@@ -17,6 +17,7 @@ classic: sysctl -a, sysctl KEY, sysctl -w KEY=VALUE
 from __future__ import annotations
 
 import argparse
+import sys
 
 from socklab.errors import BadInput
 
@@ -38,8 +39,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.explain_list:
         rows = [{"key": k, "what": w} for k, w, *_ in sysctl.EXPLAIN]
+        # cut to the terminal's width only on a terminal: piped, the text is whole
+        cut = sys.stdout.isatty()
         render.emit(rows, [render.Column("key", "KEY"),
-                           render.Column("what", "WHAT", shrink=True)], args.json)
+                           render.Column("what", "WHAT", shrink=cut)], args.json)
         return 0
     if args.explain is not None:
         ex = sysctl.explain(args.explain)
@@ -64,6 +67,6 @@ def run(args: argparse.Namespace) -> int:
         render.write_json(settings)
     elif args.values:
         print("\n".join(s.text for s in settings))
-    else:
-        print("\n".join(f"{s.key} = {s.text}" for s in settings))
+    else:  # as procps: a value of several lines is "key = line", once per line
+        print("\n".join(f"{s.key} = {line}" for s in settings for line in s.text.split("\n")))
     return 0
