@@ -48,14 +48,21 @@ NEIGH_COLUMNS = [
 ]
 
 
+def _peer(link: Link, names: dict[int, str]) -> str:
+    """The other end of a link: its name here, or in another namespace its name and
+    the namespace's (``veth1 (netns lab1)``), else what is known (``2 (netnsid 0)``)."""
+    if link.link_netnsid is None:
+        return str(names.get(link.link, link.link)) if link.link is not None else "-"
+    where = f"netns {link.link_netns}" if link.link_netns else f"netnsid {link.link_netnsid}"
+    return f"{link.link_name or link.link} ({where})"
+
+
 def link_row(link: Link, names: dict[int, str]) -> dict[str, Any]:
     related = []
     if link.master is not None:
         related.append(f"master {names.get(link.master, link.master)}")
     if link.link is not None:
-        where = f"@netnsid {link.link_netnsid}" if link.link_netnsid is not None else ""
-        peer = link.link if link.link_netnsid is not None else names.get(link.link, link.link)
-        related.append(f"link {peer}{where}")
+        related.append(f"link {_peer(link, names)}")
     stats = link.stats
     return {"index": link.ifindex, "name": link.name, "kind": link.kind, "state": link.operstate,
             "mtu": link.mtu, "address": link.address, "qdisc": link.qdisc,

@@ -9,12 +9,20 @@ dumps, decodes with :mod:`socklab.stack.rtnl`, and returns a list of models.
 from __future__ import annotations
 
 import errno
+import os
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, TypeVar
 
-from socklab.errors import BadInput, MissingPrivilege, NetworkError, NotFound, from_oserror
+from socklab.errors import (
+    BadInput,
+    MissingPrivilege,
+    NetworkError,
+    NotFound,
+    SocklabError,
+    from_oserror,
+)
 from socklab.kernel import ifioctl, netlink, procfs
 from socklab.kernel import netns as knetns
 from socklab.kernel import sock as ksock
@@ -122,11 +130,56 @@ def links(dev: str | None = None, *, netns: str | None = None,
         with nl:
             found = _dump(nl, "links", rtnl.RTM_GETLINK, rtnl.link_request(),
                           rtnl.decode_link)
+            if dev is not None:
+                found = [link for link in found if link.name == dev]
+            if any(link.link_netnsid is not None for link in found):
+                found = _name_peers(nl, found)
     if dev is not None:
         found = [link for link in found if link.name == dev]
         if not found:
             raise NotFound(f"link {dev}: no such interface")
     return found
+
+
+def _name_peers(nl: netlink.NetlinkSocket, found: list[Link]) -> list[Link]:
+    """Name the peers that live in another namespace (a veth's other end: ``link``
+    and ``link_netnsid``), where that namespace can be read, as ``ip link`` names
+    them: the interface by asking for it in the namespace of that nsid
+    (IFLA_TARGET_NETNSID, Linux >= 4.20, CAP_NET_ADMIN there), the namespace by
+    asking the nsid of each one under /run/netns (RTM_GETNSID; none is assigned by
+    asking). What cannot be read stays None: the index and nsid are still shown."""
+    spaces: dict[int, str] = {}
+    for name in knetns.named():
+        try:
+            fd = os.open(os.path.join(knetns.NETNS_RUN_DIR, name), os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:  # gone, or not ours to open
+            continue
+        try:
+            for buf, mtype, start, end in nl.dump(rtnl.RTM_GETNSID, rtnl.nsid_request(fd),
+                                                 flags=netlink.NLM_F_REQUEST):
+                nsid = rtnl.decode_nsid(buf, start, end) if mtype == rtnl.RTM_NEWNSID else None
+                if nsid is not None:
+                    spaces.setdefault(nsid, name)
+        except (OSError, SocklabError):  # not a namespace file, or the kernel said no
+            pass
+        finally:
+            os.close(fd)
+    out = []
+    for link in found:
+        if link.link_netnsid is None or link.link is None:
+            out.append(link)
+            continue
+        peer = None
+        try:
+            for buf, mtype, start, end in nl.dump(
+                    rtnl.RTM_GETLINK, rtnl.link_get_request(link.link, link.link_netnsid),
+                    flags=netlink.NLM_F_REQUEST):
+                if mtype == rtnl.RTM_NEWLINK:
+                    peer = rtnl.decode_link_name(buf, start, end)[1]
+        except (OSError, SocklabError):  # no privilege there, an old kernel, gone
+            peer = None
+        out.append(link._replace(link_name=peer, link_netns=spaces.get(link.link_netnsid)))
+    return out
 
 
 def addresses(dev: str | None = None, family: str | None = None, *,
