@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from socklab.errors import BadInput
+
+if TYPE_CHECKING:
+    from socklab.stack.sysctl import Setting
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -67,6 +71,12 @@ def run(args: argparse.Namespace) -> int:
         render.write_json(settings)
     elif args.values:
         print("\n".join(s.text for s in settings))
-    else:  # as procps: a value of several lines is "key = line", once per line
-        print("\n".join(f"{s.key} = {line}" for s in settings for line in s.text.split("\n")))
+    else:
+        print("\n".join(procps_lines(settings)))
     return 0
+
+
+def procps_lines(settings: list[Setting]) -> list[str]:
+    """``key = value`` as procps prints it: a value of several lines is ``key = line``
+    once per line (sysctl.c ReadSetting prints the key before each line it reads)."""
+    return [f"{s.key} = {line}" for s in settings for line in s.text.split("\n")]
