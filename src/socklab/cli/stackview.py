@@ -100,10 +100,13 @@ def human_bytes(n: int) -> str:
     return f"{tenths // 10}.{tenths % 10} {unit}"
 
 
+_DIGITS = frozenset("0123456789")  # C's isdigit(): ASCII only (str.isdigit takes "²")
+
+
 def _digits_start(name: str) -> int:
     """net-tools ``rindex_nondigit``: where the trailing digits begin."""
     pos = len(name)
-    while pos > 0 and name[pos - 1].isdigit():
+    while pos > 0 and name[pos - 1] in _DIGITS:
         pos -= 1
     return pos
 
@@ -111,7 +114,7 @@ def _digits_start(name: str) -> int:
 def _cut_alias(name: str) -> tuple[str, str | None]:
     """net-tools ``cutalias``: ``eth0:12`` -> ``("eth0", "12")``."""
     head, colon, tail = name.rpartition(":")
-    if colon and tail and tail.isdigit():
+    if colon and tail and _DIGITS.issuperset(tail):
         return head, tail
     return name, None
 
@@ -183,10 +186,7 @@ def _hw_line(link: Link) -> str:
 def _inet_line(a: Address, flags: int) -> str:
     """The IPv4 line: broadcast when the link has IFF_BROADCAST (0.0.0.0 when none is
     set), destination when it is point-to-point (the peer, else the address itself)."""
-    import ipaddress
-
-    mask = ipaddress.IPv4Network(f"0.0.0.0/{a.prefixlen}").netmask
-    line = f"        inet {a.local}  netmask {mask}"
+    line = f"        inet {a.local}  netmask {_netmask(a.prefixlen)}"
     if flags & IFF_BROADCAST:
         line += f"  broadcast {a.broadcast or '0.0.0.0'}"
     if flags & IFF_POINTOPOINT:
@@ -203,8 +203,11 @@ def _inet6_line(a: Address) -> str:
     IPv4-compatible address (::a.b.c.d) is 0x80, ``<compat,global>``."""
     import ipaddress
 
-    value = int(ipaddress.IPv6Address(a.local))
-    if value >> 32 == 0 and value > 1:
+    try:
+        value = int(ipaddress.IPv6Address(a.local))
+    except ValueError:  # not an address the kernel would give: its scope as said
+        value = -1
+    if 1 < value < 1 << 32:
         scope, words = 0x80, "compat,global"
     else:
         scope = _SCOPE_IDS.get(a.scope, 0)
@@ -270,6 +273,18 @@ def ifconfig(links: list[Link], addrs: list[Address]) -> list[str]:
     return out
 
 
+def _netmask(length: int) -> str:
+    """``24`` -> ``255.255.255.0`` (``?`` for a length no IPv4 prefix has)."""
+    if not 0 <= length <= 32:
+        return "?"
+    return _dotted((0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF)
+
+
+def _dotted(value: int) -> str:
+    """A 32-bit number as a dotted quad."""
+    return ".".join(str(value >> shift & 0xFF) for shift in (24, 16, 8, 0))
+
+
 def _int32(n: int) -> int:
     """A u32 as C's ``%d`` prints it (route prints metric 0xffffffff as -1)."""
     return n - (1 << 32) if n >= 1 << 31 else n
@@ -280,7 +295,10 @@ def _route_order(r: Route) -> tuple[int, int, int, int]:
     then the longer prefix, the higher TOS, the lower metric."""
     import ipaddress
 
-    dest = 0 if r.dst == "default" else int(ipaddress.IPv4Address(r.dst.split("/")[0]))
+    try:
+        dest = 0 if r.dst == "default" else int(ipaddress.IPv4Address(r.dst.split("/")[0]))
+    except ValueError:  # "?/24": a route without its destination attribute
+        dest = 0
     return dest, -r.dst_len, -r.tos, r.metric
 
 
@@ -298,15 +316,13 @@ def route_n(routes: list[Route]) -> list[str]:
     3. A multipath route shows its first next hop. Ref and Use are always 0 (the
        kernel prints 0 in /proc/net/route); the metric is a signed 32-bit number.
     """
-    import ipaddress
-
     lines = ["Kernel IP routing table",
              "Destination     Gateway         Genmask         Flags Metric Ref    Use Iface"]
     for r in sorted(routes, key=_route_order):
         if r.family != "inet" or r.type in ("broadcast", "multicast"):
             continue
         dest = ("0.0.0.0" if r.dst == "default" else r.dst.split("/")[0])[:15]
-        mask = str(ipaddress.IPv4Network(f"0.0.0.0/{r.dst_len}").netmask)
+        mask = _netmask(r.dst_len)
         gateway, dev = r.gateway, r.dev
         if r.nexthops:
             gateway, dev = r.nexthops[0][0], r.nexthops[0][1]
@@ -397,7 +413,8 @@ def route6_n(routes: list[Route], table_ids: dict[str, int],
         if r.family == "inet6" and r.table not in order:
             order.append(r.table)
     order += [t for t in ("main", "local") if t not in order]
-    order.sort(key=lambda t: (int(t) if t.isdigit() else table_ids.get(t, 0)) & 0xFF)
+    order.sort(key=lambda t: (int(t) if t.isascii() and t.isdigit() else table_ids.get(t, 0))
+               & 0xFF)
     lines = ["Kernel IPv6 routing table",
              "Destination                    Next Hop                   Flag Met Ref  Use If"]
     for table in order:
