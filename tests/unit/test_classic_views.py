@@ -60,7 +60,8 @@ def links(draw):
                 stats=LinkStats(*draw(st.lists(st.integers(0, 2**64 - 1), min_size=23,
                                                max_size=23))),
                 link_type=draw(st.none() | st.sampled_from([1, 772, 768, 776, 512, 65534, 0])),
-                link_name=draw(st.none() | NAMES), link_netns=draw(st.none() | NAMES))
+                link_name=draw(st.none() | NAMES), link_netns=draw(st.none() | NAMES),
+                ifmap=draw(st.none() | st.tuples(*[st.integers(0, 2**64 - 1)] * 5)))
 
 
 @st.composite
@@ -114,3 +115,14 @@ def test_route6_null_entry_per_table_without_default():
         "::/0                           ::                         !n   -1  1      0 lo",
         "::1/128                        ::                         Un   0   1      0 lo",
         "::/0                           ::                         !n   -1  1      0 lo"]
+
+
+def test_device_line_as_ifconfig_prints_it():
+    link = Link(ifindex=2, name="eth0", kind="ether", flags=(), ifflags=0x1043, operstate="UP",
+                mtu=1500, address="02:00:00:00:00:01", broadcast=None, qdisc=None, master=None,
+                link=None, link_netnsid=None, txqlen=1000, link_type=1,
+                ifmap=(0xFE9E0000, 0xFEA00000, 0, 16, 0))
+    lines = stackview.ifconfig([link], [])
+    assert lines[-2] == "        device interrupt 16  memory 0xfe9e0000-fea00000  "
+    assert lines[-1] == ""
+    assert stackview._device_line((0, 0, 0xE000, 0, 3)) == "        device base 0xe000    dma 0x3"

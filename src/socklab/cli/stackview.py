@@ -246,6 +246,8 @@ def ifconfig(links: list[Link], addrs: list[Address]) -> list[str]:
     3. Hardware lines by ARPHRD type (``_HW_TYPES``): ``ether`` for Ethernet-like
        links (veth, bridge, macvlan, vxlan, tap ...), ``loop`` for loopback,
        ``unspec`` for the rest (tun, wireguard ...).
+    4. A NIC with an interrupt, I/O base, memory or DMA channel gets a ``device``
+       line (from IFLA_MAP, what SIOCGIFMAP answers); virtual links have none.
     """
     by_index = {link.ifindex: link for link in links}
     by_name = {link.name: link for link in links}
@@ -269,8 +271,28 @@ def ifconfig(links: list[Link], addrs: list[Address]) -> list[str]:
         out.append(_hw_line(link))
         if name == link.name:
             out += _counter_lines(link.stats)
+        if link.ifmap is not None and (device := _device_line(link.ifmap)):
+            out.append(device)
         out.append("")
     return out
+
+
+def _device_line(ifmap: tuple[int, int, int, int, int]) -> str | None:
+    """A NIC's resources as ifconfig prints them (SIOCGIFMAP; its two trailing spaces
+    kept): ``        device interrupt 16  memory 0xfe9e0000-fea00000  ``."""
+    mem_start, mem_end, base, irq, dma = ifmap
+    if not (irq or mem_start or dma or base >= 0x100):
+        return None
+    line = "        device "
+    if irq:
+        line += f"interrupt {irq}  "
+    if base >= 0x100:  # only devices using it for I/O maps
+        line += f"base {base:#x}  "
+    if mem_start:
+        line += f"memory {mem_start:#x}-{mem_end:x}  "
+    if dma:
+        line += f"  dma {dma:#x}"
+    return line
 
 
 def _netmask(length: int) -> str:

@@ -67,6 +67,7 @@ class Link(NamedTuple):
     link_type: int | None = None  # ARPHRD_* (<linux/if_arp.h>): 1 Ethernet, 772 loopback ...
     link_name: str | None = None  # the name of ``link`` when it lives in another namespace
     link_netns: str | None = None  # that namespace's name (/run/netns), when it has one
+    ifmap: tuple[int, int, int, int, int] | None = None  # mem_start, mem_end, base, irq, dma
 
 
 class Address(NamedTuple):

@@ -39,7 +39,9 @@ RTA_CACHEINFO_EXPIRES = struct.Struct("=i")  # rta_cacheinfo.rta_expires, at off
 USER_HZ = 100  # clock_t ticks per second in rta_cacheinfo (as iproute2's get_user_hz)
 
 IFLA_ADDRESS, IFLA_BROADCAST, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_QDISC = 1, 2, 3, 4, 5, 6
-IFLA_MASTER, IFLA_TXQLEN, IFLA_OPERSTATE, IFLA_LINKINFO = 10, 13, 16, 18
+IFLA_MASTER, IFLA_TXQLEN, IFLA_MAP, IFLA_OPERSTATE, IFLA_LINKINFO = 10, 13, 14, 16, 18
+# struct rtnl_link_ifmap: mem_start, mem_end, base_addr (u64), irq (u16), dma, port (u8)
+IFMAP = struct.Struct("=QQQHBB")
 IFLA_IFALIAS, IFLA_STATS64, IFLA_GROUP, IFLA_LINK_NETNSID = 20, 23, 27, 37
 IFLA_TARGET_NETNSID = 46  # a request about a link of the namespace with this nsid
 RTM_NEWNSID, RTM_GETNSID = 88, 90
@@ -178,7 +180,8 @@ def route_get_request(dst: str, fib_match: bool = False) -> bytes:
 # -- replies -------------------------------------------------------------------
 
 _LINK_ATTRS = frozenset({IFLA_ADDRESS, IFLA_BROADCAST, IFLA_IFNAME, IFLA_MTU, IFLA_LINK,
-                         IFLA_QDISC, IFLA_MASTER, IFLA_TXQLEN, IFLA_OPERSTATE, IFLA_LINKINFO,
+                         IFLA_QDISC, IFLA_MASTER, IFLA_TXQLEN, IFLA_MAP, IFLA_OPERSTATE,
+                         IFLA_LINKINFO,
                          IFLA_IFALIAS, IFLA_STATS64, IFLA_GROUP, IFLA_LINK_NETNSID})
 
 
@@ -244,7 +247,19 @@ def decode_link(buf: memoryview, start: int, end: int) -> Link:
         alias=_str(buf, a[IFLA_IFALIAS]) if IFLA_IFALIAS in a else None,
         stats=stats,
         link_type=ltype,
+        ifmap=_ifmap(buf, a.get(IFLA_MAP)),
     )
+
+
+def _ifmap(buf: memoryview, span: tuple[int, int] | None) -> tuple[int, int, int, int, int] | None:
+    """``(mem_start, mem_end, base_addr, irq, dma)`` when any is set (ifconfig's
+    ``device`` line), else None."""
+    if span is None or span[1] - span[0] < IFMAP.size:
+        return None
+    mem_start, mem_end, base, irq, dma, _port = IFMAP.unpack_from(buf, span[0])
+    if not (mem_start or mem_end or base or irq or dma):
+        return None
+    return mem_start, mem_end, base, irq, dma
 
 
 def _u32_byte(buf: memoryview, span: tuple[int, int] | None) -> int | None:
