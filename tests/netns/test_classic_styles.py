@@ -185,6 +185,14 @@ def test_ifconfig_style_equals_ifconfig_a_in_the_lab(lab):
     assert ("::10.0.0.5", 96, "0x80", "compat,global") in by["veth0"]["inet6"]
 
 
+@pytest.mark.parametrize("name", ["veth0", "veth0:1", "tun0", "lo"])
+def test_ifconfig_style_of_one_name_equals_ifconfig_name(lab, name):
+    before, ours, after = bracketed(lambda: tool_in(lab, "ifconfig", name),
+                                    lambda: socklab_in(lab, "link", name, "--style", "ifconfig"))
+    (block,) = compare_ifconfig(before, ours, after)
+    assert block["name"] == name
+
+
 def test_ifconfig_style_equals_ifconfig_a_on_the_host():
     need_tool("ifconfig")
     before, ours, after = bracketed(lambda: host("ifconfig", "-a"),

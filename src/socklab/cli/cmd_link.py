@@ -16,7 +16,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from socklab.cli import options
-from socklab.errors import SocklabError
+from socklab.errors import NotFound, SocklabError
 
 if TYPE_CHECKING:
     from socklab.stack.model import Address
@@ -38,10 +38,16 @@ def run(args: argparse.Namespace) -> int:
     from socklab.stack import read
 
     dev = options.device_words("link", args.words)
-    links = read.links(dev, source=args.source)
     if args.style == "ifconfig" and not args.json:
-        print("\n".join(stackview.ifconfig(links, _ifconfig_addresses(dev, args.source))))
+        # ifconfig eth0:1 names an alias: the block of that label on eth0
+        parent = dev.split(":", 1)[0] if dev else None
+        links = read.links(parent, source=args.source)
+        lines = stackview.ifconfig(links, _ifconfig_addresses(parent, args.source), only=dev)
+        if not lines:
+            raise NotFound(f"link {dev}: no such interface or alias")
+        print("\n".join(lines))
         return 0
+    links = read.links(dev, source=args.source)
     every = links if dev is None else read.links(source=args.source)
     names = {link.ifindex: link.name for link in every} if not args.json else {}
     rows = links if args.json else [stackview.link_row(link, names) for link in links]

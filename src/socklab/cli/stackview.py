@@ -234,7 +234,7 @@ def _counter_lines(s: LinkStats) -> list[str]:
     return out
 
 
-def ifconfig(links: list[Link], addrs: list[Address]) -> list[str]:
+def ifconfig(links: list[Link], addrs: list[Address], only: str | None = None) -> list[str]:
     """Blocks as net-tools' ``ifconfig -a`` prints them (lib/interface.c ``ife_print_long``).
 
     1. One block per interface and one per IPv4 label that is not an interface's
@@ -248,6 +248,7 @@ def ifconfig(links: list[Link], addrs: list[Address]) -> list[str]:
        ``unspec`` for the rest (tun, wireguard ...).
     4. A NIC with an interrupt, I/O base, memory or DMA channel gets a ``device``
        line (from IFLA_MAP, what SIOCGIFMAP answers); virtual links have none.
+    5. ``only``: that block alone (``ifconfig eth0``, ``ifconfig eth0:1``).
     """
     by_index = {link.ifindex: link for link in links}
     by_name = {link.name: link for link in links}
@@ -257,6 +258,8 @@ def ifconfig(links: list[Link], addrs: list[Address]) -> list[str]:
             labels.setdefault(a.label or by_index[a.ifindex].name, []).append(a)
     out: list[str] = []
     for name in ifconfig_order([link.name for link in links] + list(labels)):
+        if only is not None and name != only:
+            continue
         link = by_name.get(name)
         mine = labels.get(name, [])
         if link is None:  # an alias: the interface's flags, MTU and hardware line
