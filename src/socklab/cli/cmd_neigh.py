@@ -28,6 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="ip (a table, default) or arp (arp -an's lines, IPv4 only)")
     p.add_argument("-r", "--resolve", action="store_true",
                    help="--style arp: names from the resolver (reverse lookups), as arp -a")
+    options.add_hint(p, "-s", "-d", hint="arp -s and arp -d change the table: socklab reads the "
+                     "stack and does not change it yet; use 'ip neigh add/del ...' for now")
     options.add_hint(p, "-n", "--numeric", hint="net-tools' arp -an is 'socklab neigh --style "
                      "arp' (numeric unless -r)")
 
