@@ -400,6 +400,8 @@ def test_peer_in_another_namespace_is_named(labs):
     (["route", "--table=-1"], "routing table"),
     (["route", "--table", "²"], "routing table"),
     (["addr", "show", "dev", "lo", "extra"], "unexpected"),
+    (["route", "show", "table", "99999999999"], "out of range"),
+    (["route", "show", "table", "local", "extra"], "unexpected"),
 ])
 def test_classic_spellings_get_a_hint_exit_2(argv, words):
     proc = run_cli(*argv)
@@ -413,6 +415,7 @@ def test_classic_spellings_get_a_hint_exit_2(argv, words):
 @pytest.mark.parametrize("argv", [
     ["addr", "show", "dev", "lo"], ["addr", "show", "lo"], ["link", "show", "lo"],
     ["neigh", "show"], ["rule", "show"], ["route", "show"], ["route", "list"],
+    ["route", "show", "table", "local"], ["route", "list", "table", "all"],
     ["route", "--table", "4294967295"], ["route", "--table", "0"],
 ])
 def test_ip_show_spellings_are_read(argv):

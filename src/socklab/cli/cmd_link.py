@@ -4,6 +4,7 @@ examples:
   socklab link                  every interface (ip link)
   socklab link eth0             one interface
   socklab link --style ifconfig interfaces and addresses as ifconfig -a prints them
+  socklab link eth0:1 --style ifconfig   one block, as ifconfig eth0:1
   socklab --netns lab1 link     in a named network namespace (ip -n lab1 link)
   socklab --json link           the records as JSON
 

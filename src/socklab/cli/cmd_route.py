@@ -10,10 +10,14 @@ examples:
   socklab route                     every route of every table (ip route show table all)
   socklab route --table main -4     the main IPv4 table
   socklab route --style route       the main table as route -n prints it
+  socklab route --style route -6    every IPv6 table as route -6 -n prints it
+  socklab route show table local    ip's spelling (ip route show table local)
   socklab route get 198.51.100.7    the lookup explained (ip route get 198.51.100.7)
   socklab --json route get ::1
 
-classic: route -n, netstat -rn, ip route show, ip route get
+socklab reads routes and does not change them yet: 'route add ...' is refused.
+
+classic: route -n, route -6 -n, netstat -rn, ip route show, ip route get
 """
 
 from __future__ import annotations
@@ -52,9 +56,14 @@ def run(args: argparse.Namespace) -> int:
         args.verb = "show"
     if args.verb not in ("show", "get"):
         raise BadInput(f"route {args.verb}: unknown verb (show, or get DEST)")
-    dest = args.words[0] if args.words else None
-    if len(args.words) > 1:
-        raise BadInput(f"route {args.verb}: unexpected words {' '.join(args.words[1:])!r}")
+    words = list(args.words)
+    if args.verb == "show" and len(words) == 2 and words[0] == "table":  # ip's spelling
+        if args.table is not None and args.table != words[1]:
+            raise BadInput(f"route show: two tables given ({args.table}, {words[1]})")
+        args.table, words = words[1], []
+    dest = words[0] if words else None
+    if len(words) > 1:
+        raise BadInput(f"route {args.verb}: unexpected words {' '.join(words[1:])!r}")
     if args.verb == "get":
         if not dest:
             raise BadInput("route get: give a destination address (socklab route get DEST)")
