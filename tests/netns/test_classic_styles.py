@@ -95,6 +95,7 @@ def labs() -> Iterator[tuple]:
             ns.ip(*cmd.split())
         ns.ip("link", "add", "vp0", "type", "veth", "peer", "name", "vpeer", "netns",
               other.name)
+        send_router_advertisement(ns)
         etc = f"/etc/netns/{ns.name}"
         os.makedirs(etc)
         try:
@@ -110,6 +111,36 @@ def labs() -> Iterator[tuple]:
 @pytest.fixture(scope="module")
 def lab(labs):
     return labs[0]
+
+
+def send_router_advertisement(ns) -> None:
+    """A router advertisement out of veth1, heard on veth0 (RFC 4861 4.2): a prefix
+    (RFC 4862 autoconfiguration), a route (RFC 4191) and a default router; then wait
+    (bounded) until the kernel made their routes."""
+    import socket
+    import struct
+    import time
+
+    def send() -> None:
+        index = socket.if_nametoindex("veth1")
+        with socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6) as s:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+            # type 134, hop limit 64, router lifetime 1800 s
+            ra = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0)
+            prefix = struct.pack("!BBBBIII", 3, 4, 64, 0xC0, 86400, 14400, 0) + \
+                socket.inet_pton(socket.AF_INET6, "2001:db8:aaaa::")
+            route = struct.pack("!BBBBI", 24, 3, 48, 0, 600) + \
+                socket.inet_pton(socket.AF_INET6, "2001:db8:bbbb::")
+            s.sendto(ra + prefix + route, ("ff02::1", 0, 0, index))
+
+    ns.exec("sysctl", "-q", "-w", "net.ipv6.conf.veth0.accept_ra_rt_info_max_plen=64")
+    ns.run(send)
+    for _ in range(100):
+        if ns.ip("-6", "route", "show", "proto", "ra").count("\n") >= 2:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the router advertisement made no route")
 
 
 def socklab_in(ns, *args: str) -> str:
@@ -247,8 +278,11 @@ def test_route6_style_equals_route_6_n(lab):
     assert flags[("2001:db8:1::1/128", "veth0")] == "Un"
     assert [r["via"] for r in ours if r["dst"] == "2001:db8:8::/64"] == \
         ["2001:db8:1::fd", "2001:db8:1::fc"]
+    assert flags[("2001:db8:aaaa::/64", "veth0")] == "UAe"  # the advertised prefix
+    assert flags[("2001:db8:bbbb::/48", "veth0")] == "UGAe"  # the advertised route
+    assert flags[("::/0", "veth0")] == "UGDAe"  # the default router
     nulls = [r for r in ours if r["dst"] == "::/0" and r["flags"] == "!n"]
-    assert len(nulls) == 4 and {r["metric"] for r in nulls} == {-1}  # 100, 356, main, local
+    assert len(nulls) == 3 and {r["metric"] for r in nulls} == {-1}  # 100, 356, local
 
 
 def test_route_styles_equal_route_on_the_host():

@@ -383,8 +383,10 @@ def _rtf6(r: Route, gateway: str | None) -> int:
       and no RTF_UP;
     - the local and anycast routes the kernel adds for its own addresses (proto
       kernel): RTF_UP | RTF_NONEXTHOP;
-    - a route learnt from a router advertisement (proto ra): RTF_ADDRCONF, and
-      RTF_DEFAULT for the default router's route;
+    - a route learnt from a router advertisement: RTF_ADDRCONF, and RTF_DEFAULT for
+      the default router's route. The kernel marks the routers' routes proto ra,
+      but an advertised prefix's route proto kernel: a route of the kernel's without
+      gateway that expires is one (addrconf_prefix_rcv());
     - RTF_GATEWAY with a next hop, RTF_EXPIRES when the route expires.
     """
     if r.type in _REJECT_TYPES:
@@ -397,6 +399,9 @@ def _rtf6(r: Route, gateway: str | None) -> int:
         flags |= RTF_GATEWAY
     if r.protocol == "ra":
         flags |= RTF_ADDRCONF | (RTF_DEFAULT if r.dst == "default" and gateway else 0)
+    elif (r.protocol == "kernel" and r.type == "unicast" and not gateway
+          and r.expires is not None):
+        flags |= RTF_ADDRCONF
     if r.expires is not None:
         flags |= RTF_EXPIRES
     return flags
