@@ -135,6 +135,14 @@ def send_router_advertisement(ns) -> None:
             s.sendto(ra + prefix + route, ("ff02::1", 0, 0, index))
 
     ns.exec("sysctl", "-q", "-w", "net.ipv6.conf.veth0.accept_ra_rt_info_max_plen=64")
+    # the source is veth1's link-local address, and the way out its multicast route:
+    # both made once the link has its carrier (addrconf's work, not at once)
+    for _ in range(100):
+        way = subprocess.run(["ip", "-n", ns.name, "-6", "route", "get", "ff02::1", "oif",
+                              "veth1"], capture_output=True, text=True).stdout
+        if "src fe80" in way:
+            break
+        time.sleep(0.05)
     ns.run(send)
     for _ in range(100):
         if ns.ip("-6", "route", "show", "proto", "ra").count("\n") >= 2:
