@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def add_source_option(p: Any) -> None:
@@ -47,10 +50,10 @@ def device_words(command: str, words: list[str]) -> str | None:
     return rest[0] if rest else None
 
 
-def add_hint(p: Any, *flags: str, hint: str) -> None:
+def add_hint(p: argparse.ArgumentParser, *flags: str, hint: str) -> None:
     """A hidden option that stops with a hint: a classic tool's spelling
     (``route -n``) answered with socklab's (``--style route``), exit 2."""
-    import argparse
+    import argparse  # at run time: the import above is for the type checker only
 
     class Hint(argparse.Action):
         def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
