@@ -29,9 +29,29 @@ def test_ifconfig_order_keeps_each_name_once(names):
 
 
 @given(NAMES, NAMES)
-def test_nstrcmp_is_antisymmetric(a, b):
-    assert stackview.nstrcmp(a, b) == -stackview.nstrcmp(b, a)
-    assert (stackview.nstrcmp(a, b) == 0) == (a == b)
+def test_nstrcmp_is_antisymmetric_and_its_key_agrees(a, b):
+    n = stackview.nstrcmp(a, b)
+    assert n == -stackview.nstrcmp(b, a)
+    assert (n == 0) == (a == b)
+    ka, kb = stackview.nstrcmp_key(a), stackview.nstrcmp_key(b)
+    assert n == (ka > kb) - (ka < kb)
+
+
+def insertion_order(names):
+    """net-tools' own way (if_cache_add): insert each, walking back from the end."""
+    out = []
+    for name in names:
+        i = len(out)
+        while i > 0 and stackview.nstrcmp(out[i - 1], name) > 0:
+            i -= 1
+        if not (i > 0 and stackview.nstrcmp(out[i - 1], name) == 0):
+            out.insert(i, name)
+    return out
+
+
+@given(st.lists(NAMES, max_size=12))
+def test_ifconfig_order_is_net_tools_insertion(names):
+    assert stackview.ifconfig_order(names) == insertion_order(names)
 
 
 @given(st.integers(0, 2**64 - 1))

@@ -143,19 +143,22 @@ def nstrcmp(a_name: str, b_name: str) -> int:
     return 0
 
 
+def nstrcmp_key(name: str) -> tuple[str, int, str, int, str]:
+    """A sort key that orders as :func:`nstrcmp` does: its steps compare, in turn, the
+    stem (``strncmp`` over the shorter stem, then the shorter first: plain string
+    order), the trailing number, the name without alias, the alias number (-1 for
+    none) and the alias text."""
+    base, alias = _cut_alias(name)
+    start = _digits_start(base)
+    return (base[:start], int(base[start:] or 0), base, int(alias) if alias else -1,
+            alias or "")
+
+
 def ifconfig_order(names: list[str]) -> list[str]:
-    """The names as ifconfig lists them: each inserted into a list kept sorted with
-    :func:`nstrcmp`, walking back from the end; duplicates dropped (lib/interface.c
-    ``if_cache_add``)."""
-    out: list[str] = []
-    for name in names:
-        i = len(out)
-        while i > 0 and nstrcmp(out[i - 1], name) > 0:
-            i -= 1
-        if i > 0 and nstrcmp(out[i - 1], name) == 0:
-            continue
-        out.insert(i, name)
-    return out
+    """The names as ifconfig lists them: net-tools keeps its list sorted with
+    :func:`nstrcmp` as it inserts each name, duplicates dropped (lib/interface.c
+    ``if_cache_add``); :func:`nstrcmp_key` gives the same order in n log n."""
+    return sorted(dict.fromkeys(names), key=nstrcmp_key)
 
 
 def _flags_text(flags: int) -> str:
@@ -201,11 +204,11 @@ _SCOPE_WORDS = {0x0: "global", 0x10: "host", 0x20: "link", 0x40: "site"}
 def _inet6_line(a: Address) -> str:
     """The IPv6 line, with /proc/net/if_inet6's scope bits (IPV6_ADDR_*): an
     IPv4-compatible address (::a.b.c.d) is 0x80, ``<compat,global>``."""
-    import ipaddress
+    import socket
 
     try:
-        value = int(ipaddress.IPv6Address(a.local))
-    except ValueError:  # not an address the kernel would give: its scope as said
+        value = int.from_bytes(socket.inet_pton(socket.AF_INET6, a.local), "big")
+    except (OSError, ValueError):  # not an address the kernel would give: its scope as said
         value = -1
     if 1 < value < 1 << 32:
         scope, words = 0x80, "compat,global"
