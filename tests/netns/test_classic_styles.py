@@ -96,6 +96,7 @@ def labs() -> Iterator[tuple]:
         ns.ip("link", "add", "vp0", "type", "veth", "peer", "name", "vpeer", "netns",
               other.name)
         send_router_advertisement(ns)
+        send_unknown_frames(ns)
         etc = f"/etc/netns/{ns.name}"
         os.makedirs(etc)
         try:
@@ -111,6 +112,22 @@ def labs() -> Iterator[tuple]:
 @pytest.fixture(scope="module")
 def lab(labs):
     return labs[0]
+
+
+def send_unknown_frames(ns, count: int = 3) -> None:
+    """Ethernet frames of a protocol nobody handles (0x88b5, IEEE 802 local experimental)
+    out of veth1: veth0's kernel counts each as dropped (RX dropped, a counter that
+    is not zero)."""
+    import socket
+
+    def send() -> None:
+        with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as s:
+            s.bind(("veth1", 0))
+            frame = bytes.fromhex("020000000001" "020000000002" "88b5") + bytes(46)
+            for _ in range(count):
+                s.send(frame)
+
+    ns.run(send)
 
 
 def send_router_advertisement(ns) -> None:
@@ -222,6 +239,7 @@ def test_ifconfig_style_equals_ifconfig_a_in_the_lab(lab):
     assert by["veth0"]["inet"][0] == "10.0.0.1"  # the first of two labelled veth0
     assert by["tun0"]["inet"][3] == "10.0.9.2"  # point-to-point destination
     assert ("::10.0.0.5", 96, "0x80", "compat,global") in by["veth0"]["inet6"]
+    assert by["veth0"]["counters"]["rx_dropped"] >= 3  # the frames nobody handles
 
 
 @pytest.mark.parametrize("name", ["veth0", "veth0:1", "tun0", "lo"])
