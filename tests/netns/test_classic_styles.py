@@ -483,3 +483,30 @@ def test_classic_spellings_get_a_hint_exit_2(argv, words):
 def test_ip_show_spellings_are_read(argv):
     proc = run_cli(*argv)
     assert proc.returncode == 0, proc.stderr
+
+
+# -- the counters themselves ---------------------------------------------------------
+
+def test_every_counter_equals_ip_s_s(lab):
+    """rtnl_link_stats64 decoded whole: each counter between ip -s -s before and after."""
+    import json
+
+    from socklab.stack import read
+
+    def ip_stats():
+        return {t["ifname"]: t["stats64"] for t in json.loads(lab.ip("-s", "-s", "-j", "link"))}
+
+    before = ip_stats()
+    ours = {link.name: link for link in read.links(netns=lab.name)}
+    after = ip_stats()
+    for name, b in before.items():
+        s, a = ours[name].stats, after[name]
+        for side in ("rx", "tx"):
+            for key, value in b[side].items():
+                if key == "carrier_changes":  # not a counter of rtnl_link_stats64
+                    continue
+                field = "multicast" if key == "multicast" else (
+                    "collisions" if key == "collisions" else f"{side}_{key}")
+                assert value <= getattr(s, field) <= a[side][key], (name, field)
+    assert ours["veth0"].stats.rx_dropped >= 3 and ours["veth0"].link_type == 1
+    assert ours["tun0"].link_type == 65534 and ours["lo"].link_type == 772
