@@ -443,6 +443,7 @@ def test_peer_in_another_namespace_is_named(labs):
     (["neigh", "-an"], "--style arp"),
     (["neigh", "-s", "10.0.0.7", "02:00:00:00:00:07"], "does not change"),
     (["neigh", "-d", "10.0.0.7"], "does not change"),
+    (["neigh", "--style", "arp", "-6"], "IPv4"),
     (["link", "-a"], "--style ifconfig"),
     (["addr", "add", "10.0.0.1/24", "dev", "eth0"], "addr add"),
     (["addr", "del", "10.0.0.1/24", "dev", "eth0"], "addr del"),

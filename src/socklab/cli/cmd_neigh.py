@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 
 from socklab.cli import options
+from socklab.errors import BadInput
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -39,6 +40,9 @@ def run(args: argparse.Namespace) -> int:
     from socklab.stack import read
 
     dev = options.device_words("neigh", args.words)
+    if args.style == "arp" and args.family == "inet6":
+        raise BadInput("neigh --style arp: arp shows the IPv4 (ARP) table only; "
+                       "IPv6 neighbours are 'socklab neigh -6'")
     if args.style == "arp" and not args.json:
         found = read.neighbours(dev, "inet", source=args.source, proxies=True)
         types = {link.name: link.link_type for link in read.links(source=args.source)
