@@ -371,6 +371,9 @@ def test_sysctl_a_keys_in_procps_order_in_the_lab(lab):
     assert [kv for kv in o if kv[0] in steady] == [kv for kv in b if kv[0] in steady]
     keys = [k for k, _ in o]
     assert "net.ipv4.route.flush" not in keys  # write-only
+    named = lab.exec(sys.executable, "-m", "socklab", "sysctl", "net.ipv4.route.flush",
+                     check=False)
+    assert named.returncode == 2 and "write-only" in named.stderr, named.stderr
     # a subdirectory sorts in with the keys: net.ipv4.conf.* before net.ipv4.icmp_*,
     # where a listing of the files first would put every net.ipv4 file before it
     assert keys.index("net.ipv4.conf.all.accept_local") < keys.index(

@@ -167,6 +167,11 @@ def _listed(path: str, proc_root: str) -> bool:
     name = path.rsplit("/", 1)[-1]
     if name in DEPRECATED or name in VERBOTEN:
         return False
+    return _owner_readable(path, proc_root)
+
+
+def _owner_readable(path: str, proc_root: str) -> bool:
+    """The file has its owner's read bit (False when it is gone)."""
     try:
         mode = os.stat(f"{proc_root}/sys/{path}").st_mode
     except OSError:  # gone since the tree was listed
@@ -188,6 +193,9 @@ def _read_many(paths: Iterable[str], proc_root: str, quiet: bool) -> list[Settin
         except OSError as exc:
             if quiet:  # as sysctl -a: write-only and refused keys are left out of listings
                 continue
+            if not _owner_readable(path, proc_root):
+                raise BadInput(f"sysctl {path_to_key(path)}: a write-only key, it cannot be "
+                               f"read (set it with -w)") from exc
             raise SocklabError(f"sysctl {path_to_key(path)}: cannot read: "
                                f"{exc.strerror or exc}") from exc
         out.append(Setting(path_to_key(path), typed(text), text))
