@@ -146,3 +146,25 @@ def test_device_line_as_ifconfig_prints_it():
     assert lines[-2] == "        device interrupt 16  memory 0xfe9e0000-fea00000  "
     assert lines[-1] == ""
     assert stackview._device_line((0, 0, 0xE000, 0, 3)) == "        device base 0xe000    dma 0x3"
+
+
+FIELD = st.one_of(st.text("0123456789abcdefx-", min_size=1, max_size=34),
+                  st.sampled_from(["00000000000000000000000000000000", "40", "ffffffff", "lo"]))
+
+
+@given(st.lists(st.lists(FIELD, min_size=9, max_size=11).map(" ".join), max_size=5))
+def test_ipv6_route_refs_skip_what_they_cannot_read(lines):
+    from socklab.stack import procnet
+
+    good = "fe800000000000000000000000000000 40 00000000000000000000000000000000 00 " \
+           "00000000000000000000000000000000 00000100 00000003 00000000 00000001 eth0"
+    refs = procnet.parse_ipv6_route_refs("\n".join([*lines, good]))
+    assert refs[("fe80::/64", "::", 256, "eth0")][-1] == 3
+
+
+@given(st.binary(max_size=64))
+def test_nsid_reply_decoder_never_fails(raw):
+    from socklab.stack import rtnl
+
+    nsid = rtnl.decode_nsid(memoryview(raw), 0, len(raw))
+    assert nsid is None or nsid >= 0

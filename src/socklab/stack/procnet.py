@@ -189,8 +189,12 @@ def parse_ipv6_route_refs(text: str) -> dict[RouteRefKey, list[int]]:
     Ref, which rtnetlink does not carry), by route, in the file's order."""
     out: dict[RouteRefKey, list[int]] = {}
     for f in _rows(text, 0, 10):
-        if int(f[8], 16) & RTF_CACHE:
+        try:
+            if int(f[8], 16) & RTF_CACHE:
+                continue
+            key = (f"{_ipv6(f[0])}/{int(f[1], 16)}", _ipv6(f[4]), int(f[5], 16), f[9])
+            ref = int(f[6], 16)
+        except ValueError:  # a line this parser cannot read: its count stays unknown
             continue
-        key = (f"{_ipv6(f[0])}/{int(f[1], 16)}", _ipv6(f[4]), int(f[5], 16), f[9])
-        out.setdefault(key, []).append(int(f[6], 16))
+        out.setdefault(key, []).append(ref)
     return out

@@ -163,9 +163,10 @@ def nsid_request(fd: int) -> bytes:
 def decode_nsid(buf: memoryview, start: int, end: int) -> int | None:
     """The ``NETNSA_NSID`` of an ``RTM_NEWNSID`` reply; None when none is assigned (-1)."""
     a = attrs(buf, start + 4, end)
-    if NETNSA_NSID not in a:
+    span = a.get(NETNSA_NSID)
+    if span is None or span[1] - span[0] < I32.size or span[1] > end:
         return None
-    nsid = int(I32.unpack_from(buf, a[NETNSA_NSID][0])[0])
+    nsid = int(I32.unpack_from(buf, span[0])[0])
     return nsid if nsid >= 0 else None
 
 
