@@ -139,8 +139,6 @@ CASES = _cases() + RUNTIME
 
 # Cases that still fail (issue 10, in progress): strict xfail, so each one fixed shows.
 KNOWN_FAILING: set[str] = {
-    'route --table 99999999999',
-    'route --table 4294967296',
     'ping 127.0.0.1 -c 1 -i=nan',
     'ping 127.0.0.1 -c 1 -i=inf',
     'ping 127.0.0.1 -c 1 -i=1e999',

@@ -16,7 +16,8 @@ from socklab.cli import options
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dev", nargs="?", metavar="DEV", help="only this interface")
+    p.add_argument("words", nargs="*", metavar="DEV",
+                   help="only this interface (ip's 'show dev DEV' is read too)")
     p.add_argument("-4", dest="family", action="store_const", const="inet", help="IPv4 only")
     p.add_argument("-6", dest="family", action="store_const", const="inet6", help="IPv6 only")
     options.add_source_option(p)
@@ -26,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from socklab.cli import render, stackview
     from socklab.stack import read
 
-    addrs = read.addresses(args.dev, args.family, source=args.source)
+    dev = options.device_words("addr", args.words)
+    addrs = read.addresses(dev, args.family, source=args.source)
     render.emit(addrs, stackview.ADDR_COLUMNS, args.json)
     return 0

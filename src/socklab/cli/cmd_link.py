@@ -4,6 +4,7 @@ examples:
   socklab link                  every interface (ip link)
   socklab link eth0             one interface
   socklab link --style ifconfig interfaces and addresses as ifconfig -a prints them
+  socklab link eth0:1 --style ifconfig   one block, as ifconfig eth0:1
   socklab --netns lab1 link     in a named network namespace (ip -n lab1 link)
   socklab --json link           the records as JSON
 
@@ -13,30 +14,60 @@ classic: ifconfig -a, ip link show, ip -s link
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from socklab.cli import options
+from socklab.errors import NotFound, SocklabError
+
+if TYPE_CHECKING:
+    from socklab.stack.model import Address
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dev", nargs="?", metavar="DEV", help="only this interface")
+    p.add_argument("words", nargs="*", metavar="DEV",
+                   help="only this interface (ip's 'show dev DEV' is read too)")
     p.add_argument("--style", choices=("ip", "ifconfig"), default="ip",
                    help="ip (a table, default) or ifconfig (ifconfig -a's blocks)")
     p.add_argument("-s", "--stats", action="store_true", help="add the rx/tx counters")
     options.add_source_option(p)
+    options.add_hint(p, "-a", hint="net-tools' ifconfig -a is 'socklab link --style ifconfig' "
+                     "(every interface is always shown)")
 
 
 def run(args: argparse.Namespace) -> int:
     from socklab.cli import render, stackview
     from socklab.stack import read
 
-    links = read.links(args.dev, source=args.source)
+    dev = options.device_words("link", args.words)
     if args.style == "ifconfig" and not args.json:
-        addrs = read.addresses(args.dev, source=args.source)
-        print("\n".join(stackview.ifconfig(links, addrs)))
+        # ifconfig eth0:1 names an alias: the block of that label on eth0
+        parent = dev.split(":", 1)[0] if dev else None
+        links = read.links(parent, source=args.source)
+        lines = stackview.ifconfig(links, _ifconfig_addresses(parent, args.source), only=dev)
+        if not lines:
+            raise NotFound(f"link {dev}: no such interface or alias")
+        print("\n".join(lines))
         return 0
-    every = links if args.dev is None else read.links(source=args.source)
+    links = read.links(dev, source=args.source)
+    every = links if dev is None else read.links(source=args.source)
     names = {link.ifindex: link.name for link in every} if not args.json else {}
     rows = links if args.json else [stackview.link_row(link, names) for link in links]
     cols = stackview.LINK_STATS_COLUMNS if args.stats else stackview.LINK_COLUMNS
     render.emit(rows, cols, args.json)
     return 0
+
+
+def _ifconfig_addresses(dev: str | None, source: str) -> list[Address]:
+    """The addresses, IPv6 ones in /proc/net/if_inet6's order: the order ifconfig
+    prints them in (the kernel's hash table, not the interface's list)."""
+    from socklab.stack import read
+
+    addrs = read.addresses(dev, source=source)
+    try:
+        listed = read.addresses(dev, "inet6", source="proc")
+    except SocklabError:  # no /proc/net here: the order rtnetlink gave
+        return addrs
+    rank = {(a.ifindex, a.local): i for i, a in enumerate(listed)}
+    v6 = sorted((a for a in addrs if a.family == "inet6"),
+                key=lambda a: rank.get((a.ifindex, a.local), len(rank)))
+    return [a for a in addrs if a.family != "inet6"] + v6

@@ -10,10 +10,14 @@ examples:
   socklab route                     every route of every table (ip route show table all)
   socklab route --table main -4     the main IPv4 table
   socklab route --style route       the main table as route -n prints it
+  socklab route --style route -6    every IPv6 table as route -6 -n prints it
+  socklab route show table local    ip's spelling (ip route show table local)
   socklab route get 198.51.100.7    the lookup explained (ip route get 198.51.100.7)
   socklab --json route get ::1
 
-classic: route -n, netstat -rn, ip route show, ip route get
+socklab reads routes and does not change them yet: 'route add ...' is refused.
+
+classic: route -n, route -6 -n, netstat -rn, ip route show, ip route get
 """
 
 from __future__ import annotations
@@ -25,35 +29,60 @@ from socklab.errors import BadInput
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("verb", nargs="?", default="show", choices=("show", "get"),
+    p.add_argument("verb", nargs="?", default="show", metavar="{show,get}",
                    help="show (default) or get DEST")
-    p.add_argument("dest", nargs="?", metavar="DEST", help="for get: the destination address")
-    p.add_argument("--table", metavar="TABLE", default="all",
-                   help="main, local, default, a number, or all (default)")
+    p.add_argument("words", nargs="*", metavar="DEST", help="for get: the destination address")
+    p.add_argument("--table", metavar="TABLE", default=None,
+                   help="main, local, default, a number (0 to 2**32-1), or all (the default; "
+                        "--style route: main for IPv4, all for IPv6, as route does)")
     p.add_argument("-4", dest="family", action="store_const", const="inet", help="IPv4 only")
     p.add_argument("-6", dest="family", action="store_const", const="inet6", help="IPv6 only")
     options.add_source_option(p)
     p.add_argument("--style", choices=("ip", "route"), default="ip",
-                   help="ip (a table, default) or route (route -n's main IPv4 table)")
+                   help="ip (a table, default) or route (route -n; with -6, route -6 -n)")
+    options.add_hint(p, "-n", "--numeric", hint="net-tools' route -n is 'socklab route --style "
+                     "route' (route -6 -n: '--style route -6'); it never resolves names")
+    options.add_hint(p, "-net", "-host",
+                     hint="net-tools' route add/del syntax: socklab reads the stack and does not "
+                          "change it yet; use 'ip route add ...' for now")
 
 
 def run(args: argparse.Namespace) -> int:
     from socklab.cli import render, stackview
     from socklab.stack import read
 
+    options.refuse_change("route", args.verb)
+    if args.verb in options.SHOW_VERBS:
+        args.verb = "show"
+    if args.verb not in ("show", "get"):
+        raise BadInput(f"route {args.verb}: unknown verb (show, or get DEST)")
+    words = list(args.words)
+    if args.verb == "show" and len(words) == 2 and words[0] == "table":  # ip's spelling
+        if args.table is not None and args.table != words[1]:
+            raise BadInput(f"route show: two tables given ({args.table}, {words[1]})")
+        args.table, words = words[1], []
+    dest = words[0] if words else None
+    if len(words) > 1:
+        raise BadInput(f"route {args.verb}: unexpected words {' '.join(words[1:])!r}")
     if args.verb == "get":
-        if not args.dest:
+        if not dest:
             raise BadInput("route get: give a destination address (socklab route get DEST)")
-        ex = read.explain_route(args.dest)
+        ex = read.explain_route(dest)
         if args.json:
             render.write_json(ex)
         else:
             print("\n".join(stackview.explanation(ex)))
         return 1 if ex.error else 0
-    if args.dest:
-        raise BadInput(f"route show takes no destination (did you mean 'route get {args.dest}'?)")
+    if dest:
+        raise BadInput(f"route show takes no destination (did you mean 'route get {dest}'?)")
     if args.style == "route" and not args.json:
-        print("\n".join(stackview.route_n(read.routes("main", "inet", source=args.source))))
+        if args.family == "inet6":  # route -6 -n: every table
+            found = read.routes(args.table, "inet6", source=args.source)
+            refs = read.ipv6_route_refs()
+            print("\n".join(stackview.route6_n(found, read.table_ids(), refs)))
+        else:  # route -n: the main table
+            found = read.routes(args.table or "main", "inet", source=args.source)
+            print("\n".join(stackview.route_n(found)))
         return 0
     render.emit(read.routes(args.table, args.family, source=args.source),
                 stackview.ROUTE_COLUMNS, args.json)

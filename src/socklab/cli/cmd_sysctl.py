@@ -17,8 +17,13 @@ classic: sysctl -a, sysctl KEY, sysctl -w KEY=VALUE
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import TYPE_CHECKING
 
 from socklab.errors import BadInput
+
+if TYPE_CHECKING:
+    from socklab.stack.sysctl import Setting
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,8 +43,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.explain_list:
         rows = [{"key": k, "what": w} for k, w, *_ in sysctl.EXPLAIN]
+        # cut to the terminal's width only on a terminal: piped, the text is whole
+        cut = sys.stdout.isatty()
         render.emit(rows, [render.Column("key", "KEY"),
-                           render.Column("what", "WHAT", shrink=True)], args.json)
+                           render.Column("what", "WHAT", shrink=cut)], args.json)
         return 0
     if args.explain is not None:
         ex = sysctl.explain(args.explain)
@@ -65,5 +72,11 @@ def run(args: argparse.Namespace) -> int:
     elif args.values:
         print("\n".join(s.text for s in settings))
     else:
-        print("\n".join(f"{s.key} = {s.text}" for s in settings))
+        print("\n".join(procps_lines(settings)))
     return 0
+
+
+def procps_lines(settings: list[Setting]) -> list[str]:
+    """``key = value`` as procps prints it: a value of several lines is ``key = line``
+    once per line (sysctl.c ReadSetting prints the key before each line it reads)."""
+    return [f"{s.key} = {line}" for s in settings for line in s.text.split("\n")]

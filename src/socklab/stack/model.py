@@ -15,7 +15,9 @@ __all__ = ["Address", "Link", "LinkStats", "Neighbour", "Route", "RouteLookup", 
 
 
 class LinkStats(NamedTuple):
-    """Interface counters (``rtnl_link_stats64``)."""
+    """Interface counters (``rtnl_link_stats64``, ``<linux/if_link.h>``; from
+    /proc/net/dev, whose fifo, frame and carrier columns are sums, the error
+    details land in ``rx_fifo_errors``, ``rx_frame_errors`` and ``tx_carrier_errors``)."""
 
     rx_bytes: int = 0
     rx_packets: int = 0
@@ -27,6 +29,19 @@ class LinkStats(NamedTuple):
     tx_dropped: int = 0
     multicast: int = 0
     collisions: int = 0
+    rx_length_errors: int = 0
+    rx_over_errors: int = 0
+    rx_crc_errors: int = 0
+    rx_frame_errors: int = 0
+    rx_fifo_errors: int = 0
+    rx_missed_errors: int = 0
+    tx_aborted_errors: int = 0
+    tx_carrier_errors: int = 0
+    tx_fifo_errors: int = 0
+    tx_heartbeat_errors: int = 0
+    tx_window_errors: int = 0
+    rx_compressed: int = 0
+    tx_compressed: int = 0
 
 
 class Link(NamedTuple):
@@ -49,6 +64,10 @@ class Link(NamedTuple):
     group: int = 0
     alias: str | None = None
     stats: LinkStats = LinkStats()
+    link_type: int | None = None  # ARPHRD_* (<linux/if_arp.h>): 1 Ethernet, 772 loopback ...
+    link_name: str | None = None  # the name of ``link`` when it lives in another namespace
+    link_netns: str | None = None  # that namespace's name (/run/netns), when it has one
+    ifmap: tuple[int, int, int, int, int] | None = None  # mem_start, mem_end, base, irq, dma
 
 
 class Address(NamedTuple):
@@ -86,6 +105,7 @@ class Route(NamedTuple):
     tos: int = 0
     flags: tuple[str, ...] = ()
     nexthops: tuple[tuple[str | None, str | None, int], ...] = ()  # (gateway, dev, weight)
+    expires: int | None = None  # seconds left, for a route that expires (IPv6: RA, expires)
 
 
 class Rule(NamedTuple):

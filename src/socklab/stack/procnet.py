@@ -32,7 +32,7 @@ __all__ = ["ipv4_address", "link", "parse_arp", "parse_dev", "parse_dev_names", 
 
 RTF_UP, RTF_GATEWAY, RTF_HOST, RTF_REJECT = 0x1, 0x2, 0x4, 0x200
 RTF_CACHE, RTF_ANYCAST, RTF_LOCAL = 0x01000000, 0x00100000, 0x80000000
-ATF_COM, ATF_PERM = 0x2, 0x4
+ATF_COM, ATF_PERM, ATF_PUBL = 0x2, 0x4, 0x8
 _U32 = struct.Struct("=I")
 T = TypeVar("T")
 
@@ -158,7 +158,7 @@ def _arp(f: list[str]) -> Neighbour:
         ("COMPLETE",) if flags & ATF_COM else ("INCOMPLETE",))
     mac = f[3] if flags & ATF_COM else None
     return Neighbour(family="inet", dst=dst, dev=f[5], ifindex=0, lladdr=mac, state=state,
-                     router=False)
+                     router=False, flags=("proxy",) if flags & ATF_PUBL else ())
 
 
 def parse_dev_names(text: str) -> list[str]:
@@ -181,9 +181,14 @@ def parse_dev(text: str) -> dict[str, LinkStats]:
         except ValueError as exc:
             shown = line if len(line) <= 80 else line[:77] + "..."
             raise Malformed(f"/proc/net/dev line {number}: {exc} ({shown!r})") from None
+        # drop is rx_dropped + rx_missed_errors, frame and carrier are sums of four
+        # counters each (dev_seq_printf_stats() in net/core/net-procfs.c)
         out[name.strip()] = LinkStats(
             rx_bytes=v[0], rx_packets=v[1], rx_errors=v[2], rx_dropped=v[3], multicast=v[7],
-            tx_bytes=v[8], tx_packets=v[9], tx_errors=v[10], tx_dropped=v[11], collisions=v[13])
+            tx_bytes=v[8], tx_packets=v[9], tx_errors=v[10], tx_dropped=v[11], collisions=v[13],
+            rx_fifo_errors=v[4], rx_frame_errors=v[5], rx_compressed=v[6],
+            tx_fifo_errors=v[12], tx_carrier_errors=v[14] if len(v) > 14 else 0,
+            tx_compressed=v[15] if len(v) > 15 else 0)
     return out
 
 
@@ -200,7 +205,7 @@ def link(name: str, info: tuple[int, int, int, int, bytes, int], stats: LinkStat
                 operstate="UNKNOWN", mtu=mtu, address=mac,
                 broadcast="ff:ff:ff:ff:ff:ff" if hw_type == 1 else mac,
                 qdisc=None, master=None, link=None, link_netnsid=None, txqlen=txqlen,
-                stats=stats)
+                stats=stats, link_type=hw_type)
 
 
 _IF_INET6_SCOPES = {0x00: "global", 0x10: "host", 0x20: "link", 0x40: "site"}
@@ -240,3 +245,25 @@ def ipv4_address(label: str, ifindex: int, address: str, netmask: str,
     return Address(ifindex=ifindex, ifname=dev, family="inet", local=address,
                    prefixlen=length, scope=scope, label=label, broadcast=broadcast, peer=None,
                    flags=(), valid_lft=None, preferred_lft=None)
+
+
+RouteRefKey = tuple[str, str, int, str]  # (dst/len, next hop, metric, dev)
+
+
+def parse_ipv6_route_refs(text: str) -> dict[RouteRefKey, list[int]]:
+    """``/proc/net/ipv6_route``'s reference counts (the column ``route -6`` prints as
+    Ref, which rtnetlink does not carry), by route, in the file's order."""
+    out: dict[RouteRefKey, list[int]] = {}
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) < 10:
+            continue
+        try:
+            if _hex(f[8]) & RTF_CACHE:
+                continue
+            key = (f"{_ipv6(f[0])}/{_hex(f[1])}", _ipv6(f[4]), _hex(f[5]), f[9])
+            ref = _hex(f[6])
+        except ValueError:  # a line this parser cannot read: its count stays unknown
+            continue
+        out.setdefault(key, []).append(ref)
+    return out

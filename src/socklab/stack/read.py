@@ -9,12 +9,20 @@ dumps, decodes with :mod:`socklab.stack.rtnl`, and returns a list of models.
 from __future__ import annotations
 
 import errno
+import os
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, TypeVar
 
-from socklab.errors import BadInput, MissingPrivilege, NetworkError, NotFound, from_oserror
+from socklab.errors import (
+    BadInput,
+    MissingPrivilege,
+    NetworkError,
+    NotFound,
+    SocklabError,
+    from_oserror,
+)
 from socklab.kernel import ifioctl, netlink, procfs
 from socklab.kernel import netns as knetns
 from socklab.kernel import sock as ksock
@@ -122,11 +130,56 @@ def links(dev: str | None = None, *, netns: str | None = None,
         with nl:
             found = _dump(nl, "links", rtnl.RTM_GETLINK, rtnl.link_request(),
                           rtnl.decode_link)
+            if dev is not None:
+                found = [link for link in found if link.name == dev]
+            if any(link.link_netnsid is not None for link in found):
+                found = _name_peers(nl, found)
     if dev is not None:
         found = [link for link in found if link.name == dev]
         if not found:
             raise NotFound(f"link {dev}: no such interface")
     return found
+
+
+def _name_peers(nl: netlink.NetlinkSocket, found: list[Link]) -> list[Link]:
+    """Name the peers that live in another namespace (a veth's other end: ``link``
+    and ``link_netnsid``), where that namespace can be read, as ``ip link`` names
+    them: the interface by asking for it in the namespace of that nsid
+    (IFLA_TARGET_NETNSID, Linux >= 4.20, CAP_NET_ADMIN there), the namespace by
+    asking the nsid of each one under /run/netns (RTM_GETNSID; none is assigned by
+    asking). What cannot be read stays None: the index and nsid are still shown."""
+    spaces: dict[int, str] = {}
+    for name in knetns.named():
+        try:
+            fd = os.open(os.path.join(knetns.NETNS_RUN_DIR, name), os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:  # gone, or not ours to open
+            continue
+        try:
+            for buf, mtype, start, end in nl.dump(rtnl.RTM_GETNSID, rtnl.nsid_request(fd),
+                                                 flags=netlink.NLM_F_REQUEST):
+                nsid = rtnl.decode_nsid(buf, start, end) if mtype == rtnl.RTM_NEWNSID else None
+                if nsid is not None:
+                    spaces.setdefault(nsid, name)
+        except (OSError, SocklabError):  # not a namespace file, or the kernel said no
+            pass
+        finally:
+            os.close(fd)
+    out = []
+    for link in found:
+        if link.link_netnsid is None or link.link is None:
+            out.append(link)
+            continue
+        peer = None
+        try:
+            for buf, mtype, start, end in nl.dump(
+                    rtnl.RTM_GETLINK, rtnl.link_get_request(link.link, link.link_netnsid),
+                    flags=netlink.NLM_F_REQUEST):
+                if mtype == rtnl.RTM_NEWLINK:
+                    peer = rtnl.decode_link_name(buf, start, end)[1]
+        except (OSError, SocklabError):  # no privilege there, an old kernel, gone
+            peer = None
+        out.append(link._replace(link_name=peer, link_netns=spaces.get(link.link_netnsid)))
+    return out
 
 
 def addresses(dev: str | None = None, family: str | None = None, *,
@@ -180,13 +233,34 @@ def routes(table: str | None = None, family: str | None = None, *,
     return found
 
 
+TABLE_MAX = 0xFFFFFFFF  # a table id is a u32 (RTA_TABLE)
+
+
 def _table_word(word: str, tables: dict[int, str]) -> str:
+    """The table's name as routes carry it. A number is decimal, 0 to 2**32-1."""
     known = {**rtnl.TABLES, **tables}
-    if word.isdigit():
-        return rtnl.table_name(int(word), tables)
+    if word.isascii() and word.isdigit():
+        number = int(word)
+        if number > TABLE_MAX:
+            raise BadInput(f"routing table {word}: out of range (a table id is 0 to {TABLE_MAX})")
+        return rtnl.table_name(number, tables)
     if word in known.values():
         return word
     raise BadInput(f"unknown routing table {word!r} (main, local, default, a number, all)")
+
+
+def table_ids() -> dict[str, int]:
+    """Table name -> id, for the names routes carry (rtnl's and /etc/iproute2/rt_tables';
+    a table without a name is its number)."""
+    return {name: number for number, name in {**rtnl.TABLES, **procfs.read_rt_tables()}.items()}
+
+
+def ipv6_route_refs(netns: str | None = None) -> dict[procnet.RouteRefKey, list[int]]:
+    """The reference count of each IPv6 route, from /proc/net/ipv6_route (empty when the
+    file cannot be read): ``(dst/len, next hop, metric, dev) -> counts, in the file's order``."""
+    with _enter(netns):
+        text = procfs.read_net("ipv6_route")
+    return procnet.parse_ipv6_route_refs(text) if text else {}
 
 
 def rules(family: str | None = None, *, netns: str | None = None) -> list[Rule]:
@@ -202,13 +276,17 @@ def rules(family: str | None = None, *, netns: str | None = None) -> list[Rule]:
 
 
 def neighbours(dev: str | None = None, family: str | None = None, *, all_states: bool = False,
-               netns: str | None = None, source: str = "auto") -> list[Neighbour]:
+               netns: str | None = None, source: str = "auto",
+               proxies: bool = False) -> list[Neighbour]:
     """The neighbour (ARP/NDP) tables, as ``ip neigh``: entries that are only NOARP
-    (multicast, loopback) are left out unless ``all_states`` (``nud all``).
+    (multicast, loopback) are left out unless ``all_states`` (``nud all``). With
+    ``proxies``, the proxy entries follow (``ip neigh show proxy``; flags ``proxy``;
+    rtnetlink only).
 
     ``source`` as for :func:`routes`; /proc/net/arp has IPv4 entries only, and its
     flags tell PERMANENT, COMPLETE (any resolved state) and INCOMPLETE apart."""
     fam = _family(family)
+    proxy: list[Neighbour] = []
     nl = _open_or_none(netns, source)
     if nl is None:
         with _enter(netns):
@@ -220,9 +298,13 @@ def neighbours(dev: str | None = None, family: str | None = None, *, all_states:
             names = _ifnames(nl)
             found = _dump(nl, "neighbours", rtnl.RTM_GETNEIGH, rtnl.neigh_request(fam),
                           lambda b, s, e: rtnl.decode_neigh(b, s, e, names))
+            proxy = _dump(nl, "proxy neighbours", rtnl.RTM_GETNEIGH,
+                          rtnl.neigh_request(fam, proxy=True),
+                          lambda b, s, e: rtnl.decode_neigh(b, s, e, names)) if proxies else []
         devices = set(names.values())
     found = [n for n in found if n.family in ("inet", "inet6")
              and (all_states or n.state not in (("NOARP",), ("NONE",)))]
+    found += [n for n in proxy if n.family in ("inet", "inet6")]
     if dev is not None:
         if dev not in devices:
             raise NotFound(f"neighbours of {dev}: no such interface")

@@ -39,14 +39,23 @@ U32 = struct.Struct("=I")
 I32 = struct.Struct("=i")
 CACHEINFO = struct.Struct("=IIII")  # preferred, valid, cstamp, tstamp
 STATS64 = struct.Struct("=10Q")  # rx/tx packets, bytes, errors, dropped, multicast, collisions
+# ... then the error details and compressed counts, up to tx_compressed (kernels >= 2.6.35)
+STATS64_FULL = struct.Struct("=23Q")
+RTA_CACHEINFO_EXPIRES = struct.Struct("=i")  # rta_cacheinfo.rta_expires, at offset 8
+USER_HZ = 100  # clock_t ticks per second in rta_cacheinfo (as iproute2's get_user_hz)
 
 IFLA_ADDRESS, IFLA_BROADCAST, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_QDISC = 1, 2, 3, 4, 5, 6
-IFLA_MASTER, IFLA_TXQLEN, IFLA_OPERSTATE, IFLA_LINKINFO = 10, 13, 16, 18
+IFLA_MASTER, IFLA_TXQLEN, IFLA_MAP, IFLA_OPERSTATE, IFLA_LINKINFO = 10, 13, 14, 16, 18
+# struct rtnl_link_ifmap: mem_start, mem_end, base_addr (u64), irq (u16), dma, port (u8)
+IFMAP = struct.Struct("=QQQHBB")
 IFLA_IFALIAS, IFLA_STATS64, IFLA_GROUP, IFLA_LINK_NETNSID = 20, 23, 27, 37
+IFLA_TARGET_NETNSID = 46  # a request about a link of the namespace with this nsid
+RTM_NEWNSID, RTM_GETNSID = 88, 90
+NETNSA_NSID, NETNSA_FD = 1, 3
 IFLA_INFO_KIND = 1
 IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_BROADCAST, IFA_CACHEINFO, IFA_FLAGS = 1, 2, 3, 4, 6, 8
 RTA_DST, RTA_SRC, RTA_IIF, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC = 1, 2, 3, 4, 5, 6, 7
-RTA_MULTIPATH, RTA_TABLE, RTA_VIA = 9, 15, 18
+RTA_MULTIPATH, RTA_CACHEINFO, RTA_TABLE, RTA_VIA = 9, 12, 15, 18
 FRA_DST, FRA_SRC, FRA_IIFNAME, FRA_GOTO, FRA_PRIORITY, FRA_FWMARK = 1, 2, 3, 4, 6, 10
 FRA_SUPPRESS_PREFIXLEN, FRA_TABLE, FRA_FWMASK, FRA_OIFNAME = 14, 15, 16, 17
 FRA_UNMODELLED = {11: "realms", 12: "tun_id", 13: "suppress_ifgroup", 19: "l3mdev",
@@ -146,8 +155,34 @@ def rule_request(family: int = socket.AF_UNSPEC) -> bytes:
     return FIB_RULE_HDR.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
-def neigh_request(family: int = socket.AF_UNSPEC) -> bytes:
-    return NDMSG.pack(family, 0, 0, 0, 0)
+def neigh_request(family: int = socket.AF_UNSPEC, proxy: bool = False) -> bytes:
+    """A neighbour dump; with ``proxy``, the proxy entries (``ip neigh show proxy``)."""
+    return NDMSG.pack(family, 0, 0, NTF_PROXY if proxy else 0, 0)
+
+
+def link_get_request(ifindex: int, target_nsid: int | None = None) -> bytes:
+    """``RTM_GETLINK`` for one interface; with ``target_nsid``, the interface of the
+    namespace that has this nsid here (``IFLA_TARGET_NETNSID``, Linux >= 4.20)."""
+    out = IFINFOMSG.pack(socket.AF_UNSPEC, 0, ifindex, 0, 0)
+    if target_nsid is not None:
+        out += attr(IFLA_TARGET_NETNSID, I32.pack(target_nsid))
+    return out
+
+
+def nsid_request(fd: int) -> bytes:
+    """``RTM_GETNSID``: the nsid this namespace gives the namespace open at ``fd``
+    (a ``struct rtgenmsg``, padded to 4 bytes, then ``NETNSA_FD``)."""
+    return bytes(4) + attr(NETNSA_FD, U32.pack(fd))
+
+
+def decode_nsid(buf: memoryview, start: int, end: int) -> int | None:
+    """The ``NETNSA_NSID`` of an ``RTM_NEWNSID`` reply; None when none is assigned (-1)."""
+    a = attrs(buf, start + 4, end)
+    span = a.get(NETNSA_NSID)
+    if span is None or span[1] - span[0] < I32.size or span[1] > end:
+        return None
+    nsid = int(I32.unpack_from(buf, span[0])[0])
+    return nsid if nsid >= 0 else None
 
 
 def route_get_request(dst: str, fib_match: bool = False) -> bytes:
@@ -161,7 +196,8 @@ def route_get_request(dst: str, fib_match: bool = False) -> bytes:
 # -- replies -------------------------------------------------------------------
 
 _LINK_ATTRS = frozenset({IFLA_ADDRESS, IFLA_BROADCAST, IFLA_IFNAME, IFLA_MTU, IFLA_LINK,
-                         IFLA_QDISC, IFLA_MASTER, IFLA_TXQLEN, IFLA_OPERSTATE, IFLA_LINKINFO,
+                         IFLA_QDISC, IFLA_MASTER, IFLA_TXQLEN, IFLA_MAP, IFLA_OPERSTATE,
+                         IFLA_LINKINFO,
                          IFLA_IFALIAS, IFLA_STATS64, IFLA_GROUP, IFLA_LINK_NETNSID})
 
 
@@ -197,10 +233,19 @@ def decode_link(buf: memoryview, start: int, end: int) -> Link:
     oper = _u32_byte(buf, a.get(IFLA_OPERSTATE))
     stats = LinkStats()
     if IFLA_STATS64 in a:
-        v = fixed(buf, a[IFLA_STATS64], STATS64, "IFLA_STATS64")
+        span = a[IFLA_STATS64]
+        full = span[1] - span[0] >= STATS64_FULL.size
+        v = fixed(buf, span, STATS64_FULL if full else STATS64, "IFLA_STATS64")
         stats = LinkStats(rx_bytes=v[2], rx_packets=v[0], rx_errors=v[4], rx_dropped=v[6],
                           tx_bytes=v[3], tx_packets=v[1], tx_errors=v[5], tx_dropped=v[7],
                           multicast=v[8], collisions=v[9])
+        if full:
+            stats = stats._replace(
+                rx_length_errors=v[10], rx_over_errors=v[11], rx_crc_errors=v[12],
+                rx_frame_errors=v[13], rx_fifo_errors=v[14], rx_missed_errors=v[15],
+                tx_aborted_errors=v[16], tx_carrier_errors=v[17], tx_fifo_errors=v[18],
+                tx_heartbeat_errors=v[19], tx_window_errors=v[20], rx_compressed=v[21],
+                tx_compressed=v[22])
     return Link(
         ifindex=index,
         name=_str(buf, a[IFLA_IFNAME]) if IFLA_IFNAME in a else str(index),
@@ -220,7 +265,20 @@ def decode_link(buf: memoryview, start: int, end: int) -> Link:
         group=_u32(buf, a[IFLA_GROUP]) if IFLA_GROUP in a else 0,
         alias=_str(buf, a[IFLA_IFALIAS]) if IFLA_IFALIAS in a else None,
         stats=stats,
+        link_type=ltype,
+        ifmap=_ifmap(buf, a.get(IFLA_MAP)),
     )
+
+
+def _ifmap(buf: memoryview, span: tuple[int, int] | None) -> tuple[int, int, int, int, int] | None:
+    """``(mem_start, mem_end, base_addr, irq, dma)`` when any is set (ifconfig's
+    ``device`` line), else None."""
+    if span is None or span[1] - span[0] < IFMAP.size:
+        return None
+    mem_start, mem_end, base, irq, dma, _port = IFMAP.unpack_from(buf, span[0])
+    if not (mem_start or mem_end or base or irq or dma):
+        return None
+    return mem_start, mem_end, base, irq, dma
 
 
 def _u32_byte(buf: memoryview, span: tuple[int, int] | None) -> int | None:
@@ -283,6 +341,7 @@ def decode_route(buf: memoryview, start: int, end: int, ifnames: dict[int, str],
     oif: int | None = None
     metric = 0
     multipath = None
+    expires: int | None = None
     unpack_attr, unpack_u32, ntop = NLATTR.unpack_from, U32.unpack_from, socket.inet_ntop
     off = start + RTMSG.size
     while off + 4 <= end:
@@ -314,6 +373,9 @@ def decode_route(buf: memoryview, start: int, end: int, ifnames: dict[int, str],
             table = unpack_u32(buf, p)[0]
         elif atype == RTA_MULTIPATH:
             multipath = (p, off + length)
+        elif atype == RTA_CACHEINFO and length >= 16:
+            ticks = RTA_CACHEINFO_EXPIRES.unpack_from(buf, p + 8)[0]
+            expires = ticks // USER_HZ if ticks else None
         off += (length + 3) & ~3
     if dst is not None:
         if dst_len != (32 if family == socket.AF_INET else 128):
@@ -346,7 +408,7 @@ def decode_route(buf: memoryview, start: int, end: int, ifnames: dict[int, str],
         None if oif is None else ifnames.get(oif) or str(oif), oif,
         prefsrc, metric,
         PROTOCOLS.get(protocol) or str(protocol), SCOPES.get(scope) or str(scope),
-        tos, flag_names, tuple(nexthops),
+        tos, flag_names, tuple(nexthops), expires,
     )
 
 

@@ -9,7 +9,13 @@ Keys and files (as procps ``sysctl`` spells them):
    ``net.ipv4.conf.eth0/1.forwarding`` or ``net/ipv4/conf/eth0.1/forwarding``.
 3. Values are typed: an integer, a list of integers (``ip_local_port_range``),
    or a string.
-4. A key names a place under ``/proc/sys`` and nothing else: no absolute path,
+4. Listings (``sysctl -a``, a subtree, a glob) are procps' ``sysctl -a``: the
+   entries of each directory in name order, subdirectories sorted in with the
+   keys (``net.ipv4.conf`` between ``net.ipv4.cipso_rcvbuf`` and ``net.ipv4.fib_...``);
+   write-only keys (no owner read bit, ``net.ipv4.route.flush``), the keys a read
+   changes (``vm.stat_refresh``) and the deprecated ones are left out; reading one of
+   them by its name still works.
+5. A key names a place under ``/proc/sys`` and nothing else: no absolute path,
    no empty, ``.`` or ``..`` component, no control character, in any spelling
    (:func:`key_to_path` refuses them with :class:`BadInput`), and the file
    opened is checked again after the kernel resolved it
@@ -25,6 +31,8 @@ import contextlib
 import difflib
 import fnmatch
 import itertools
+import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -57,7 +65,7 @@ class Explained:
 def key_to_path(key: str) -> str:
     """``net.ipv4.conf.eth0/1.forwarding`` -> ``net/ipv4/conf/eth0.1/forwarding`` (rule 2).
 
-    Raises BadInput for a key that does not name a place under /proc/sys (rule 4).
+    Raises BadInput for a key that does not name a place under /proc/sys (rule 5).
     Glob characters are kept: they are matched against names the tree lists.
     """
     text = key.strip()
@@ -117,8 +125,7 @@ def read(*keys: str, proc_root: str = "/proc") -> list[Setting]:
             parts = pattern.split("/")
             fixed = itertools.takewhile(lambda part: not _is_pattern(part), parts[:-1])
             top = "/".join(fixed) or "."
-            paths = [p for p in procfs.sysctl_tree(top, proc_root)
-                     if fnmatch.fnmatchcase(p, pattern)]
+            paths = [p for p in _listing(top, proc_root) if fnmatch.fnmatchcase(p, pattern)]
             if not paths:
                 raise NotFound(f"sysctl {key}: no key matches")
             out += _read_many(paths, proc_root, quiet=True)
@@ -126,7 +133,7 @@ def read(*keys: str, proc_root: str = "/proc") -> list[Setting]:
         path = key_to_path(key)
         kind = procfs.sysctl_kind(path, proc_root)
         if kind == "dir":
-            out += _read_many(procfs.sysctl_tree(path, proc_root), proc_root, quiet=True)
+            out += _read_many(_listing(path, proc_root), proc_root, quiet=True)
         elif kind == "file":
             out += _read_many([path], proc_root, quiet=False)
         else:
@@ -136,18 +143,46 @@ def read(*keys: str, proc_root: str = "/proc") -> list[Setting]:
 
 def read_all(proc_root: str = "/proc") -> list[Setting]:
     """Every readable setting of the tree (``sysctl -a``)."""
-    return _read_many(procfs.sysctl_tree(".", proc_root), proc_root, quiet=True)
+    return _read_many(_listing(".", proc_root), proc_root, quiet=True)
+
+
+def _listing(path: str, proc_root: str) -> list[str]:
+    """The files under ``path``, in procps' order (rule 4): each directory's entries
+    by name, a subdirectory's keys where its name sorts (readdir of /proc/sys gives
+    its entries in name order; procps walks them as they come)."""
+    return sorted(procfs.sysctl_tree(path, proc_root), key=lambda p: p.split("/"))
 
 
 # Left out of listings, as procps sysctl -a does (its --deprecated shows them);
 # reading one by its name still works.
 DEPRECATED = frozenset({"base_reachable_time", "retrans_time"})
+# Never read in a listing: reading them has side effects (procps' VERBOTEN list;
+# a read of vm.stat_refresh folds every CPU's counters, Documentation/admin-guide/sysctl/vm.rst)
+VERBOTEN = frozenset({"stat_refresh"})
+
+
+def _listed(path: str, proc_root: str) -> bool:
+    """Whether a listing shows this key (rule 4): procps skips the deprecated and
+    verboten names, and any file without the owner's read bit (ReadSetting)."""
+    name = path.rsplit("/", 1)[-1]
+    if name in DEPRECATED or name in VERBOTEN:
+        return False
+    return _owner_readable(path, proc_root)
+
+
+def _owner_readable(path: str, proc_root: str) -> bool:
+    """The file has its owner's read bit (False when it is gone)."""
+    try:
+        mode = os.stat(f"{proc_root}/sys/{path}").st_mode
+    except OSError:  # gone since the tree was listed
+        return False
+    return bool(mode & stat.S_IRUSR)
 
 
 def _read_many(paths: Iterable[str], proc_root: str, quiet: bool) -> list[Setting]:
     out = []
     for path in paths:
-        if quiet and path.rsplit("/", 1)[-1] in DEPRECATED:
+        if quiet and not _listed(path, proc_root):
             continue
         try:
             text = procfs.read_sysctl_path(path, proc_root)
@@ -158,6 +193,9 @@ def _read_many(paths: Iterable[str], proc_root: str, quiet: bool) -> list[Settin
         except OSError as exc:
             if quiet:  # as sysctl -a: write-only and refused keys are left out of listings
                 continue
+            if not _owner_readable(path, proc_root):
+                raise BadInput(f"sysctl {path_to_key(path)}: a write-only key, it cannot be "
+                               f"read (set it with -w)") from exc
             raise SocklabError(f"sysctl {path_to_key(path)}: cannot read: "
                                f"{exc.strerror or exc}") from exc
         out.append(Setting(path_to_key(path), typed(text), text))

@@ -1,0 +1,138 @@
+"""Parsers of the classic tools' outputs, one per format, written from each tool's
+documented layout (and its printf formats in the sources named below), used on the
+real tool's output and on socklab's style alike: two outputs are compared record by
+record, field by field.
+
+- ``ifconfig -a``: net-tools lib/interface.c ``ife_print_long``
+- ``route -n``: net-tools lib/inet_gr.c ``rprint_fib``
+- ``route -6 -n``: net-tools lib/inet6_gr.c ``rprint_fib6``
+- ``arp -an`` / ``arp -a``: net-tools arp.c ``arp_disp``
+- ``sysctl -a``: procps sysctl(8), ``key = value``, one line per line of value
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# -- ifconfig -a ------------------------------------------------------------------
+
+_HEAD = re.compile(r"^(?P<name>\S+): flags=(?P<flags>-?\d+)(?:<(?P<names>[A-Z,]*)>?)?"
+                   r"  mtu (?P<mtu>\d+)$")
+_INET = re.compile(r"^        inet (?P<addr>\S+)  netmask (?P<mask>\S+)"
+                   r"(?:  broadcast (?P<brd>\S+))?(?:  destination (?P<dst>\S+))?$")
+_INET6 = re.compile(r"^        inet6 (?P<addr>\S+)  prefixlen (?P<plen>\d+)"
+                    r"  scopeid (?P<scope>0x[0-9a-f]+)<(?P<words>[a-z,]*)>$")
+_HW = re.compile(r"^        (?P<word>[a-z0-9]+)(?: (?P<addr>\S*))?"
+                 r"(?:  txqueuelen (?P<qlen>\d+))?  \((?P<title>[^)]+)\)$")
+_PACKETS = re.compile(r"^        (?P<dir>RX|TX) packets (?P<packets>\d+)  bytes (?P<bytes>\d+)"
+                      r" \((?P<human>\d+\.\d [KMGTPE]?i?B)\)$")
+_RX_ERR = re.compile(r"^        RX errors (?P<errors>\d+)  dropped (?P<dropped>\d+)"
+                     r"  overruns (?P<overruns>\d+)  frame (?P<frame>\d+)$")
+# net-tools 2.10 prints "dropped %lu overruns" with one space
+_TX_ERR = re.compile(r"^        TX errors (?P<errors>\d+)  dropped (?P<dropped>\d+) {1,2}"
+                     r"overruns (?P<overruns>\d+)  carrier (?P<carrier>\d+)"
+                     r"  collisions (?P<collisions>\d+)$")
+
+
+def parse_ifconfig(text: str) -> list[dict[str, Any]]:
+    """Blocks separated by a blank line: the header, then one line per fact. Every
+    line must match one of the documented shapes (an unknown line fails)."""
+    blocks: list[dict[str, Any]] = []
+    block: dict[str, Any] | None = None
+    for line in text.splitlines():
+        if not line.strip():
+            block = None
+            continue
+        if block is None:
+            m = _HEAD.match(line)
+            assert m, f"not an ifconfig header: {line!r}"
+            block = {"name": m["name"], "flags": int(m["flags"]),
+                     "flag_names": m["names"], "mtu": int(m["mtu"]), "inet": None,
+                     "inet6": [], "hw": None, "counters": {}, "human": {}}
+            blocks.append(block)
+            continue
+        if m := _INET.match(line):
+            assert block["inet"] is None, line
+            block["inet"] = (m["addr"], m["mask"], m["brd"], m["dst"])
+        elif m := _INET6.match(line):
+            block["inet6"].append((m["addr"], int(m["plen"]), m["scope"], m["words"]))
+        elif m := _PACKETS.match(line):
+            d = m["dir"].lower()
+            block["counters"][f"{d}_packets"] = int(m["packets"])
+            block["counters"][f"{d}_bytes"] = int(m["bytes"])
+            block["human"][d] = m["human"]
+        elif m := _RX_ERR.match(line):
+            block["counters"].update({f"rx_{k}": int(v) for k, v in m.groupdict().items()})
+        elif m := _TX_ERR.match(line):
+            block["counters"].update({f"tx_{k}": int(v) for k, v in m.groupdict().items()})
+        elif m := _HW.match(line):
+            block["hw"] = (m["word"], m["addr"] or "", m["qlen"], m["title"])
+        else:
+            raise AssertionError(f"not an ifconfig line: {line!r}")
+    return blocks
+
+
+# -- route -n, route -6 -n --------------------------------------------------------
+
+ROUTE_HEADER = ["Kernel IP routing table",
+                "Destination     Gateway         Genmask         Flags Metric Ref    Use Iface"]
+ROUTE6_HEADER = ["Kernel IPv6 routing table",
+                 "Destination                    Next Hop                   Flag Met Ref  Use If"]
+
+
+def parse_route_n(text: str) -> list[tuple[str, ...]]:
+    """``route -n``: two header lines, then Destination Gateway Genmask Flags Metric
+    Ref Use Iface (a reject route prints ``-`` for Gateway, Ref and Iface)."""
+    lines = text.splitlines()
+    assert lines[:2] == ROUTE_HEADER, lines[:2]
+    rows = []
+    for line in lines[2:]:
+        fields = tuple(line.split())
+        assert len(fields) == 8, line
+        rows.append(fields)
+    return rows
+
+
+def parse_route6_n(text: str) -> list[dict[str, Any]]:
+    """``route -6 -n``: two header lines, then Destination Next-Hop Flag Met Ref Use If."""
+    lines = text.splitlines()
+    assert lines[:2] == ROUTE6_HEADER, lines[:2]
+    rows = []
+    for line in lines[2:]:
+        f = line.split()
+        assert len(f) == 7, line
+        rows.append({"dst": f[0], "via": f[1], "flags": f[2], "metric": int(f[3]),
+                     "ref": int(f[4]), "use": int(f[5]), "dev": f[6]})
+    return rows
+
+
+# -- arp -an ----------------------------------------------------------------------
+
+_ARP = re.compile(r"^(?P<name>\S+) \((?P<ip>[0-9.]+)\) at (?P<hw>\S+)(?: \[(?P<type>\S+)\])?"
+                  r"(?: netmask (?P<mask>\S+))?(?P<flags>(?: (?:PERM|PUB|AUTO|DONTPUB|TRAIL))*)"
+                  r" on (?P<dev>\S+)$")
+
+
+def parse_arp(text: str) -> list[tuple[str, str, str, str | None, tuple[str, ...], str]]:
+    """``arp -an``: ``NAME (IP) at HW [TYPE] FLAGS... on DEV``, HW being a MAC,
+    ``<incomplete>`` or ``<from_interface>``."""
+    out = []
+    for line in text.splitlines():
+        m = _ARP.match(line)
+        assert m, f"not an arp line: {line!r}"
+        out.append((m["name"], m["ip"], m["hw"], m["type"], tuple(m["flags"].split()),
+                    m["dev"]))
+    return out
+
+
+# -- sysctl -a --------------------------------------------------------------------
+
+def parse_sysctl(text: str) -> list[tuple[str, str]]:
+    """``key = value`` lines (a value of several lines repeats the key)."""
+    out = []
+    for line in text.splitlines():
+        key, sep, value = line.partition(" = ")
+        assert sep and key and " " not in key, line
+        out.append((key, value))
+    return out
