@@ -20,19 +20,26 @@ from __future__ import annotations
 import argparse
 import sys
 
+from socklab.cli import options
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("host", metavar="HOST")
     p.add_argument("-4", dest="ipv6", action="store_const", const=False, help="IPv4")
     p.add_argument("-6", dest="ipv6", action="store_const", const=True, help="IPv6")
-    p.add_argument("-c", "--count", type=int, metavar="COUNT", help="stop after COUNT requests")
-    p.add_argument("-i", "--interval", type=float, default=1.0, metavar="SECONDS",
+    p.add_argument("-c", "--count", type=options.integer(1, 2**63 - 1, "count"), metavar="COUNT",
+                   help="stop after COUNT replies (with -w) or requests")
+    p.add_argument("-i", "--interval", type=options.seconds(low_included=True), default=1.0,
+                   metavar="SECONDS",
                    help="between requests (below 0.2 s: CAP_NET_RAW)")
-    p.add_argument("-s", "--size", type=int, default=56, metavar="BYTES", help="payload size")
-    p.add_argument("-t", "--ttl", type=int, metavar="TTL", help="IP time to live")
-    p.add_argument("-W", "--timeout", type=float, default=10.0, metavar="SECONDS",
+    p.add_argument("-s", "--size", type=options.integer(0, 65507, "size"), default=56,
+                   metavar="BYTES", help="payload size")
+    p.add_argument("-t", "--ttl", type=options.integer(1, 255, "ttl"), metavar="TTL",
+                   help="IP time to live")
+    p.add_argument("-W", "--timeout", type=options.seconds(), default=10.0, metavar="SECONDS",
                    help="wait this long for the last reply")
-    p.add_argument("-w", "--deadline", type=float, metavar="SECONDS", help="stop after this")
+    p.add_argument("-w", "--deadline", type=options.seconds(high=2147483647), metavar="SECONDS",
+                   help="stop after this")
     p.add_argument("-q", "--quiet", action="store_true", help="only the summary")
     p.add_argument("-f", "--flood", action="store_true",
                    help="as fast as replies come (interval 0; CAP_NET_RAW)")

@@ -19,6 +19,7 @@ Statistics follow iputils: loss counts sequence numbers with no reply;
 
 from __future__ import annotations
 
+import errno
 import itertools
 import math
 import os
@@ -51,6 +52,7 @@ RECV_SIZE = 65536
 EXTENDED_ERR = struct.Struct("=IBBBBII")  # errno, origin, type, code, pad, info, data
 _IDENTS = itertools.count(1)
 MIN_USER_INTERVAL = 0.2  # iputils: below this, only a privileged user
+MAX_WAIT, MAX_DEADLINE = 2147483.0, 2147483647  # iputils' bounds: INT_MAX ms, INT_MAX s
 FLOOD_WINDOW = 128  # echoes in flight at interval 0
 FLOOD_BATCH = 32  # echoes per sendmmsg at interval 0 (128 and 32: measured best here)
 FLOOD_RCVBUF = 1 << 20  # a flood's receive buffer: replies of a whole window, and more
@@ -106,13 +108,10 @@ def open_icmp_socket(v6: bool) -> tuple[socket.socket, str, str]:
 
 
 def _resolve(host: str, v6: bool | None) -> tuple[int, str]:
+    from socklab.probe.resolve import resolve
+
     family = {None: socket.AF_UNSPEC, True: socket.AF_INET6, False: socket.AF_INET}[v6]
-    try:
-        infos = socket.getaddrinfo(host, None, family, socket.SOCK_RAW)
-    except socket.gaierror as exc:
-        raise NotFound(f"ping {host}: cannot resolve ({exc.strerror})") from exc
-    fam, _t, _p, _c, addr = infos[0]
-    return fam, str(addr[0])
+    return resolve(host, "ping", family, socket.SOCK_RAW)[0]
 
 
 def ping(host: str, count: int | None = 4, *, interval: float = 1.0, size: int = 56,
@@ -149,8 +148,15 @@ def _open_session(host: str, count: int | None, *, interval: float = 1.0, size: 
                   on_send: Callable[[int], None] | None = None) -> _Session:
     if count is not None and count < 1:
         raise BadInput(f"ping: bad count {count} (at least 1)")
-    if interval < 0 or not 0 <= size <= 65507 or timeout <= 0:
-        raise BadInput("ping: bad interval, size or timeout")
+    # "not (x > 0)" is also true of nan; inf is refused by the upper bounds
+    if not 0 <= interval <= MAX_WAIT:
+        raise BadInput(f"ping: bad interval {interval} (0 to {MAX_WAIT:.0f} s)")
+    if not 0 < timeout <= MAX_WAIT:
+        raise BadInput(f"ping: bad timeout {timeout} (above 0, at most {MAX_WAIT:.0f} s)")
+    if deadline is not None and not 0 < deadline <= MAX_DEADLINE:
+        raise BadInput(f"ping: bad deadline {deadline} (above 0, at most {MAX_DEADLINE} s)")
+    if not 0 <= size <= 65507:
+        raise BadInput(f"ping: bad size {size} (0 to 65507)")
     if ttl is not None and not 1 <= ttl <= 255:
         raise BadInput(f"ping: bad ttl {ttl} (1 to 255)")
     if count is None and deadline is None:
@@ -204,8 +210,12 @@ def _setup(sock: socket.socket, kind: str, v6: bool, ttl: int | None,
             sock.bind((source, 0))
         except OSError:
             try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, source.encode())
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
+                                source.encode("utf-8", "surrogateescape"))
             except OSError as exc:
+                if exc.errno in (errno.ENODEV, errno.EINVAL):  # neither address nor device
+                    raise NotFound(f"ping -I {source!r}: no such interface or local "
+                                   "address") from exc
                 raise from_oserror(exc, f"ping -I {source}", "CAP_NET_RAW") from exc
 
 

@@ -27,8 +27,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
-from socklab.errors import BadInput, NetworkError, NotFound
+from socklab.errors import BadInput, NetworkError
 from socklab.kernel import sock as ksock
+from socklab.probe.resolve import resolve
 from socklab.probe.top_ports import NAMES, TOP_PORTS
 
 __all__ = ["PortResult", "parse_ports", "parse_targets", "scan"]
@@ -90,11 +91,7 @@ def parse_targets(words: Iterable[str]) -> list[str]:
             hosts = list(net.hosts()) if net.num_addresses > 2 else list(net)
             out += [str(h) for h in hosts]
         else:
-            try:
-                info = socket.getaddrinfo(word, None, socket.AF_UNSPEC, socket.SOCK_STREAM)
-            except socket.gaierror as exc:
-                raise NotFound(f"scan {word}: cannot resolve ({exc.strerror})") from exc
-            out.append(str(info[0][4][0]))
+            out.append(resolve(word, "scan", socket.AF_UNSPEC, socket.SOCK_STREAM)[0][1])
         if len(out) > MAX_HOSTS:
             raise BadInput(f"at most {MAX_HOSTS} hosts per scan")
     return out
@@ -110,8 +107,8 @@ def scan(hosts: list[str], ports: list[int], *, timeout: float = 1.0,
     are split across ``workers`` processes (default: one per CPU, at most 4),
     each with its own epoll loop and ``concurrency`` connects in flight.
     """
-    if concurrency < 1 or timeout <= 0:
-        raise BadInput("scan: concurrency and timeout must be positive")
+    if concurrency < 1 or not 0 < timeout <= 2147483:  # nan fails "0 < x" too
+        raise BadInput("scan: concurrency and timeout must be positive (and finite)")
     names = names or NAMES
     targets = [(h, p) for h in hosts for p in ports]
     if workers is None:
