@@ -30,7 +30,7 @@ from typing import NamedTuple
 from socklab.errors import BadInput, NetworkError, from_oserror
 from socklab.kernel import sock as ksock
 from socklab.probe import icmp
-from socklab.probe.ping import IP_RECVERR, IPV6_RECVERR, offender, open_icmp_socket
+from socklab.probe.ping import IP_RECVERR, IPV6_RECVERR, offender_info, open_icmp_socket
 from socklab.probe.resolve import resolve
 
 __all__ = ["Hop", "Probe", "TraceResult", "packet_size", "traceroute"]
@@ -215,12 +215,12 @@ def _wait_errqueue(sock: socket.socket, v: int, sent: float, wait: float,
             with contextlib.suppress(OSError):
                 sock.recv(65536, socket.MSG_DONTWAIT)  # an answer to an old probe
             continue
-        found = offender(anc)
+        found = offender_info(anc)
         if found is None:
             continue
-        etype, code, who = found
+        etype, code, who, info = found
         rtt = (time.monotonic() - sent) * 1000
-        note = _mark(v, etype, code)
+        note = _mark(v, etype, code, info)
         # reached: the destination's own "port unreachable" (udp); any other mark,
         # from a router or the destination, ends the trace without reaching it
         reached = who == address and etype != ICMP_TIME_EXCEEDED[v] and note is None
