@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if sys.stderr.isatty() and not args.json:
         from socklab.cli.talkcommon import ProgressBar
 
-        bar = ProgressBar("scan")
+        bar = ProgressBar("scan", "ports/s", 1)
     results = scan.scan(hosts, ports, timeout=args.timeout, concurrency=args.concurrency,
                         names={**names, **NAMES}, progress=bar)
     if args.json:
