@@ -28,6 +28,10 @@ def cases() -> list[tuple[list[str], str]]:
         out.append((["ping", f"--timeout={value}", "-c", "1", "127.0.0.1"], "timeout"))
         out.append((["traceroute", f"--wait={value}", "127.0.0.1"], "wait"))
     out.append((["ping", "--interval=-1", "-c", "1", "127.0.0.1"], "interval"))
+    # as typed: argparse takes "-1" for an option (-4 and -6 exist): still one line
+    out.append((["ping", "-W", "-1", "-c", "1", "127.0.0.1"], "timeout"))
+    out.append((["ping", "-w", "-1", "127.0.0.1"], "deadline"))
+    out.append((["ping", "-w", "0", "127.0.0.1"], "deadline"))
     out += [(["traceroute", f"--tcp={port}", "127.0.0.1"], "tcp")
             for port in ("70000", "0", "-1", "65536", "http")]
     out += [(["traceroute", "-m", "0", "127.0.0.1"], "max-hops"),

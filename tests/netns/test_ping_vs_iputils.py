@@ -194,20 +194,29 @@ def test_a_send_refused_here_is_sendmsg_on_stderr(netns):
 
 
 def test_receive_times_are_the_kernels(netns):
-    """The reply is read 0.2 s after it came: its round trip is still the kernel's
-    receive time minus the send time (SO_TIMESTAMPNS), far below 0.2 s."""
+    """A reply read 0.2 s after it came still has the round trip of the kernel's
+    receive time (SO_TIMESTAMPNS), far below 0.2 s; a time taken at the read could
+    never be. The kernel turns receive stamps on in a deferred work
+    (net_enable_timestamp) and stamps a packet that came before it at the read:
+    up to five tries, each on a socket that has had its option for a while."""
     import time
 
-    def late() -> list:
-        session = ping._open_session("127.0.0.1", 1, interval=1)
+    def late() -> list[float | None]:
+        session = ping._open_session("127.0.0.1", 5, interval=1)
+        rtts = []
         try:
-            session._send()
-            time.sleep(0.2)
-            session.readable()
-            return session.replies
+            for _ in range(5):
+                time.sleep(0.2)
+                session._send()
+                time.sleep(0.2)
+                session.readable()
+                rtts.append(session.replies[-1].rtt_ms if session.replies else None)
+                if rtts[-1] is not None and rtts[-1] < 100:
+                    break
+            return rtts
         finally:
             session.sock.close()
 
-    replies = netns.run(late)
-    assert len(replies) == 1 and replies[0].rtt_ms is not None
-    assert 0 <= replies[0].rtt_ms < 100
+    rtts = netns.run(late)
+    assert all(r is not None for r in rtts), rtts  # every echo answered, and read
+    assert 0 <= min(rtts) < 100, rtts
