@@ -1,5 +1,5 @@
-"""Bad input to ping, traceroute, scan and the timeouts of the talk commands: exit 2,
-one line on stderr naming the problem, no traceback, no "internal error", and
+"""Bad input to ping, traceroute, scan, the timeouts and host names of the talk commands:
+exit 2, one line on stderr naming the problem, no traceback, no "internal error", and
 nothing sent (the checks come before resolving and before any socket)."""
 
 from __future__ import annotations
@@ -49,6 +49,11 @@ def cases() -> list[tuple[list[str], str]]:
         out.append((["traceroute", host], word))
         out.append((["traceroute", "--icmp", host], word))
         out.append((["scan", host, "-p", "1"], word))
+    for host, word in hosts[:4]:  # the endpoints of the talk commands, checked the same way
+        out.append((["connect", f"tcp:{host}:80"], word))
+        out.append((["connect", f"udp:{host}:80"], word))
+        out.append((["listen", f"tcp:{host}:0"], word))
+    out.append((["connect", f"tcp:{'a' * 300}:80"], "300 characters"))
     return out
 
 

@@ -123,7 +123,7 @@ def open_icmp_socket(v6: bool) -> tuple[socket.socket, str, str]:
 
 
 def _resolve(host: str, v6: bool | None) -> tuple[int, str]:
-    from socklab.probe.resolve import resolve
+    from socklab.names import resolve
 
     family = {None: socket.AF_UNSPEC, True: socket.AF_INET6, False: socket.AF_INET}[v6]
     return resolve(host, "ping", family, socket.SOCK_RAW)[0]

@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 from socklab.errors import BadInput, NetworkError
 from socklab.kernel import sock as ksock
-from socklab.probe.resolve import resolve
+from socklab.names import resolve
 from socklab.probe.top_ports import NAMES, TOP_PORTS
 
 __all__ = ["PortResult", "parse_ports", "parse_targets", "scan"]

@@ -29,9 +29,9 @@ from typing import NamedTuple
 
 from socklab.errors import BadInput, NetworkError, from_oserror
 from socklab.kernel import sock as ksock
+from socklab.names import resolve
 from socklab.probe import icmp
 from socklab.probe.ping import IP_RECVERR, IPV6_RECVERR, offender_info, open_icmp_socket
-from socklab.probe.resolve import resolve
 
 __all__ = ["Hop", "Probe", "TraceResult", "packet_size", "traceroute"]
 

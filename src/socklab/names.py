@@ -1,4 +1,5 @@
-"""Host names checked before they reach the resolver, then resolved.
+"""Host names checked before they reach the resolver, then resolved (ping, traceroute,
+scan, and the endpoints of connect, listen, send).
 
 A name the DNS could never carry is the user's mistake, told as one: RFC 1035
 (2.3.4) allows labels of 1 to 63 octets and names of at most 255 octets on
