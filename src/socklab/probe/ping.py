@@ -659,7 +659,7 @@ def _raw4_replies(buf: memoryview | bytearray, n: int, now: int, ident: int,
         source = _SOURCES.get(src) or _SOURCES.setdefault(
             src, socket.inet_ntop(socket.AF_INET, src))
         return [PingReply(seq, source, n - 20, buf[8],
-                          max(now - sent, 0) / 1e6 if sent is not None else None)]
+                          (now - sent) / 1e6 if sent is not None else None)]
     return _replies(bytes(buf[:n]), [], None, "raw", False, ident, sent_at, now)
 
 
