@@ -2,8 +2,10 @@
 
 The socket is an unprivileged ICMP datagram socket when net.ipv4.ping_group_range
 admits your group, else a raw socket (CAP_NET_RAW); --trace shows which.
-Exit status as iputils: 0 some reply, 1 no reply, 2 bad input or error,
-77 a missing privilege.
+Exit status as iputils: 0 some reply, 1 no reply (or fewer than -c by the
+deadline -w), 2 bad input or no route from this host (connect: Network is
+unreachable), 77 a missing privilege. With -w, -c counts replies: requests go
+on every interval until the deadline.
 
 examples:
   socklab ping -c 3 127.0.0.1
@@ -51,13 +53,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _ms(rtt: float) -> str:
-    """A round-trip time as iputils prints it on a reply line: three decimals below
-    1 ms, two below 10, one below 100, none above (ping_common.c)."""
-    if rtt >= 100 - 0.0005:
+    """A round-trip time as iputils prints it on a reply line (ping_common.c): three
+    decimals below 1 ms, two below 10, one below 100, none above; the bounds are
+    where the shorter form would round up (9.995 ms is "10.0")."""
+    if rtt >= 99.95:
         return f"{rtt:.0f}"
-    if rtt >= 10 - 0.0005:
+    if rtt >= 9.995:
         return f"{rtt:.1f}"
-    if rtt >= 1 - 0.0005:
+    if rtt >= 1:
         return f"{rtt:.2f}"
     return f"{rtt:.3f}"
 

@@ -120,7 +120,7 @@ def traceroute(host: str, method: str = "udp", port: int | None = None, *, max_h
         raise BadInput(f"traceroute: bad port {port} (1 to 65535)")
     if not 1 <= max_hops <= 255 or not 1 <= probes <= 10 or not 0 < wait <= MAX_WAIT:
         raise BadInput(f"traceroute: bad -m (1-255), -q (1-10) or -w (> 0, at most "
-                       f"{MAX_WAIT:g} s)")
+                       f"{MAX_WAIT:.0f} s)")
     family = {None: socket.AF_UNSPEC, True: socket.AF_INET6, False: socket.AF_INET}[ipv6]
     fam, address = resolve(host, "traceroute", family, socket.SOCK_DGRAM)[0]
     v = 6 if fam == socket.AF_INET6 else 4
