@@ -19,7 +19,8 @@ REPLY = re.compile(r"^(\d+) bytes from (.+?): icmp_seq=(\d+) ttl=(\d+) time=[\d.
 ERROR = re.compile(r"^From (.+?) icmp_seq=(\d+) (.+)$")
 COUNTS = re.compile(r"^(\d+) packets transmitted, (\d+) received(?:, \+(\d+) duplicates)?"
                     r"(?:, \+(\d+) errors)?, ([\d.]+)% packet loss, time \d+ms$")
-RTT = re.compile(r"^rtt min/avg/max/mdev = [\d.]+/[\d.]+/[\d.]+/[\d.]+ ms$")
+RTT = re.compile(r"^rtt min/avg/max/mdev = [\d.]+/[\d.]+/[\d.]+/[\d.]+ ms"
+                 r"(, pipe \d+)?(, ipg/ewma [\d.]+/[\d.]+ ms)?$")
 
 
 def parse_ping(text: str) -> dict:
@@ -39,8 +40,8 @@ def parse_ping(text: str) -> dict:
         elif m := COUNTS.match(line):
             out["counts"] = m.groups()
             out["shape"].append("counts")
-        elif RTT.match(line):
-            out["shape"].append("rtt")
+        elif m := RTT.match(line):
+            out["shape"].append("rtt" + (" ipg/ewma" if m.group(2) else ""))
         elif line.startswith("--- ") and line.endswith(" ping statistics ---"):
             out["shape"].append("statistics")
         elif line == "":
@@ -220,3 +221,17 @@ def test_receive_times_are_the_kernels(netns):
     rtts = netns.run(late)
     assert all(r is not None for r in rtts), rtts  # every echo answered, and read
     assert 0 <= min(rtts) < 100, rtts
+
+
+def test_a_flood_prints_as_ping_f(netns):
+    """ping -f: a dot per request, a backspace per reply, then the statistics on the
+    next line; with -q, none of that."""
+    ours, real = same(netns, "-f", "-q", "-c", "200", "127.0.0.1")
+    assert ours["shape"] == real["shape"] == ["header", "blank", "statistics", "counts",
+                                              "rtt ipg/ewma"]
+    assert ours["counts"] == real["counts"] == ("200", "200", None, None, "0")
+    for proc in both(netns, "-f", "-c", "50", "127.0.0.1"):
+        head, rest = proc.stdout.split("\n", 1)
+        dots, stats = rest.split("\n--- ", 1)
+        assert HEADER.match(head) and stats.startswith("127.0.0.1 ping statistics ---\n")
+        assert (dots.count("."), dots.count("\b \b"), set(dots)) == (50, 50, {".", "\b", " "})

@@ -73,9 +73,10 @@ def header(host: str, address: str, size: int) -> str:
     return f"PING {host} ({address}) {size}({size + 28}) bytes of data."
 
 
-def statistics(host: str, result: ping.PingResult) -> str:
+def statistics(host: str, result: ping.PingResult, flood: bool = False) -> str:
     """The summary after the replies, as iputils prints it (finish()): a blank line,
-    the counts, the round-trip times when a reply came, and an empty line when not."""
+    the counts, the round-trip times when a reply came, and an empty line when not;
+    at interval 0, the gap between requests and the moving average of the times."""
     extra = (f", +{result.duplicates} duplicates" if result.duplicates else "") + (
         f", +{result.errors} errors" if result.errors else "")
     text = (f"\n--- {host} ping statistics ---\n"
@@ -84,6 +85,8 @@ def statistics(host: str, result: ping.PingResult) -> str:
     if result.rtt_min is not None:
         text += (f"rtt min/avg/max/mdev = {result.rtt_min:.3f}/{result.rtt_avg:.3f}/"
                  f"{result.rtt_max:.3f}/{result.rtt_mdev:.3f} ms")
+        if flood and result.ipg_ms is not None and result.ewma_ms is not None:
+            text += f", ipg/ewma {result.ipg_ms:.3f}/{result.ewma_ms:.3f} ms"
     return text
 
 
@@ -126,20 +129,21 @@ def run(args: argparse.Namespace) -> int:
 
     count, deadline = args.count, args.deadline
     interval = 0.0 if args.flood else args.interval
+    dots = args.flood and not (args.quiet or args.json)  # ping -f: . sent, backspace back
     show = not (args.quiet or args.json)
     text = not args.json
     names = _Names(args.host)
 
     def on_reply(r: ping.PingReply) -> None:
         if r.local:  # the send failed here: iputils' "ping: sendmsg: ...", E in a flood
-            if args.flood and not args.quiet:
+            if dots:
                 sys.stdout.write("E")
                 sys.stdout.flush()
             elif show:
                 sys.stdout.flush()
                 print(f"ping: sendmsg: {r.error}", file=sys.stderr, flush=True)
             return
-        if args.flood and text:
+        if dots:
             sys.stdout.write("\b \b")
             sys.stdout.flush()
             return
@@ -166,16 +170,14 @@ def run(args: argparse.Namespace) -> int:
     # (and the senders' one runs under the GIL the reader needs)
     result = ping.ping(args.host, count, interval=interval, size=args.size, ttl=args.ttl,
                        timeout=args.timeout, deadline=deadline, source=args.interface,
-                       ipv6=args.ipv6, on_reply=on_reply if text else None,
-                       on_send=on_send if args.flood and text else None,
+                       ipv6=args.ipv6, on_reply=on_reply if show or dots else None,
+                       on_send=on_send if dots else None,
                        on_start=on_start if text else None,
                        until_interrupted=True)  # Ctrl-C: the statistics, as iputils
     if args.json:
         render.write_json(result)
     else:
-        if args.flood:
-            print()
-        print(statistics(args.host, result))
+        print(statistics(args.host, result, interval == 0))  # after a flood's dots too
         if args.debug:
             print(f"(socket: {result.socket_type}: {result.why})")
     # iputils: 1 when no reply came, or fewer than -c by the deadline -w

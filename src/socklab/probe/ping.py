@@ -99,6 +99,10 @@ class PingResult(NamedTuple):
     rtt_max: float | None
     rtt_mdev: float | None
     replies: tuple[PingReply, ...]
+    # iputils' flood figures: the mean gap between requests, and the moving average
+    # of the round trips (each new one weighs 1/8), in ms
+    ipg_ms: float | None = None
+    ewma_ms: float | None = None
 
 
 def open_icmp_socket(v6: bool) -> tuple[socket.socket, str, str]:
@@ -406,9 +410,15 @@ class _Session:
             mdev = math.sqrt(max(sum(x * x for x in rtts) / len(rtts) - avg * avg, 0.0))
             low, high = min(rtts), max(rtts)
         loss = 100.0 * (self.seq - received) / self.seq if self.seq else 0.0
+        ipg = (self.last_send - self.start) * 1000 / (self.seq - 1) if self.seq > 1 else None
+        ewma8 = 0  # iputils' integer arithmetic in us, scaled by 8 (gather_statistics)
+        for rtt in rtts:
+            us = int(rtt * 1000)
+            ewma8 = us * 8 if not ewma8 else ewma8 + us - ewma8 // 8
         return PingResult(self.host, self.address, self.kind, self.why, self.seq, received,
                           sum(1 for r in replies if r.duplicate), self.errors, loss, elapsed,
-                          low, avg, high, mdev, tuple(replies))
+                          low, avg, high, mdev, tuple(replies), ipg,
+                          ewma8 / 8000 if rtts else None)
 
 
 def _run(session: _Session) -> PingResult:
