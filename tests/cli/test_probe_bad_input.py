@@ -76,6 +76,9 @@ def test_an_interface_that_does_not_exist_is_not_found(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr == b"socklab: error: ping -I 'nosuchdev0': no such interface or local " \
                           b"address\n"
+    for name in ("x" * 40, "a\udcff", "::1"):  # too long, not UTF-8, the other family
+        proc = run_cli("ping", "-c", "1", "-I", name, "127.0.0.1")
+        assert proc.returncode == 2 and b"no such interface" in proc.stderr, proc.stderr
 
 
 def test_the_library_refuses_nan_and_inf_too():

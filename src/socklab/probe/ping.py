@@ -221,7 +221,7 @@ def _route_check(family: int, address: str, source: str | None) -> None:
             try:
                 socket.inet_pton(family, source)
                 probe.bind((source, 0))
-            except OSError:
+            except (OSError, ValueError):
                 with contextlib.suppress(OSError):  # the ICMP socket said it all already
                     probe.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
                                      source.encode("utf-8", "surrogateescape"))
@@ -272,7 +272,7 @@ def _setup(sock: socket.socket, kind: str, v6: bool, ttl: int | None,
         try:
             socket.inet_pton(socket.AF_INET6 if v6 else socket.AF_INET, source)
             sock.bind((source, 0))
-        except OSError:
+        except (OSError, ValueError):  # not an address of this family: a device name
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
                                 source.encode("utf-8", "surrogateescape"))
