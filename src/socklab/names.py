@@ -87,8 +87,15 @@ def resolve(host: str, what: str, family: int = socket.AF_UNSPEC,
         raise BadInput(f"{what}: host {_shown(host)} is not a valid name ({exc})") from exc
     out: list[tuple[int, str]] = []
     for fam, _type, _proto, _canon, addr in infos:
-        if (fam, str(addr[0])) not in out:
-            out.append((int(fam), str(addr[0])))
+        text = str(addr[0])
+        scope = int(addr[3]) if len(addr) == 4 else 0
+        if scope and "%" not in text:
+            try:  # a link-local address keeps its zone (fe80::1%eth0)
+                text += "%" + socket.if_indextoname(scope)
+            except OSError:
+                text += f"%{scope}"
+        if (fam, text) not in out:
+            out.append((int(fam), text))
     if not out:
         raise NotFound(f"{what} {host}: no address")
     return out

@@ -68,6 +68,14 @@ def test_bad_input_is_one_line_and_exit_2(argv, word):
     assert proc.stdout == b""
 
 
+def test_a_zone_that_does_not_exist_is_not_found():
+    for argv in (["scan", "fe80::1%nosuchdev0", "-p", "1"], ["ping", "fe80::1%nosuchdev0"],
+                 ["traceroute", "fe80::1%nosuchdev0"]):
+        proc = run_cli(*argv)
+        assert proc.returncode == 2 and proc.stderr.count(b"\n") == 1, proc.stderr
+        assert b"cannot resolve" in proc.stderr
+
+
 def test_an_interface_that_does_not_exist_is_not_found(tmp_path):
     from helpers import need_root
 

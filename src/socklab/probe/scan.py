@@ -81,7 +81,7 @@ def parse_targets(words: Iterable[str]) -> list[str]:
     """Host addresses from names, addresses and CIDR blocks (at most a /16 in all)."""
     out: list[str] = []
     for word in words:
-        if _is_address(word):
+        if _is_address(word) and "%" not in word:  # a zone (fe80::1%eth0) is resolved
             out.append(word)
         elif "/" in word:
             try:
