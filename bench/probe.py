@@ -1,5 +1,5 @@
 """Probes against the tools people would use: a full port scan against nmap, a flood ping
-against iputils ping.
+against iputils ping, and the round-trip times both pings report on loopback.
 
 Run as root: .venv/bin/python bench/probe.py [--runs 3]
 Targets are 127.0.0.1 only. A few listeners are opened first; something else
@@ -82,7 +82,34 @@ def main() -> None:
     rows.append((f"socklab ping -i 0 -c {n} 127.0.0.1", med(ours_whole), 0,
                  f"{n / med(ours_whole):,.0f}/s whole, {n / med(ours_run):,.0f}/s in run"
                  f"{ratio}, {min(received)} received at least, rtt avg {med(rtts):.3f} ms"))
+    rows.append(rtt_row(args.runs))
     report(rows)
+
+
+def rtt_row(runs: int) -> tuple[str, float, int, str]:
+    """Median round trip on loopback, socklab against iputils ping in the same run
+    (interleaved), from every reply's time: both take the receive time from the
+    kernel (SO_TIMESTAMP(NS)), so the figures should agree (target: within 1.5x)."""
+    import os
+
+    root = os.geteuid() == 0
+    n, interval = (100, "0.01") if root else (10, "0.2")  # below 0.2 s: root only
+    ours: list[float] = []
+    theirs: list[float] = []
+    for _ in range(runs):
+        if shutil.which("ping"):
+            out = subprocess.run(["ping", "-c", str(n), "-i", interval, "127.0.0.1"],
+                                 capture_output=True, text=True, check=True).stdout
+            theirs += [float(t) for t in re.findall(r"time=([\d.]+) ms", out)]
+        out = subprocess.run([SOCKLAB, "--json", "ping", "-c", str(n), "-i", interval,
+                              "127.0.0.1"], capture_output=True, text=True, check=True).stdout
+        ours += [r["rtt_ms"] for r in json.loads(out)["replies"] if r["rtt_ms"] is not None]
+    med = statistics.median
+    text = f"median rtt {med(ours):.4f} ms over {len(ours)} replies"
+    if theirs:
+        text += (f"; iputils ping {med(theirs):.4f} ms over {len(theirs)}: "
+                 f"{med(ours) / med(theirs):.2f}x")
+    return (f"socklab ping -c {n} -i {interval} 127.0.0.1 (rtt)", 0.0, 0, text)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,10 @@ _LAZY = {
     "relay": "socklab.talk.pump",
     "aio": "socklab.talk.aio",
     "SocketRecord": "socklab.socktable.model",
+    # "module:name": the function, where the module has the same name
+    "ping": "socklab.probe.ping:ping",
+    "traceroute": "socklab.probe.traceroute:traceroute",
+    "scan": "socklab.probe.scan:scan",
 }
 
 __all__ = [
@@ -67,15 +71,18 @@ __all__ = [
     "neighbours",
     "netns",
     "parse_endpoint",
+    "ping",
     "relay",
     "route_get",
     "routes",
     "rules",
+    "scan",
     "socket",
     "socketpair",
     "sockets",
     "sysctl",
     "trace",
+    "traceroute",
     "tracing",
 ]
 
@@ -86,8 +93,12 @@ def __getattr__(name: str) -> object:
         raise AttributeError(f"module 'socklab' has no attribute {name!r}")
     import importlib
 
+    module, _, attr = module.partition(":")
     mod = importlib.import_module(module)
-    value = mod if module.rsplit(".", 1)[-1] == name else getattr(mod, name)
+    if attr:
+        value = getattr(mod, attr)
+    else:
+        value = mod if module.rsplit(".", 1)[-1] == name else getattr(mod, name)
     globals()[name] = value
     return value
 

@@ -164,9 +164,8 @@ def test_ipv6_route_refs_skip_what_they_cannot_read(lines):
 
 @given(st.binary(max_size=64))
 def test_nsid_reply_decoder_gives_an_nsid_or_malformed(raw):
-    from socklab.stack import rtnl
-
     from socklab.errors import Malformed
+    from socklab.stack import rtnl
 
     try:
         nsid = rtnl.decode_nsid(memoryview(raw), 0, len(raw))

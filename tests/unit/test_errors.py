@@ -66,7 +66,7 @@ def test_public_api_is_pinned():
         "NotFound", "Server", "SocketRecord", "SocklabError", "Timeout", "addresses", "aio",
         "connect", "explain_route", "links", "listen", "neighbours", "netns", "parse_endpoint",
         "relay", "route_get", "routes", "rules", "socket", "socketpair", "sockets", "sysctl",
-        "trace", "tracing",
+        "trace", "tracing", "ping", "traceroute", "scan",
     ])
     for name in socklab.__all__:
         assert getattr(socklab, name) is not None

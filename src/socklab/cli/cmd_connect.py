@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import argparse
 
+from socklab.cli import options
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("endpoint", metavar="ENDPOINT", help="tcp:HOST:PORT, udp:..., unix:PATH ...")
     p.add_argument("--source", metavar="ADDR:PORT", help="bind to this address first")
-    p.add_argument("-w", "--timeout", type=float, metavar="SECONDS",
+    p.add_argument("-w", "--timeout", type=options.seconds(), metavar="SECONDS",
                    help="connect timeout; for datagrams, how long to wait for answers")
     p.add_argument("--cafile", metavar="FILE", help="CA certificates for a tls: endpoint")
     p.add_argument("--show-peer", action="store_true",

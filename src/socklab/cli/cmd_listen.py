@@ -27,6 +27,7 @@ import socket
 import sys
 from typing import Any
 
+from socklab.cli import options
 from socklab.errors import BadInput
 
 
@@ -51,7 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="accept only these networks (repeatable)")
     p.add_argument("--deny", action="append", default=[], metavar="CIDR",
                    help="refuse these networks (repeatable; wins over --allow)")
-    p.add_argument("--idle-timeout", type=float, metavar="SECONDS",
+    p.add_argument("--idle-timeout", type=options.seconds(), metavar="SECONDS",
                    help="close a client idle this long")
     p.add_argument("--connect-first-peer", action="store_true",
                    help="datagrams: connect() to the first sender (pseudo-connected mode)")

@@ -18,13 +18,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+from socklab.cli import options
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("hosts", nargs="+", metavar="HOST")
     p.add_argument("-p", "--ports", metavar="PORTS", help="ports; '-' (as -p-) for all")
-    p.add_argument("--timeout", type=float, default=1.0, metavar="SECONDS",
+    p.add_argument("--timeout", type=options.seconds(), default=1.0, metavar="SECONDS",
                    help="how long a port may stay silent before it is 'filtered'")
-    p.add_argument("--concurrency", type=int, default=1000, metavar="N",
+    p.add_argument("--concurrency", type=options.integer(1, 100000, "concurrency"), default=1000,
+                   metavar="N",
                    help="connects in flight at once")
     p.add_argument("--all", action="store_true", help="list closed and filtered ports too")
 
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if sys.stderr.isatty() and not args.json:
         from socklab.cli.talkcommon import ProgressBar
 
-        bar = ProgressBar("scan")
+        bar = ProgressBar("scan", "ports/s", 1)
     results = scan.scan(hosts, ports, timeout=args.timeout, concurrency=args.concurrency,
                         names={**names, **NAMES}, progress=bar)
     if args.json:

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import argparse
 
+from socklab.cli import options
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE")
     p.add_argument("endpoint", metavar="ENDPOINT", help="where 'socklab receive' listens")
-    p.add_argument("-w", "--timeout", type=float, metavar="SECONDS", help="connect timeout")
+    p.add_argument("-w", "--timeout", type=options.seconds(), metavar="SECONDS",
+                   help="connect timeout")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,6 +17,12 @@ classic: traceroute, traceroute -I, traceroute -T -p PORT, tracepath
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+from socklab.cli import options
+
+if TYPE_CHECKING:
+    from socklab.probe import traceroute
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -24,13 +30,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m = p.add_mutually_exclusive_group()
     m.add_argument("--udp", dest="method", action="store_const", const="udp")
     m.add_argument("--icmp", dest="method", action="store_const", const="icmp")
-    m.add_argument("--tcp", dest="tcp_port", type=int, metavar="PORT")
-    p.add_argument("-m", "--max-hops", type=int, default=30, metavar="N")
-    p.add_argument("-q", "--queries", type=int, default=3, metavar="N", help="probes per hop")
-    p.add_argument("-w", "--wait", type=float, default=1.0, metavar="SECONDS")
+    m.add_argument("--tcp", dest="tcp_port", type=options.integer(1, 65535, "port"), metavar="PORT")
+    p.add_argument("-m", "--max-hops", type=options.integer(1, 255, "hop count"), default=30,
+                   metavar="N")
+    p.add_argument("-q", "--queries", type=options.integer(1, 10, "probe count"), default=3,
+                   metavar="N", help="probes per hop")
+    p.add_argument("-w", "--wait", type=options.seconds(), default=1.0, metavar="SECONDS")
     p.add_argument("-n", "--numeric", action="store_true", help="no reverse lookups (default)")
     p.add_argument("-4", dest="ipv6", action="store_const", const=False)
     p.add_argument("-6", dest="ipv6", action="store_const", const=True)
+
+
+def hop_line(hop: traceroute.Hop) -> str:
+    """One hop as traceroute(8) -n prints it (its print_probe): the TTL in two
+    columns, then per probe its address when it differs from the previous answer,
+    the time, and the mark; `*` for a probe without answer."""
+    line = f"{hop.ttl:2d} "
+    last = None
+    for p in hop.probes:
+        if p.address is None:
+            line += " *"
+            continue
+        if p.address != last:
+            line += f" {p.address}"
+            last = p.address
+        if p.rtt_ms is not None:
+            line += f"  {p.rtt_ms:.3f} ms"
+        if p.note:
+            line += f" {p.note}"
+    return line
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,23 +66,20 @@ def run(args: argparse.Namespace) -> int:
     from socklab.probe import traceroute
 
     method = "tcp" if args.tcp_port is not None else (args.method or "udp")
+
+    def on_start(address: str) -> None:
+        size = traceroute.packet_size(":" in address)
+        print(f"traceroute to {args.host} ({address}), {args.max_hops} hops max, "
+              f"{size} byte packets", flush=True)
+
+    def on_hop(hop: traceroute.Hop) -> None:
+        print(hop_line(hop), flush=True)  # as soon as the hop is done, as traceroute
+
+    text = not args.json
     result = traceroute.traceroute(args.host, method, args.tcp_port, max_hops=args.max_hops,
-                                   probes=args.queries, wait=args.wait, ipv6=args.ipv6)
+                                   probes=args.queries, wait=args.wait, ipv6=args.ipv6,
+                                   on_start=on_start if text else None,
+                                   on_hop=on_hop if text else None)
     if args.json:
         render.write_json(result)
-        return 0 if result.reached else 1
-    print(f"traceroute to {args.host} ({result.address}), {args.max_hops} hops max, "
-          f"method {method}")
-    for hop in result.hops:
-        parts = []
-        last = None
-        for p in hop.probes:
-            if p.address is None:
-                parts.append("*")
-                continue
-            if p.address != last:
-                parts.append(p.address)
-                last = p.address
-            parts.append(f"{p.rtt_ms:.3f} ms" + (f" {p.note}" if p.note else ""))
-        print(f"{hop.ttl:2d}  " + "  ".join(parts) + ("  (destination)" if hop.reached else ""))
     return 0 if result.reached else 1

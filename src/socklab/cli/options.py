@@ -1,11 +1,62 @@
-"""Options several commands share, declared once (no imports: parsers are built at start-up)."""
+"""Options several commands share, declared once (light imports: parsers are built at
+start-up).
+
+Number types: each refuses what the command could not use (``nan``, ``inf``,
+out of bounds) while the command line is parsed, so that a bad number is one
+usage error (exit 2) naming the option and the range, never a value that
+misbehaves later (``listen --idle-timeout nan`` once listened forever).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import argparse
+from collections.abc import Callable
+from typing import Any
 
-if TYPE_CHECKING:
-    import argparse
+# the longest wait the commands take: iputils' bound for -i and -W (INT_MAX ms)
+MAX_SECONDS = 2147483.0
+
+
+def _error(text: str) -> Exception:
+    return argparse.ArgumentTypeError(text)
+
+
+def seconds(low: float = 0.0, high: float = MAX_SECONDS, *,
+            low_included: bool = False) -> Callable[[str], float]:
+    """A type for a duration in seconds: a finite number in ``(low, high]``
+    (``[low, high]`` when ``low_included``)."""
+    sign = ">=" if low_included else ">"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise _error(f"{text!r} is not a number of seconds") from None
+        # nan compares false with everything: "not (low < value)" catches it
+        above = value >= low if low_included else value > low
+        if not (above and value <= high):
+            raise _error(f"{text!r} is out of range (a number of seconds {sign} {low:g} "
+                         f"and <= {high:.0f})")
+        return value
+
+    parse.__name__ = "seconds"
+    return parse
+
+
+def integer(low: int, high: int, what: str = "number") -> Callable[[str], int]:
+    """A type for an integer in ``[low, high]``; ``what`` names it in the error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 10)
+        except ValueError:
+            raise _error(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise _error(f"{what} {value} is out of range ({low} to {high})")
+        return value
+
+    parse.__name__ = what
+    return parse
 
 
 def add_source_option(p: Any) -> None:

@@ -39,8 +39,8 @@ def peer_credentials(sock: socket.socket) -> str | None:
 class ProgressBar:
     """A one-line progress bar with rate and ETA on a terminal; silent elsewhere."""
 
-    def __init__(self, label: str) -> None:
-        self.label = label
+    def __init__(self, label: str, unit: str = "MB/s", scale: float = 1e6) -> None:
+        self.label, self.unit, self.scale = label, unit, scale  # rate shown: done/s / scale
         self.on = sys.stderr.isatty()
         self.start = time.monotonic()
         self.last = 0.0
@@ -55,7 +55,7 @@ class ProgressBar:
         width = 30
         filled = int(width * done / total) if total else width
         sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
-                         f"{done * 100 // max(total, 1):3d}% {rate / 1e6:8.1f} MB/s "
+                         f"{done * 100 // max(total, 1):3d}% {rate / self.scale:8.1f} {self.unit} "
                          f"ETA {eta:5.1f} s")
         if done >= total:
             sys.stderr.write("\n")

@@ -19,6 +19,8 @@ Statistics follow iputils: loss counts sequence numbers with no reply;
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import itertools
 import math
 import os
@@ -31,7 +33,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from socklab import trace
-from socklab.errors import BadInput, MissingPrivilege, NotFound, from_oserror
+from socklab.errors import BadInput, MissingPrivilege, NetworkError, NotFound, from_oserror
 from socklab.kernel import caps
 from socklab.kernel import sock as ksock
 from socklab.probe import icmp
@@ -39,7 +41,8 @@ from socklab.probe import icmp
 if TYPE_CHECKING:
     from socklab.kernel.mmsg import BatchSender
 
-__all__ = ["PingReply", "PingResult", "offender", "open_icmp_socket", "ping", "ping_async"]
+__all__ = ["PingReply", "PingResult", "Unroutable", "error_text", "offender", "open_icmp_socket",
+           "ping", "ping_async"]
 
 IP_RECVERR, IPV6_RECVERR = 11, 25
 SO_RCVBUFFORCE = 33  # SO_RCVBUF beyond net.core.rmem_max; not in Python's socket module
@@ -49,11 +52,24 @@ SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6 = 2, 3
 # allocates this much per call and gives back the rest, cheap next to the syscall
 RECV_SIZE = 65536
 EXTENDED_ERR = struct.Struct("=IBBBBII")  # errno, origin, type, code, pad, info, data
+# receive times from the kernel (socket(7)): SO_TIMESTAMPNS puts a struct timespec of
+# CLOCK_REALTIME in each message's control data, as iputils ping asks for it
+SO_TIMESTAMPNS = SCM_TIMESTAMPNS = 35
+TIMESPEC = struct.Struct("@ll")
+ANC_SIZE = 1024
 _IDENTS = itertools.count(1)
 MIN_USER_INTERVAL = 0.2  # iputils: below this, only a privileged user
+MAX_WAIT, MAX_DEADLINE = 2147483.0, 2147483647  # iputils' bounds: INT_MAX ms, INT_MAX s
 FLOOD_WINDOW = 128  # echoes in flight at interval 0
 FLOOD_BATCH = 32  # echoes per sendmmsg at interval 0 (128 and 32: measured best here)
 FLOOD_RCVBUF = 1 << 20  # a flood's receive buffer: replies of a whole window, and more
+
+
+class Unroutable(NetworkError):
+    """This host has no route to the destination (or its route refuses it): ping
+    never started. Exit 2, as iputils ping's ``connect: Network is unreachable``."""
+
+    exit_code = 2
 
 
 class PingReply(NamedTuple):
@@ -63,7 +79,8 @@ class PingReply(NamedTuple):
     ttl: int | None
     rtt_ms: float | None
     duplicate: bool = False
-    error: str | None = None  # "Time to live exceeded" ... from a router
+    error: str | None = None  # "Time to live exceeded" ... from a router, as ping says it
+    local: bool = False  # the error is this host's: the send itself failed (sendmsg)
 
 
 class PingResult(NamedTuple):
@@ -82,6 +99,10 @@ class PingResult(NamedTuple):
     rtt_max: float | None
     rtt_mdev: float | None
     replies: tuple[PingReply, ...]
+    # iputils' flood figures: the mean gap between requests, and the moving average
+    # of the round trips (each new one weighs 1/8), in ms
+    ipg_ms: float | None = None
+    ewma_ms: float | None = None
 
 
 def open_icmp_socket(v6: bool) -> tuple[socket.socket, str, str]:
@@ -106,13 +127,10 @@ def open_icmp_socket(v6: bool) -> tuple[socket.socket, str, str]:
 
 
 def _resolve(host: str, v6: bool | None) -> tuple[int, str]:
+    from socklab.names import resolve
+
     family = {None: socket.AF_UNSPEC, True: socket.AF_INET6, False: socket.AF_INET}[v6]
-    try:
-        infos = socket.getaddrinfo(host, None, family, socket.SOCK_RAW)
-    except socket.gaierror as exc:
-        raise NotFound(f"ping {host}: cannot resolve ({exc.strerror})") from exc
-    fam, _t, _p, _c, addr = infos[0]
-    return fam, str(addr[0])
+    return resolve(host, "ping", family, socket.SOCK_RAW)[0]
 
 
 def ping(host: str, count: int | None = 4, *, interval: float = 1.0, size: int = 56,
@@ -120,18 +138,26 @@ def ping(host: str, count: int | None = 4, *, interval: float = 1.0, size: int =
          source: str | None = None, ipv6: bool | None = None,
          on_reply: Callable[[PingReply], None] | None = None,
          on_send: Callable[[int], None] | None = None,
+         on_start: Callable[[str], None] | None = None,
          until_interrupted: bool = False) -> PingResult:
-    """Send echo requests to ``host`` and collect the replies.
+    """Send echo requests to ``host`` and collect the replies, as iputils ping does.
 
-    ``count`` None means until ``deadline``. ``timeout`` is how long to wait for
-    the last reply. ``until_interrupted``: Ctrl-C (KeyboardInterrupt) ends the
-    ping and returns what came so far, as iputils prints its statistics; else it
-    propagates. Raises BadInput, NotFound, MissingPrivilege (an interval below
-    0.2 s without CAP_NET_RAW, as iputils; or no way to open a socket).
+    ``count``: without a ``deadline``, how many requests to send; with one, how many
+    replies to wait for (requests go on every ``interval`` until the deadline).
+    None means until ``deadline``. ``timeout``: how long to wait for the last
+    reply. The ping ends early once count replies and errors came, or at the first
+    error when there is a deadline (iputils' rules). ``on_start(address)`` is
+    called before the first request, ``on_send(seq)`` after each, ``on_reply``
+    for each reply or error (a failed send is a reply with ``local`` set).
+    ``until_interrupted``: Ctrl-C (KeyboardInterrupt) ends the ping and returns
+    what came so far, as iputils prints its statistics; else it propagates.
+    Raises BadInput, NotFound, MissingPrivilege (an interval below 0.2 s without
+    CAP_NET_RAW, as iputils; or no way to open a socket), Unroutable (no route
+    from this host: exit 2, as iputils).
     """
     session = _open_session(host, count, interval=interval, size=size, ttl=ttl,
                             timeout=timeout, deadline=deadline, source=source, ipv6=ipv6,
-                            on_reply=on_reply, on_send=on_send)
+                            on_reply=on_reply, on_send=on_send, on_start=on_start)
     try:
         return _run(session)
     except KeyboardInterrupt:
@@ -146,11 +172,19 @@ def _open_session(host: str, count: int | None, *, interval: float = 1.0, size: 
                   ttl: int | None = None, timeout: float = 10.0, deadline: float | None = None,
                   source: str | None = None, ipv6: bool | None = None,
                   on_reply: Callable[[PingReply], None] | None = None,
-                  on_send: Callable[[int], None] | None = None) -> _Session:
+                  on_send: Callable[[int], None] | None = None,
+                  on_start: Callable[[str], None] | None = None) -> _Session:
     if count is not None and count < 1:
         raise BadInput(f"ping: bad count {count} (at least 1)")
-    if interval < 0 or not 0 <= size <= 65507 or timeout <= 0:
-        raise BadInput("ping: bad interval, size or timeout")
+    # "not (x > 0)" is also true of nan; inf is refused by the upper bounds
+    if not 0 <= interval <= MAX_WAIT:
+        raise BadInput(f"ping: bad interval {interval} (0 to {MAX_WAIT:.0f} s)")
+    if not 0 < timeout <= MAX_WAIT:
+        raise BadInput(f"ping: bad timeout {timeout} (above 0, at most {MAX_WAIT:.0f} s)")
+    if deadline is not None and not 0 < deadline <= MAX_DEADLINE:
+        raise BadInput(f"ping: bad deadline {deadline} (above 0, at most {MAX_DEADLINE} s)")
+    if not 0 <= size <= 65507:
+        raise BadInput(f"ping: bad size {size} (0 to 65507)")
     if ttl is not None and not 1 <= ttl <= 255:
         raise BadInput(f"ping: bad ttl {ttl} (1 to 255)")
     if count is None and deadline is None:
@@ -163,11 +197,43 @@ def _open_session(host: str, count: int | None, *, interval: float = 1.0, size: 
     v6 = family == socket.AF_INET6
     sock, kind, why = open_icmp_socket(v6)
     try:
-        return _Session(sock, kind, why, host, address, v6, count, interval, size, ttl,
-                        timeout, deadline, source, on_reply, on_send)
+        session = _Session(sock, kind, why, host, address, v6, count, interval, size, ttl,
+                           timeout, deadline, source, on_reply, on_send)
+        _route_check(family, address, source)
     except BaseException:
         sock.close()
         raise
+    if on_start is not None:
+        on_start(address)
+    session.start = session.next_send = session.last_send = time.monotonic()
+    if deadline is not None:
+        session.end = session.start + deadline
+    return session
+
+
+def _route_check(family: int, address: str, source: str | None) -> None:
+    """Ask the kernel for a route before the first echo, as iputils ping does (a UDP
+    socket connected to the destination, nothing sent): no route, or a route that
+    refuses (unreachable, prohibit, blackhole), is Unroutable, exit 2."""
+    probe = ksock.socket(family, socket.SOCK_DGRAM)
+    try:
+        if source:
+            try:
+                socket.inet_pton(family, source)
+                probe.bind((source, 0))
+            except (OSError, ValueError):
+                with contextlib.suppress(OSError):  # the ICMP socket said it all already
+                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
+                                     source.encode("utf-8", "surrogateescape"))
+        try:
+            probe.connect((address, 1025))  # iputils' port; a UDP connect sends nothing
+        except OSError as exc:
+            if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EACCES,
+                             errno.EPERM, errno.EINVAL, errno.EADDRNOTAVAIL):
+                raise Unroutable("ping: connect", exc.errno) from exc
+            raise from_oserror(exc, "ping: connect") from exc
+    finally:
+        probe.close()
 
 
 def _icmp_filter(sock: socket.socket, v6: bool) -> None:
@@ -186,8 +252,12 @@ def _icmp_filter(sock: socket.socket, v6: bool) -> None:
 
 
 def _setup(sock: socket.socket, kind: str, v6: bool, ttl: int | None,
-           source: str | None) -> None:
+           source: str | None, stamped: bool) -> None:
     level = socket.IPPROTO_IPV6 if v6 else socket.IPPROTO_IP
+    if stamped:
+        # the kernel stamps each reply as it arrives: the round trip does not include
+        # the time this process takes to be scheduled and read it (iputils does the same)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     if ttl is not None:
         sock.setsockopt(level, socket.IPV6_UNICAST_HOPS if v6 else socket.IP_TTL, ttl)
     if v6:
@@ -202,10 +272,14 @@ def _setup(sock: socket.socket, kind: str, v6: bool, ttl: int | None,
         try:
             socket.inet_pton(socket.AF_INET6 if v6 else socket.AF_INET, source)
             sock.bind((source, 0))
-        except OSError:
+        except (OSError, ValueError):  # not an address of this family: a device name
             try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, source.encode())
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
+                                source.encode("utf-8", "surrogateescape"))
             except OSError as exc:
+                if exc.errno in (errno.ENODEV, errno.EINVAL):  # neither address nor device
+                    raise NotFound(f"ping -I {source!r}: no such interface or local "
+                                   "address") from exc
                 raise from_oserror(exc, f"ping -I {source}", "CAP_NET_RAW") from exc
 
 
@@ -218,7 +292,10 @@ class _Session:
                  timeout: float, deadline: float | None, source: str | None,
                  on_reply: Callable[[PingReply], None] | None,
                  on_send: Callable[[int], None] | None) -> None:
-        _setup(sock, kind, v6, ttl, source)
+        # a flood's raw IPv4 replies are read without control data (the rate comes
+        # first there); every other reply carries the kernel's receive time
+        self.stamped = interval > 0 or kind != "raw" or v6
+        _setup(sock, kind, v6, ttl, source, self.stamped)
         if kind == "dgram":
             if not source:
                 sock.bind(("::" if v6 else "0.0.0.0", 0))
@@ -233,7 +310,7 @@ class _Session:
         # a fixed payload (the send time is kept in sent_at, not in the packet), so
         # that each request costs one struct.pack: ~2x the echoes a second at -i 0
         self.build = icmp.echo_builder(self.ident, bytes(i & 0xFF for i in range(size)), v6)
-        self.sent_at: dict[int, float] = {}
+        self.sent_at: dict[int, int] = {}  # seq -> CLOCK_REALTIME ns, as the kernel stamps
         self.buf = bytearray(RECV_SIZE)  # raw IPv4 replies are received into it
         self.seen: set[int] = set()
         self.replies: list[PingReply] = []
@@ -242,23 +319,36 @@ class _Session:
         self.seq = 0
         self.start = self.next_send = self.last_send = time.monotonic()
         self.end = self.start + deadline if deadline is not None else None
+        self.deadline = deadline
+
+    def may_send(self) -> bool:
+        """iputils' rule: with a deadline, requests go on until it (``count`` counts
+        replies); without one, ``count`` requests."""
+        return self.count is None or self.end is not None or self.seq < self.count
+
+    def finished(self) -> bool:
+        """Every awaited answer came (count replies and errors), or, with a deadline,
+        an error came (iputils' exit conditions in main_loop)."""
+        answered = len(self.seen) + self.errors
+        return (self.count is not None and answered >= self.count) or (
+            self.end is not None and self.errors > 0)
 
     def tick(self) -> float | None:
         """Send what is due; return how long to wait for replies, or None when done."""
         now = time.monotonic()
-        if self.end is not None and now >= self.end:
+        if (self.end is not None and now >= self.end) or self.finished():
             return None
-        if (self.count is None or self.seq < self.count) and now >= self.next_send:
+        if self.may_send() and now >= self.next_send:
             self._send()
             if self.interval == 0:
                 # as fast as replies come: keep a few echoes in flight, not just one
-                while (self.count is None or self.seq < self.count) and \
+                while self.may_send() and not self.finished() and \
                         self.seq - len(self.seen) - self.errors < FLOOD_WINDOW:
                     self._send()
-        done_sending = self.count is not None and self.seq >= self.count
-        if done_sending and self.count is not None and (
-                len(self.seen) >= self.count
-                or time.monotonic() - self.last_send >= self.timeout):
+            if self.finished():
+                return None
+        done_sending = not self.may_send()
+        if done_sending and time.monotonic() - self.last_send >= self.timeout:
             return None
         wait_until = self.last_send + self.timeout if done_sending else self.next_send
         if self.end is not None:
@@ -268,22 +358,34 @@ class _Session:
     def _send(self) -> None:
         self.seq += 1
         seq = self.seq
-        self.sent_at[seq & 0xFFFF] = time.monotonic()
+        packet = self.build(seq)
+        sent_at = self.sent_at
+        started = time.monotonic()
+        # the send time, taken last before the call (the receive time is the kernel's)
+        sent_at[seq & 0xFFFF] = time.time_ns()
         try:
-            self.sock.sendto(self.build(seq), self.dest)
+            self.sock.sendto(packet, self.dest)
         except OSError as exc:
-            self.errors += 1
-            self.replies.append(PingReply(seq, self.address, 0, None, None, False,
-                                          exc.strerror or str(exc)))
+            self.local_error(seq, exc)
         if self.on_send:
             self.on_send(seq)
-        self.last_send = time.monotonic()
-        self.next_send = self.last_send + self.interval
+        self.last_send = started
+        self.next_send = started + self.interval
+
+    def local_error(self, seq: int, exc: OSError) -> None:
+        """A send the kernel refused (a firewall's output chain, no buffer ...): as
+        iputils, it counts as transmitted but not in the errors, which are the ICMP
+        errors of routers; the reply says why (iputils: ``ping: sendmsg: REASON``)."""
+        reply = PingReply(seq, self.address, 0, None, None, False,
+                          os.strerror(exc.errno) if exc.errno else str(exc), True)
+        self.replies.append(reply)
+        if self.on_reply:
+            self.on_reply(reply)
 
     def readable(self) -> None:
         """Take every reply waiting on the socket."""
         for reply in _receive(self.sock, self.kind, self.v6, self.ident, self.sent_at,
-                              self.buf):
+                              self.buf, self.stamped):
             if reply.error is not None:
                 with self.lock:
                     self.errors += 1
@@ -296,7 +398,8 @@ class _Session:
                 self.on_reply(reply)
 
     def result(self) -> PingResult:
-        elapsed = int((time.monotonic() - self.start) * 1000)
+        # iputils' "time": from the start to the last request sent, rounded to the ms
+        elapsed = int((self.last_send - self.start) * 1000 + 0.5) if self.seq else 0
         replies = self.replies
         rtts = [r.rtt_ms for r in replies if r.rtt_ms is not None and not r.duplicate
                 and r.error is None]
@@ -307,9 +410,15 @@ class _Session:
             mdev = math.sqrt(max(sum(x * x for x in rtts) / len(rtts) - avg * avg, 0.0))
             low, high = min(rtts), max(rtts)
         loss = 100.0 * (self.seq - received) / self.seq if self.seq else 0.0
+        ipg = (self.last_send - self.start) * 1000 / (self.seq - 1) if self.seq > 1 else None
+        ewma8 = 0  # iputils' integer arithmetic in us, scaled by 8 (gather_statistics)
+        for rtt in rtts:
+            us = int(rtt * 1000)
+            ewma8 = us * 8 if not ewma8 else ewma8 + us - ewma8 // 8
         return PingResult(self.host, self.address, self.kind, self.why, self.seq, received,
                           sum(1 for r in replies if r.duplicate), self.errors, loss, elapsed,
-                          low, avg, high, mdev, tuple(replies))
+                          low, avg, high, mdev, tuple(replies), ipg,
+                          ewma8 / 8000 if rtts else None)
 
 
 def _run(session: _Session) -> PingResult:
@@ -345,7 +454,8 @@ def _run_flood(session: _Session, batch: BatchSender) -> PingResult:
     stop = threading.Event()
     space = threading.Event()  # set by the reader: replies came, the window has room
     claim = threading.Lock()  # sequence numbers are handed out in order under it
-    count = session.count
+    # with a deadline, -c counts replies: requests go on until the deadline
+    count = session.count if session.end is None else None
     senders_left = [min(2, len(os.sched_getaffinity(0)))]
 
     def in_flight() -> int:
@@ -356,16 +466,14 @@ def _run_flood(session: _Session, batch: BatchSender) -> PingResult:
             while not stop.is_set():
                 now = time.monotonic()
                 with claim:
-                    if (count is not None and session.seq >= count) or \
-                            (session.end is not None and now >= session.end):
+                    if (count is not None and session.seq >= count) or session.finished() \
+                            or (session.end is not None and now >= session.end):
                         return
                     k = min(FLOOD_WINDOW - in_flight(), FLOOD_BATCH,
                             count - session.seq if count is not None else FLOOD_BATCH)
                     first = session.seq + 1
                     if k > 0:
                         session.seq += k
-                        for seq in range(first, first + k):
-                            session.sent_at[seq & 0xFFFF] = now
                 if k <= 0:  # the window is full: wait for replies, at most 10 ms
                     space.clear()
                     if in_flight() >= FLOOD_WINDOW and not space.wait(0.01):
@@ -373,7 +481,6 @@ def _run_flood(session: _Session, batch: BatchSender) -> PingResult:
                             if count is None or session.seq < count:
                                 session.seq += 1
                                 first, k = session.seq, 1
-                                session.sent_at[first & 0xFFFF] = now
                     if k <= 0:
                         continue
                 _send_batch(session, batcher, first, k)
@@ -395,7 +502,7 @@ def _run_flood(session: _Session, batch: BatchSender) -> PingResult:
             now = time.monotonic()
             if session.end is not None and now >= session.end:
                 break
-            if count is not None and len(session.seen) >= count:
+            if session.finished():
                 break  # every echo answered (the senders may not have noticed yet)
             if senders_left[0] == 0 and (len(session.seen) >= session.seq
                                          or now - session.last_send >= session.timeout):
@@ -432,14 +539,16 @@ def _send_batch(session: _Session, batcher: BatchSender, first: int, k: int) -> 
     """Send echoes ``first`` .. ``first + k - 1``; one that the kernel refuses is
     counted as an error with its reason, as :meth:`_Session._send` does."""
     seqs = list(range(first, first + k))
+    sent_at = session.sent_at
     while seqs:
+        packets = [session.build(seq) for seq in seqs]
+        now = time.time_ns()  # the send time, taken last before the call
+        for seq in seqs:
+            sent_at[seq & 0xFFFF] = now
         try:
-            done = batcher.send([session.build(seq) for seq in seqs])
+            done = batcher.send(packets)
         except OSError as exc:
-            with session.lock:
-                session.errors += 1
-            session.replies.append(PingReply(seqs[0], session.address, 0, None, None, False,
-                                             exc.strerror or str(exc)))
+            session.local_error(seqs[0], exc)
             done = 1
         if session.on_send:
             for seq in seqs[:done]:
@@ -471,13 +580,71 @@ async def ping_async(host: str, count: int | None = 4, **options: Any) -> PingRe
         session.sock.close()
 
 
+# iputils ping's words for ICMP errors (ping.c pr_icmph; ping6_common.c), by type and
+# code: a user reads the same line whichever ping ran
+_UNREACH = {0: "Destination Net Unreachable", 1: "Destination Host Unreachable",
+            2: "Destination Protocol Unreachable", 3: "Destination Port Unreachable",
+            4: "Frag needed and DF set (mtu = {info})", 5: "Source Route Failed",
+            6: "Destination Net Unknown", 7: "Destination Host Unknown",
+            8: "Source Host Isolated", 9: "Destination Net Prohibited",
+            10: "Destination Host Prohibited",
+            11: "Destination Net Unreachable for Type of Service",
+            12: "Destination Host Unreachable for Type of Service", 13: "Packet filtered",
+            14: "Precedence Violation", 15: "Precedence Cutoff"}
+_UNREACH6 = {0: "No route", 1: "Administratively prohibited",
+             2: "Beyond scope of source address", 3: "Address unreachable",
+             4: "Port unreachable"}
+
+
+def error_text(v6: bool, etype: int, code: int, info: int = 0) -> str:
+    """An ICMP error as iputils ping prints it after ``From ADDR icmp_seq=N``."""
+    if v6:
+        if etype == icmp.DEST6_UNREACH:
+            return "Destination unreachable: " + _UNREACH6.get(code, f"Unknown code {code}")
+        if etype == 2:
+            return f"Packet too big: mtu={info}"
+        if etype == icmp.TIME6_EXCEEDED:
+            return "Time exceeded: " + ("Hop limit" if code == 0 else
+                                        "Defragmentation failure" if code == 1 else
+                                        f"Unknown code {code}")
+        if etype == 4:
+            return f"Parameter problem: code {code}"
+        return f"Unknown icmp type: {etype}"
+    if etype == icmp.DEST_UNREACH:
+        return _UNREACH.get(code, f"Dest Unreachable, Bad Code: {code}").format(info=info)
+    if etype == icmp.TIME_EXCEEDED:
+        return {0: "Time to live exceeded", 1: "Frag reassembly time exceeded"}.get(
+            code, f"Time exceeded, Bad Code: {code}")
+    if etype == 12:
+        return "Parameter problem"
+    if etype == 5:
+        return "Redirect"
+    if etype == 4:
+        return "Source Quench"
+    return f"Bad ICMP type: {etype}"
+
+
+def _received_at(anc: list[tuple[int, int, bytes]]) -> int | None:
+    """The kernel's receive time of a message (SCM_TIMESTAMPNS), in ns of CLOCK_REALTIME."""
+    for level, ctype, cdata in anc:
+        if level == socket.SOL_SOCKET and ctype == SCM_TIMESTAMPNS and \
+                len(cdata) >= TIMESPEC.size:
+            sec, nsec = TIMESPEC.unpack_from(cdata)
+            return int(sec) * 1_000_000_000 + int(nsec)
+    return None
+
+
+def _rtt(now: int, sent: int | None) -> float | None:
+    return max(now - sent, 0) / 1e6 if sent is not None else None
+
+
 def _receive(sock: socket.socket, kind: str, v6: bool, ident: int,
-             sent_at: dict[int, float], buf: bytearray) -> list[PingReply]:
+             sent_at: dict[int, int], buf: bytearray, stamped: bool = True) -> list[PingReply]:
     """Everything waiting on the socket (drained: a fast ping must not let its
     receive buffer overflow). ``buf``: the session's receive buffer."""
     out: list[PingReply] = []
     for _ in range(256):
-        got = _receive_one(sock, kind, v6, ident, sent_at, buf)
+        got = _receive_one(sock, kind, v6, ident, sent_at, buf, stamped)
         if got is None:
             break
         out += got
@@ -489,10 +656,10 @@ _IPV4_ECHO = struct.Struct("!12x4s4xBBHHH")
 _SOURCES: dict[bytes, str] = {}
 
 
-def _raw4_replies(buf: memoryview | bytearray, n: int, now: float, ident: int,
-                  sent_at: dict[int, float]) -> list[PingReply]:
+def _raw4_replies(buf: memoryview | bytearray, n: int, now: int, ident: int,
+                  sent_at: dict[int, int]) -> list[PingReply]:
     """The replies in ``buf[:n]``, a message read from a raw IPv4 socket: the TTL
-    and the source are in its IP header."""
+    and the source are in its IP header. ``now``: when it came, in ns."""
     if n >= 28 and buf[0] == 0x45 and buf[20] == icmp.ECHO_REPLY:
         # the common case at speed, without icmp.parse
         src, _t, _c, _sum, rid, seq = _IPV4_ECHO.unpack_from(buf)
@@ -502,88 +669,101 @@ def _raw4_replies(buf: memoryview | bytearray, n: int, now: float, ident: int,
         source = _SOURCES.get(src) or _SOURCES.setdefault(
             src, socket.inet_ntop(socket.AF_INET, src))
         return [PingReply(seq, source, n - 20, buf[8],
-                          (now - sent) * 1000 if sent is not None else None)]
+                          (now - sent) / 1e6 if sent is not None else None)]
     return _replies(bytes(buf[:n]), [], None, "raw", False, ident, sent_at, now)
 
 
 def _receive_one(sock: socket.socket, kind: str, v6: bool, ident: int,
-                 sent_at: dict[int, float], buf: bytearray) -> list[PingReply] | None:
-    """The replies in the next waiting message (maybe none), or None when nothing waits."""
+                 sent_at: dict[int, int], buf: bytearray,
+                 stamped: bool = True) -> list[PingReply] | None:
+    """The replies in the next waiting message (maybe none), or None when nothing waits.
+    ``stamped``: the receive time is the kernel's (SO_TIMESTAMPNS is set)."""
     out: list[PingReply] = []
     if kind == "dgram":
         try:
-            data, anc, _flags, _from = sock.recvmsg(RECV_SIZE, 1024, socket.MSG_ERRQUEUE)
+            data, anc, _flags, _from = sock.recvmsg(RECV_SIZE, ANC_SIZE, socket.MSG_ERRQUEUE)
             out += _queued_error(data, anc, v6, ident)
-        except BlockingIOError:
-            pass
         except OSError:
-            pass
+            pass  # nothing queued (EAGAIN)
     try:
         if kind == "raw" and not v6:
-            # no ancillary data, no address, and the session's buffer rather than a
-            # new 64 KiB one per reply (that churn cost page faults at -i 0)
-            n = sock.recv_into(buf, RECV_SIZE, socket.MSG_DONTWAIT)
-            return out + _raw4_replies(buf, n, time.monotonic(), ident, sent_at)
-        data, anc, _flags, addr = sock.recvmsg(RECV_SIZE, 1024, socket.MSG_DONTWAIT)
-    except (BlockingIOError, InterruptedError):
+            # the session's buffer rather than a new 64 KiB one per reply (that
+            # churn cost page faults at -i 0)
+            if not stamped:  # a flood: no control data, 15% more echoes a second
+                n = sock.recv_into(buf, RECV_SIZE, socket.MSG_DONTWAIT)
+                return out + _raw4_replies(buf, n, time.time_ns(), ident, sent_at)
+            n, anc, _flags, _addr = sock.recvmsg_into((buf,), ANC_SIZE, socket.MSG_DONTWAIT)
+            now = _received_at(anc) or time.time_ns()
+            return out + _raw4_replies(buf, n, now, ident, sent_at)
+        data, anc, _flags, addr = sock.recvmsg(RECV_SIZE, ANC_SIZE, socket.MSG_DONTWAIT)
+    except OSError:  # nothing waits (EAGAIN, EINTR), or an error the error queue holds
         return out or None
-    except OSError:
-        return out or None
-    return out + _replies(data, anc, addr, kind, v6, ident, sent_at, time.monotonic())
+    now = _received_at(anc) or time.time_ns()
+    return out + _replies(data, anc, addr, kind, v6, ident, sent_at, now)
 
 
 def _replies(data: bytes, anc: list[tuple[int, int, bytes]], addr: Any, kind: str, v6: bool,
-             ident: int, sent_at: dict[int, float], now: float) -> list[PingReply]:
+             ident: int, sent_at: dict[int, int], now: int) -> list[PingReply]:
     """The reply (or the router's error about one of ours) in a message, if it is ours."""
     try:
         msg = icmp.parse(data, v6, ip_header=(kind == "raw" and not v6))
-    except ValueError:
+    except ValueError:  # what cannot be read is not ours (icmp.Malformed is a ValueError)
         return []
     hops = msg.ttl
-    for _level, ctype, cdata in anc:
-        if ctype in (IP_TTL_CMSG, socket.IPV6_HOPLIMIT) and len(cdata) >= 4:
+    for level, ctype, cdata in anc:
+        if level != socket.SOL_SOCKET and ctype in (IP_TTL_CMSG, socket.IPV6_HOPLIMIT) \
+                and len(cdata) >= 4:
             hops = struct.unpack("=i", cdata[:4])[0]
     source = msg.source or (str(addr[0]) if addr else "?")
     if msg.is_error:
         if msg.quoted_ident == ident and msg.quoted_seq is not None:
+            at = (data[0] & 0xF) * 4 if kind == "raw" and not v6 else 0
+            info = struct.unpack_from("!H", data, at + 6)[0] if len(data) >= at + 8 else 0
+            if v6 and len(data) >= 8:
+                info = struct.unpack_from("!I", data, 4)[0]
             return [PingReply(msg.quoted_seq, source, len(data), hops, None, False,
-                              msg.describe(v6))]
+                              error_text(v6, msg.type, msg.code, info))]
         return []
     reply_type = icmp.ECHO6_REPLY if v6 else icmp.ECHO_REPLY
     if msg.type != reply_type or (kind == "raw" and msg.ident != ident):
         return []  # someone else's packet (raw sockets see all of them)
-    sent = sent_at.get(msg.seq)
-    rtt = (now - sent) * 1000 if sent is not None else None
     size = len(data) - ((data[0] & 0xF) * 4 if kind == "raw" and not v6 else 0)
-    return [PingReply(msg.seq, source, size, hops, rtt)]
+    return [PingReply(msg.seq, source, size, hops, _rtt(now, sent_at.get(msg.seq)))]
 
 
 def offender(anc: list[tuple[int, int, bytes]]) -> tuple[int, int, str | None] | None:
     """(ICMP type, code, sender) from an error-queue message's control data."""
+    found = offender_info(anc)
+    return found[:3] if found is not None else None
+
+
+def offender_info(anc: list[tuple[int, int, bytes]]) -> tuple[int, int, str | None, int] | None:
+    """(ICMP type, code, sender, info: the MTU of "frag needed") from an error-queue
+    message's control data (struct sock_extended_err, then the sender's address)."""
     for _level, _ctype, cdata in anc:
         if len(cdata) < EXTENDED_ERR.size:
             continue
-        _e, origin, etype, code, _p, _i, _d = EXTENDED_ERR.unpack_from(cdata)
-        if origin not in (2, 3):  # SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6
+        _e, origin, etype, code, _p, info, _d = EXTENDED_ERR.unpack_from(cdata)
+        if origin not in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6):
             continue
         off = cdata[EXTENDED_ERR.size:]
         fam = struct.unpack_from("=H", off)[0] if len(off) >= 2 else 0
         if fam == socket.AF_INET and len(off) >= 8:
-            return etype, code, socket.inet_ntop(socket.AF_INET, off[4:8])
+            return etype, code, socket.inet_ntop(socket.AF_INET, off[4:8]), info
         if fam == socket.AF_INET6 and len(off) >= 24:
-            return etype, code, socket.inet_ntop(socket.AF_INET6, off[8:24])
-        return etype, code, None
+            return etype, code, socket.inet_ntop(socket.AF_INET6, off[8:24]), info
+        return etype, code, None, info
     return None
-
 
 
 def _queued_error(data: bytes, anc: list[tuple[int, int, bytes]], v6: bool,
                   ident: int) -> list[PingReply]:
-    """An ICMP error read from a datagram socket's error queue (IP_RECVERR)."""
-    found = offender(anc)
+    """An ICMP error read from a datagram socket's error queue (IP_RECVERR): the
+    data is our echo request, its sequence number at offset 6."""
+    found = offender_info(anc)
     if found is None:
         return []
-    etype, code, src = found
+    etype, code, src, info = found
     seq = struct.unpack_from("!H", data, 6)[0] if len(data) >= 8 else 0
-    text = icmp.Message(etype, code, 0, 0, b"", quoted_proto=1).describe(v6)
-    return [PingReply(seq, src or "?", len(data), None, None, False, text)]
+    return [PingReply(seq, src or "?", len(data), None, None, False,
+                      error_text(v6, etype, code, info))]

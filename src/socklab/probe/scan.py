@@ -27,8 +27,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
-from socklab.errors import BadInput, NetworkError, NotFound
+from socklab.errors import BadInput, NetworkError
 from socklab.kernel import sock as ksock
+from socklab.names import resolve
 from socklab.probe.top_ports import NAMES, TOP_PORTS
 
 __all__ = ["PortResult", "parse_ports", "parse_targets", "scan"]
@@ -80,7 +81,9 @@ def parse_targets(words: Iterable[str]) -> list[str]:
     """Host addresses from names, addresses and CIDR blocks (at most a /16 in all)."""
     out: list[str] = []
     for word in words:
-        if "/" in word:
+        if _is_address(word) and "%" not in word:  # a zone (fe80::1%eth0) is resolved
+            out.append(word)
+        elif "/" in word:
             try:
                 net = ipaddress.ip_network(word, strict=False)
             except ValueError:
@@ -90,28 +93,55 @@ def parse_targets(words: Iterable[str]) -> list[str]:
             hosts = list(net.hosts()) if net.num_addresses > 2 else list(net)
             out += [str(h) for h in hosts]
         else:
-            try:
-                info = socket.getaddrinfo(word, None, socket.AF_UNSPEC, socket.SOCK_STREAM)
-            except socket.gaierror as exc:
-                raise NotFound(f"scan {word}: cannot resolve ({exc.strerror})") from exc
-            out.append(str(info[0][4][0]))
+            out.append(resolve(word, "scan", socket.AF_UNSPEC, socket.SOCK_STREAM)[0][1])
         if len(out) > MAX_HOSTS:
             raise BadInput(f"at most {MAX_HOSTS} hosts per scan")
     return out
 
 
-def scan(hosts: list[str], ports: list[int], *, timeout: float = 1.0,
-         concurrency: int = 1000, names: dict[int, str] | None = None,
+def _is_address(word: str) -> bool:
+    try:
+        ipaddress.ip_address(word)
+    except ValueError:
+        return False
+    return True
+
+
+def _services() -> dict[str, int]:
+    """TCP service names of /etc/services, as -p accepts them (``ssh``)."""
+    from socklab.kernel import procfs
+
+    return {name: port for (port, proto), name in procfs.read_services().items()
+            if proto == "tcp"}
+
+
+def scan(hosts: str | Iterable[str], ports: str | Iterable[int] | None = None, *,
+         timeout: float = 1.0, concurrency: int = 1000, names: dict[int, str] | None = None,
          progress: Callable[[int, int], None] | None = None,
          workers: int | None = None) -> list[PortResult]:
-    """Scan every (host, port); results sorted by host then port.
+    """Scan every (host, port) with TCP connects; results sorted by host then port.
 
+    ``hosts``: a name, an address or a CIDR block, or several (as ``socklab scan``
+    takes them). ``ports``: a spec as ``-p`` takes it (``"22,80-90"``, ``"ssh"``,
+    ``"-"`` for all), or the port numbers; None, the 1,000 ports nmap scans first.
+    ``progress(done, total)`` is called as ports are judged.
     Most of a scan's time is the kernel's (socket, connect, close): large scans
     are split across ``workers`` processes (default: one per CPU, at most 4),
     each with its own epoll loop and ``concurrency`` connects in flight.
+    Raises BadInput (a bad spec, a network over a /16), NotFound (a name that
+    does not resolve).
     """
-    if concurrency < 1 or timeout <= 0:
-        raise BadInput("scan: concurrency and timeout must be positive")
+    if concurrency < 1 or not 0 < timeout <= 2147483:  # nan fails "0 < x" too
+        raise BadInput("scan: concurrency and timeout must be positive (and finite)")
+    hosts = parse_targets([hosts] if isinstance(hosts, str) else hosts)
+    if ports is None or isinstance(ports, str):
+        spec = ports
+        ports = parse_ports(spec, _services() if spec and any(c.isalpha() for c in spec)
+                            else None)
+    else:
+        ports = list(ports)
+        if not all(isinstance(p, int) and 1 <= p <= 65535 for p in ports):
+            raise BadInput("scan: ports are whole numbers from 1 to 65535")
     names = names or NAMES
     targets = [(h, p) for h in hosts for p in ports]
     if workers is None:

@@ -24,16 +24,21 @@ import select
 import socket
 import struct
 import time
+from collections.abc import Callable
 from typing import NamedTuple
 
-from socklab.errors import BadInput, NotFound
+from socklab.errors import BadInput, NetworkError, from_oserror
 from socklab.kernel import sock as ksock
+from socklab.names import resolve
 from socklab.probe import icmp
-from socklab.probe.ping import IP_RECVERR, IPV6_RECVERR, offender, open_icmp_socket
+from socklab.probe.ping import IP_RECVERR, IPV6_RECVERR, offender_info, open_icmp_socket
 
-__all__ = ["Hop", "Probe", "TraceResult", "traceroute"]
+__all__ = ["Hop", "Probe", "TraceResult", "packet_size", "traceroute"]
 
 BASE_PORT = 33434
+PAYLOAD_SIZE = 32  # data bytes of a probe, as traceroute sends by default
+PAYLOAD = bytes(0x40 + i for i in range(PAYLOAD_SIZE))  # traceroute's "@ABC..." pattern
+MAX_WAIT = 2147483.0
 ICMP_TIME_EXCEEDED = {4: 11, 6: 3}
 
 
@@ -61,33 +66,66 @@ class TraceResult(NamedTuple):
     reached: bool
 
 
-def _mark(v: int, etype: int, code: int) -> str | None:
+# traceroute(8)'s marks for "destination unreachable", by code (its parse_icmp_res):
+# ICMP (RFC 792, RFC 1812 5.2.7.1) and ICMPv6 (RFC 4443 3.1); None: the destination's
+# own "port unreachable", the answer a UDP probe waits for
+_MARKS4 = {0: "!N", 1: "!H", 2: "!P", 3: None, 4: "!F", 5: "!S", 6: "!N", 7: "!H", 8: "!N",
+           9: "!X", 10: "!X", 11: "!N", 12: "!H", 13: "!X", 14: "!V", 15: "!C"}
+_MARKS6 = {0: "!N", 1: "!X", 2: "!H", 3: "!H", 4: None}
+# a probe refused by this host's own routing, before any packet left (the kernel
+# answers the send with the error of the route: unreachable, prohibit, no route)
+_LOCAL_REFUSALS = (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM,
+                   errno.EINVAL)
+
+
+def _mark(v: int, etype: int, code: int, info: int = 0) -> str | None:
+    """The note traceroute prints after a probe's time for an ICMP error."""
     if etype == ICMP_TIME_EXCEEDED[v]:
         return None
     if v == 4 and etype == 3:
-        return {0: "!N", 1: "!H", 2: "!P", 3: None, 13: "!X"}.get(code, f"!<{code}>")
+        mark = _MARKS4.get(code, f"!<{code}>")
+        return f"{mark}-{info}" if mark == "!F" and info else mark
     if v == 6 and etype == 1:
-        return {0: "!N", 1: "!X", 3: "!H", 4: None}.get(code, f"!<{code}>")
+        return _MARKS6.get(code, f"!<{code}>")
+    if v == 6 and etype == 2:  # packet too big, with the MTU
+        return f"!F-{info}" if info else "!F"
     return f"!<{etype}>"
 
 
+def packet_size(v6: bool) -> int:
+    """The size of one probe as traceroute's header states it: IP header, 8 bytes of
+    UDP (or ICMP) header, then 32 bytes of data (60 bytes, 80 over IPv6)."""
+    return (40 if v6 else 20) + 8 + PAYLOAD_SIZE
+
+
 def traceroute(host: str, method: str = "udp", port: int | None = None, *, max_hops: int = 30,
-               probes: int = 3, wait: float = 1.0, ipv6: bool | None = None) -> TraceResult:
-    """Trace the path to ``host``. Raises BadInput, NotFound, MissingPrivilege (icmp with
-    neither ping_group_range nor CAP_NET_RAW)."""
+               probes: int = 3, wait: float = 1.0, ipv6: bool | None = None,
+               on_start: Callable[[str], None] | None = None,
+               on_hop: Callable[[Hop], None] | None = None) -> TraceResult:
+    """Trace the path to ``host``.
+
+    ``on_start(address)`` is called once the name is resolved, ``on_hop(hop)`` as
+    soon as each hop is done (traceroute prints each line then). The trace stops
+    at the destination, or at a hop whose router said the destination cannot be
+    reached (a mark such as ``!H``). Raises BadInput, NotFound, MissingPrivilege
+    (icmp with neither ping_group_range nor CAP_NET_RAW), NetworkError when this
+    host's own routing refuses the destination (traceroute: ``connect: No route
+    to host``).
+    """
     if method not in ("udp", "icmp", "tcp"):
         raise BadInput(f"traceroute: unknown method {method!r} (udp, icmp, tcp)")
     if method == "tcp" and port is None:
         port = 80
-    if not 1 <= max_hops <= 255 or not 1 <= probes <= 10 or wait <= 0:
-        raise BadInput("traceroute: bad -m (1-255), -q (1-10) or -w (> 0)")
+    if port is not None and not 1 <= port <= 65535:
+        raise BadInput(f"traceroute: bad port {port} (1 to 65535)")
+    if not 1 <= max_hops <= 255 or not 1 <= probes <= 10 or not 0 < wait <= MAX_WAIT:
+        raise BadInput(f"traceroute: bad -m (1-255), -q (1-10) or -w (> 0, at most "
+                       f"{MAX_WAIT:.0f} s)")
     family = {None: socket.AF_UNSPEC, True: socket.AF_INET6, False: socket.AF_INET}[ipv6]
-    try:
-        info = socket.getaddrinfo(host, None, family, socket.SOCK_DGRAM)[0]
-    except socket.gaierror as exc:
-        raise NotFound(f"traceroute {host}: cannot resolve ({exc.strerror})") from exc
-    fam, address = info[0], str(info[4][0])
+    fam, address = resolve(host, "traceroute", family, socket.SOCK_DGRAM)[0]
     v = 6 if fam == socket.AF_INET6 else 4
+    if on_start is not None:
+        on_start(address)
     prober: _UDP | _ICMP | _TCP
     if method == "udp":
         prober = _UDP(fam, address, v, 0)
@@ -102,8 +140,16 @@ def traceroute(host: str, method: str = "udp", port: int | None = None, *, max_h
             got = []
             for _ in range(probes):
                 seq += 1
-                got.append(prober.probe(ttl, seq, wait))
+                try:
+                    got.append(prober.probe(ttl, seq, wait))
+                except OSError as exc:
+                    if exc.errno in _LOCAL_REFUSALS:
+                        raise NetworkError(f"traceroute to {address}: connect",
+                                           exc.errno) from exc
+                    raise from_oserror(exc, f"traceroute to {address}: send") from exc
             hops.append(Hop(ttl, tuple(got)))
+            if on_hop is not None:
+                on_hop(hops[-1])
             if hops[-1].reached or any(p.note for p in got):
                 break
     finally:
@@ -126,19 +172,27 @@ def _recverr(sock: socket.socket, v: int) -> None:
 
 
 class _UDP:
+    """A socket per probe, as traceroute(8) opens: its error queue holds the answers
+    about that probe only (a late answer to an earlier probe cannot be taken for
+    this one), and an error left pending on an earlier socket cannot fail the
+    next send (a router's "no route" once made the next sendto() raise)."""
+
     def __init__(self, family: int, address: str, v: int, port: int) -> None:
-        self.sock = ksock.socket(family, socket.SOCK_DGRAM)
-        _recverr(self.sock, v)
-        self.address, self.v = address, v
+        self.family, self.address, self.v = family, address, v
 
     def probe(self, ttl: int, seq: int, wait: float) -> Probe:
-        _set_ttl(self.sock, self.v, ttl)
-        sent = time.monotonic()
-        self.sock.sendto(b"socklab traceroute", (self.address, BASE_PORT + seq))
-        return _wait_errqueue(self.sock, self.v, sent, wait, self.address)
+        sock = ksock.socket(self.family, socket.SOCK_DGRAM)
+        try:
+            _recverr(sock, self.v)
+            _set_ttl(sock, self.v, ttl)
+            sent = time.monotonic()
+            sock.sendto(PAYLOAD, (self.address, BASE_PORT + seq))
+            return _wait_errqueue(sock, self.v, sent, wait, self.address)
+        finally:
+            sock.close()
 
     def close(self) -> None:
-        self.sock.close()
+        pass
 
 
 def _wait_errqueue(sock: socket.socket, v: int, sent: float, wait: float,
@@ -161,39 +215,55 @@ def _wait_errqueue(sock: socket.socket, v: int, sent: float, wait: float,
             with contextlib.suppress(OSError):
                 sock.recv(65536, socket.MSG_DONTWAIT)  # an answer to an old probe
             continue
-        found = offender(anc)
+        found = offender_info(anc)
         if found is None:
             continue
-        etype, code, who = found
+        etype, code, who, info = found
         rtt = (time.monotonic() - sent) * 1000
-        reached = who == address and etype != ICMP_TIME_EXCEEDED[v]
-        return Probe(who, rtt, reached, _mark(v, etype, code) if not reached else None)
+        note = _mark(v, etype, code, info)
+        # reached: the destination's own "port unreachable" (udp); any other mark,
+        # from a router or the destination, ends the trace without reaching it
+        reached = who == address and etype != ICMP_TIME_EXCEEDED[v] and note is None
+        return Probe(who, rtt, reached, note)
     return Probe(None, None)
 
 
 class _ICMP:
+    """Echo requests: over a datagram ICMP socket, one per probe (as :class:`_UDP`);
+    over a raw socket, one for the trace, its answers matched on identifier and
+    sequence."""
+
     def __init__(self, family: int, address: str, v: int, port: int) -> None:
-        self.sock, self.kind, _why = open_icmp_socket(v == 6)
-        if self.kind == "dgram":
-            _recverr(self.sock, v)
-            self.sock.bind(("::" if v == 6 else "0.0.0.0", 0))
-            self.ident = self.sock.getsockname()[1]
-        else:
-            self.ident = (os.getpid() + 104729) & 0xFFFF
-        self.address, self.v = address, v
+        sock, self.kind, _why = open_icmp_socket(v == 6)
+        self.raw: socket.socket | None = sock if self.kind == "raw" else None
+        if self.raw is None:
+            sock.close()  # it told which kind this process may open
+        self.family, self.address, self.v = family, address, v
+        self.ident = (os.getpid() + 104729) & 0xFFFF
 
     def probe(self, ttl: int, seq: int, wait: float) -> Probe:
-        _set_ttl(self.sock, self.v, ttl)
-        sent = time.monotonic()
         dest = (self.address, 0, 0, 0) if self.v == 6 else (self.address, 0)
-        self.sock.sendto(icmp.build_echo(self.ident, seq, b"socklab", self.v == 6), dest)
-        if self.kind == "dgram":
-            return _wait_errqueue(self.sock, self.v, sent, wait, self.address,
+        echo = icmp.build_echo(self.ident, seq, PAYLOAD, self.v == 6)
+        if self.raw is not None:
+            _set_ttl(self.raw, self.v, ttl)
+            sent = time.monotonic()
+            self.raw.sendto(echo, dest)
+            return _wait_raw(self.raw, self.v, sent, sent + wait, self.ident, seq, echo=True)
+        sock = ksock.socket(self.family, socket.SOCK_DGRAM,
+                            socket.IPPROTO_ICMPV6 if self.v == 6 else socket.IPPROTO_ICMP)
+        try:
+            _recverr(sock, self.v)
+            _set_ttl(sock, self.v, ttl)
+            sent = time.monotonic()
+            sock.sendto(echo, dest)  # the kernel puts the socket's own identifier in
+            return _wait_errqueue(sock, self.v, sent, wait, self.address,
                                   reached_on_reply=True)
-        return _wait_raw(self.sock, self.v, sent, sent + wait, self.ident, seq, echo=True)
+        finally:
+            sock.close()
 
     def close(self) -> None:
-        self.sock.close()
+        if self.raw is not None:
+            self.raw.close()
 
 
 def _wait_raw(sock: socket.socket, v: int, sent: float, deadline: float, ident: int, seq: int,
@@ -240,6 +310,8 @@ class _TCP:
             sport = s.getsockname()[1]
             sent = time.monotonic()
             code = s.connect_ex((self.address, self.port))
+            if code in _LOCAL_REFUSALS:
+                raise OSError(code, os.strerror(code))  # this host has no route there
             if code not in (0, errno.EINPROGRESS):
                 return Probe(None, None, False, f"!{errno.errorcode.get(code, code)}")
             deadline = sent + wait

@@ -23,6 +23,7 @@ from typing import Any
 
 from socklab.errors import BadInput, NetworkError, NotFound, SocklabError, Timeout, from_oserror
 from socklab.kernel import sock as ksock
+from socklab.names import check_host
 from socklab.talk.endpoint import Endpoint, parse
 
 __all__ = ["connect", "listen", "resolve", "socketpair"]
@@ -41,6 +42,8 @@ def resolve(ep: Endpoint, passive: bool = False) -> list[Address]:
     if not ep.is_inet:
         raise BadInput(f"{ep}: not a socket endpoint")
     host: str | None = ep.host or None
+    if host is not None:
+        check_host(host, "endpoint")  # a name the DNS cannot carry: BadInput, not UnicodeError
     family = ep.family
     if host is None and passive and family == socket.AF_UNSPEC:
         family = socket.AF_INET6 if socket.has_ipv6 and _ipv6_works() else socket.AF_INET
