@@ -1,7 +1,8 @@
 """Send a file over a stream socket; the receiver checks its size and SHA-256.
 
 Exit 0 only when the receiver confirmed the file; 1 when the transfer was cut
-short or refused. A progress bar (rate, ETA) shows on a terminal.
+short or refused, with the receiver's reason. A progress bar (rate, ETA) shows on
+a terminal.
 
 examples:
   socklab receive tcp:127.0.0.1:9000 ./incoming/    (on the receiving side, first)
