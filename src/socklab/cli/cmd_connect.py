@@ -104,16 +104,21 @@ def _datagrams(sock: object, timeout: float | None) -> int:
 def _unix_dgram(ep: object, args: argparse.Namespace) -> int:
     import socket
 
-    from socklab.errors import from_oserror
+    from socklab.errors import BadInput, from_oserror
     from socklab.kernel import sock as ksock
+    from socklab.talk import net
     from socklab.talk.endpoint import Endpoint
 
     assert isinstance(ep, Endpoint)
+    if args.source is not None:
+        raise BadInput(f"connect {ep} --source: a source address is for tcp: and udp: "
+                       "endpoints")
+    address = net.resolve(ep)[0][3]
     s = ksock.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
         s.bind("")  # autobind: an abstract name, so that the peer can answer
         try:
-            s.connect(ep.sockaddr)
+            s.connect(address)
         except OSError as exc:
             raise from_oserror(exc, f"connect {ep}") from exc
         return _datagrams(s, args.timeout)
