@@ -139,10 +139,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _accept_admitted(listener: socket.socket, log: Any, allow: list[Any],
                      deny: list[Any]) -> tuple[socket.socket, Any]:
+    from socklab.cli import talkcommon
     from socklab.talk import serve
 
     while True:
-        sock, addr = listener.accept()
+        sock, addr = talkcommon.accept(listener, "the listening socket")
         why = serve.refusal(addr, allow, deny)
         if why is None:
             return sock, addr

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         talkcommon.log(f"listening on {ep.scheme}:{format_address(listener.getsockname())}"
                        if ep.is_inet else f"listening on {ep}")
-        sock, addr = listener.accept()
+        sock, addr = talkcommon.accept(listener, str(ep))
     finally:
         listener.close()
         net.remove_path(ep)

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         talkcommon.log(f"listening on {a.scheme}:{format_address(listener.getsockname())}"
                        if a.is_inet else f"listening on {a}")
         while True:
-            conn, _addr = listener.accept()
+            conn, _addr = talkcommon.accept(listener, str(a))
             served += 1
             if args.fork:
                 pid = os.fork()
