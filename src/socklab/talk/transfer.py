@@ -47,6 +47,7 @@ from urllib.parse import quote, unquote_to_bytes
 
 from socklab.errors import BadInput, NetworkError, SocklabError
 from socklab.kernel import files
+from socklab.kernel.sock import TracedSocket
 from socklab.talk.pump import CHUNK
 
 __all__ = ["receive_file", "send_file"]
@@ -112,7 +113,12 @@ def send_file(sock: socket.socket, path: str, progress: Progress | None = None) 
 
 
 def _early_answer(sock: socket.socket) -> bytes | None:
-    """The receiver's answer when one is already waiting, else None (no wait)."""
+    """The receiver's answer when one is already waiting, else None (no wait).
+
+    Only on a plain socket: over TLS a readable descriptor may hold records that are
+    no data (a TLS 1.3 session ticket), and the answer is read at the end."""
+    if type(sock) not in (socket.socket, TracedSocket):
+        return None
     poller = select.poll()
     poller.register(sock.fileno(), select.POLLIN)
     if not poller.poll(0):
