@@ -120,3 +120,32 @@ def test_unix_names_the_kernel_cannot_take_are_bad_input(ep):
         net.connect(ep)
     with pytest.raises(BadInput):
         net.listen(ep)
+
+
+@pytest.mark.parametrize("argv", [
+    ["connect", "tcp:127.0.0.1:9", "-w", "nan"], ["connect", "tcp:127.0.0.1:9", "-w", "inf"],
+    ["connect", "udp:127.0.0.1:9", "-w", "nan"], ["send", "/etc/hostname", "tcp:127.0.0.1:9",
+                                                  "-w", "nan"],
+    ["send", "/etc/hostname", "tcp:127.0.0.1:9", "-w", "-inf"],
+    ["listen", "tcp:127.0.0.1:0", "--idle-timeout", "nan"],
+    ["listen", "tcp:127.0.0.1:0", "-k", "--idle-timeout", "inf"],
+])
+def test_timeouts_that_are_not_positive_numbers_are_exit_2(argv):
+    r = run_cli(*argv, input=b"", timeout=30)
+    err = r.stderr.decode()
+    assert r.returncode == 2 and err.count("\n") == 1 and err.startswith("socklab: error: ")
+    assert "internal error" not in err and "listening" not in err
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), 0.0, -1.0])
+def test_the_library_refuses_such_timeouts(timeout):
+    with pytest.raises(BadInput):
+        net.connect("tcp:127.0.0.1:9", timeout=timeout)
+
+
+@pytest.mark.parametrize("idle", [float("nan"), float("inf"), 0.0])
+def test_the_server_refuses_such_idle_timeouts(idle):
+    from socklab.talk import serve
+
+    with socket.socket() as s, pytest.raises(BadInput):
+        serve.Server(s, "echo", idle_timeout=idle)

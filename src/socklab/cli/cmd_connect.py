@@ -41,8 +41,8 @@ def run(args: argparse.Namespace) -> int:
     ep = endpoint.parse(args.endpoint)
     if not (ep.is_inet or ep.is_local):
         raise BadInput(f"connect {ep}: give a socket endpoint (tcp:, udp:, unix: ...)")
-    if args.timeout is not None and args.timeout <= 0:
-        raise BadInput("-w: the timeout must be positive")
+    if args.timeout is not None and not 0 < args.timeout < float("inf"):  # nan fails too
+        raise BadInput(f"-w {args.timeout}: the timeout must be a positive number of seconds")
     if ep.is_local and ep.type == socket.SOCK_DGRAM:
         return _unix_dgram(ep, args)
     sock = net.connect(ep, source=args.source, timeout=args.timeout, cafile=args.cafile)

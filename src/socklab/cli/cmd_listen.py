@@ -91,8 +91,9 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise BadInput(f"--{name.replace('_', '-')} must be at least 1")
-    if args.idle_timeout is not None and args.idle_timeout <= 0:
-        raise BadInput("--idle-timeout must be positive")
+    if args.idle_timeout is not None and not 0 < args.idle_timeout < float("inf"):
+        raise BadInput(f"--idle-timeout {args.idle_timeout}: must be a positive number of "
+                       "seconds")  # nan fails the comparison too
     mode_bits = None
     if args.file_mode is not None:
         try:

@@ -32,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not os.path.isfile(args.file):  # before any connection is made
         raise BadInput(f"send {args.file}: no such file (or not a regular file)")
+    if args.timeout is not None and not 0 < args.timeout < float("inf"):  # nan fails too
+        raise BadInput(f"-w {args.timeout}: the timeout must be a positive number of seconds")
     ep = endpoint.parse(args.endpoint)
     if not ep.is_stream or not (ep.is_inet or ep.is_local):
         raise BadInput(f"send: {ep} is not a stream endpoint (tcp:, unix: ...)")

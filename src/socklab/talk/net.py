@@ -91,6 +91,8 @@ def connect(spec: str | Endpoint, *, source: str | None = None,
     Timeout, NetworkError (with every attempt when all addresses failed).
     """
     ep = _endpoint(spec)
+    if timeout is not None and not 0 < timeout < float("inf"):  # nan fails the test too
+        raise BadInput(f"connect {ep}: a timeout of {timeout} s: expected a positive number")
     if ep.tls:
         from socklab.talk import tls
 

@@ -46,6 +46,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, BinaryIO
 
+from socklab.errors import BadInput
 from socklab.trace import format_address
 
 if TYPE_CHECKING:
@@ -154,6 +155,8 @@ class Server:
                  tls: ssl.SSLContext | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
+        if idle_timeout is not None and not 0 < idle_timeout < float("inf"):  # nan too
+            raise BadInput(f"idle_timeout {idle_timeout}: expected a positive number")
         self.listener = listener
         self.mode = mode
         self._echo = mode == "echo"
