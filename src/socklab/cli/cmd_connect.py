@@ -43,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
     ep = endpoint.parse(args.endpoint)
     if not (ep.is_inet or ep.is_local):
         raise BadInput(f"connect {ep}: give a socket endpoint (tcp:, udp:, unix: ...)")
-    if args.timeout is not None and args.timeout <= 0:
-        raise BadInput("-w: the timeout must be positive")
+    if args.timeout is not None and not 0 < args.timeout < float("inf"):  # nan fails too
+        raise BadInput(f"-w {args.timeout}: the timeout must be a positive number of seconds")
     if ep.is_local and ep.type == socket.SOCK_DGRAM:
         return _unix_dgram(ep, args)
     sock = net.connect(ep, source=args.source, timeout=args.timeout, cafile=args.cafile)
@@ -106,16 +106,21 @@ def _datagrams(sock: object, timeout: float | None) -> int:
 def _unix_dgram(ep: object, args: argparse.Namespace) -> int:
     import socket
 
-    from socklab.errors import from_oserror
+    from socklab.errors import BadInput, from_oserror
     from socklab.kernel import sock as ksock
+    from socklab.talk import net
     from socklab.talk.endpoint import Endpoint
 
     assert isinstance(ep, Endpoint)
+    if args.source is not None:
+        raise BadInput(f"connect {ep} --source: a source address is for tcp: and udp: "
+                       "endpoints")
+    address = net.resolve(ep)[0][3]
     s = ksock.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
         s.bind("")  # autobind: an abstract name, so that the peer can answer
         try:
-            s.connect(ep.sockaddr)
+            s.connect(address)
         except OSError as exc:
             raise from_oserror(exc, f"connect {ep}") from exc
         return _datagrams(s, args.timeout)

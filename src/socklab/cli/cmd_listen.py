@@ -92,8 +92,9 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise BadInput(f"--{name.replace('_', '-')} must be at least 1")
-    if args.idle_timeout is not None and args.idle_timeout <= 0:
-        raise BadInput("--idle-timeout must be positive")
+    if args.idle_timeout is not None and not 0 < args.idle_timeout < float("inf"):
+        raise BadInput(f"--idle-timeout {args.idle_timeout}: must be a positive number of "
+                       "seconds")  # nan fails the comparison too
     mode_bits = None
     if args.file_mode is not None:
         try:
@@ -140,10 +141,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _accept_admitted(listener: socket.socket, log: Any, allow: list[Any],
                      deny: list[Any]) -> tuple[socket.socket, Any]:
+    from socklab.cli import talkcommon
     from socklab.talk import serve
 
     while True:
-        sock, addr = listener.accept()
+        sock, addr = talkcommon.accept(listener, "the listening socket")
         why = serve.refusal(addr, allow, deny)
         if why is None:
             return sock, addr

@@ -95,13 +95,12 @@ def run(args: argparse.Namespace) -> int:
         talkcommon.log(f"listening on {a.scheme}:{format_address(listener.getsockname())}"
                        if a.is_inet else f"listening on {a}")
         while True:
-            conn, _addr = listener.accept()
+            conn, _addr = talkcommon.accept(listener, str(a))
             served += 1
             if args.fork:
                 pid = os.fork()
                 if pid == 0:  # the child serves this client, then exits
-                    listener.close()
-                    os._exit(_serve_one(conn, b, args))
+                    _child(listener, conn, b, args)
                 conn.close()
                 _reap(block=False)
                 if args.max_clients and served >= args.max_clients:
@@ -113,6 +112,22 @@ def run(args: argparse.Namespace) -> int:
         net.remove_path(a)
         _reap(block=True)
     return 0
+
+
+def _child(listener: Any, conn: Any, b: Any, args: argparse.Namespace) -> None:
+    """A forked child: serve, then leave with os._exit whatever happens, so that it
+    never runs the parent's cleanup (the parent's socket file stays)."""
+    code = 1
+    try:
+        listener.close()
+        code = _serve_one(conn, b, args)
+    except KeyboardInterrupt:
+        code = 130
+    except BaseException as exc:  # SIGTERM/SIGHUP (main.Terminated): 128 + the signal
+        signum = getattr(exc, "signum", None)
+        code = 128 + signum if isinstance(signum, int) else 1
+    finally:
+        os._exit(code)
 
 
 def _serve_one(conn: Any, b: Any, args: argparse.Namespace) -> int:

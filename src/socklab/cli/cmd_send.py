@@ -1,7 +1,8 @@
 """Send a file over a stream socket; the receiver checks its size and SHA-256.
 
 Exit 0 only when the receiver confirmed the file; 1 when the transfer was cut
-short or refused. A progress bar (rate, ETA) shows on a terminal.
+short or refused, with the receiver's reason. A progress bar (rate, ETA) shows on
+a terminal.
 
 examples:
   socklab receive tcp:127.0.0.1:9000 ./incoming/    (on the receiving side, first)
@@ -34,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not os.path.isfile(args.file):  # before any connection is made
         raise BadInput(f"send {args.file}: no such file (or not a regular file)")
+    if args.timeout is not None and not 0 < args.timeout < float("inf"):  # nan fails too
+        raise BadInput(f"-w {args.timeout}: the timeout must be a positive number of seconds")
     ep = endpoint.parse(args.endpoint)
     if not ep.is_stream or not (ep.is_inet or ep.is_local):
         raise BadInput(f"send: {ep} is not a stream endpoint (tcp:, unix: ...)")

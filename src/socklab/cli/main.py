@@ -5,7 +5,8 @@ importing it, and only the command being run is imported (its module brings
 what it needs). ``socklab --help`` imports no command at all.
 
 Exit codes (README "Exit codes"): 0 ok, 1 negative result or runtime failure,
-2 usage or bad input, 77 missing privilege, 130 interrupted.
+2 usage or bad input, 77 missing privilege, 130 interrupted (SIGINT), 128+N for
+SIGTERM (143) and SIGHUP (129), after the same cleanup as an interrupt.
 """
 
 from __future__ import annotations
@@ -15,9 +16,15 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from socklab.errors import EXIT_FAILURE, EXIT_INTERRUPTED, BadInput, SocklabError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import FrameType
+
+    _Handler = Callable[[int, FrameType | None], object] | int | None  # signal.getsignal's
 
 # name -> (module under socklab.cli, one-line summary with the classic command)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -163,10 +170,47 @@ def _setup_trace(mode: str | None) -> None:
     trace.subscribe(trace.json_sink() if mode == "json" else trace.text_sink())
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised where the program is, so that every ``finally`` runs
+    (a receive removes its temporary file, a listener its socket file) as for Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    import signal
+
+    for other in (signal.SIGTERM, signal.SIGHUP):  # a second signal kills at once
+        signal.signal(other, signal.SIG_DFL)
+    raise Terminated(signum)
+
+
+def _catch_termination(handlers: dict[int, _Handler] | None = None) -> dict[int, _Handler]:
+    """Install the handlers raising :class:`Terminated` (or put ``handlers`` back);
+    returns those replaced. A signal ignored at start (nohup) stays ignored."""
+    import signal
+
+    previous: dict[int, _Handler] = {}
+    try:
+        if handlers is not None:
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
+            return previous
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(signum) is signal.SIG_DFL:
+                previous[signum] = signal.signal(signum, _terminate)
+    except ValueError:  # not the main thread: signals stay as they are
+        pass
+    return previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (the console script exits with it)."""
     args_list = _normalise(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
+    handlers = _catch_termination()
     try:
         name = _find_command(args_list)
         if name is not None and name not in COMMANDS:
@@ -195,6 +239,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         sys.stderr.write("\n")
         return EXIT_INTERRUPTED
+    except Terminated as exc:
+        if debug:
+            raise
+        return 128 + exc.signum
     except BrokenPipeError:
         # The reader went away (socklab ... | head): stop quietly, as cat does.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -205,6 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         return EXIT_FAILURE
+    finally:
+        _catch_termination(handlers)
 
 
 # Options of the classic tools that socklab spells otherwise:

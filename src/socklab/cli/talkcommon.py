@@ -1,19 +1,47 @@
 """What the talk commands (connect, listen, relay, send, receive) share: logging to
-stderr, a progress bar, peer credentials, and the stdio end."""
+stderr, a progress bar, peer credentials, accept, and the stdio end."""
 
 from __future__ import annotations
 
+import errno
 import socket
 import struct
 import sys
 import time
+from typing import Protocol
 
 from socklab.talk.pump import End
+
+ACCEPT_PAUSE = 0.1  # seconds between two accepts short of descriptors (as serve.py)
+_FD_SHORTAGE = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)  # accept(2)
 
 
 def log(message: str) -> None:
     sys.stderr.write(f"socklab: {message}\n")
     sys.stderr.flush()
+
+
+class Acceptor(Protocol):
+    def accept(self) -> tuple[socket.socket, object]: ...
+
+
+def accept(listener: Acceptor, what: str) -> tuple[socket.socket, object]:
+    """``listener.accept()`` (blocking). Out of descriptors (EMFILE ...), wait
+    ACCEPT_PAUSE and try again, saying it once, as the event loop does: the client
+    waits in the listen queue. Other errors: a SocklabError naming ``what``."""
+    from socklab.errors import from_oserror
+
+    said = False
+    while True:
+        try:
+            return listener.accept()
+        except OSError as exc:
+            if exc.errno not in _FD_SHORTAGE:
+                raise from_oserror(exc, f"accept on {what}") from exc
+            if not said:
+                log(f"accept: {exc.strerror}: new clients wait until a descriptor frees")
+                said = True
+            time.sleep(ACCEPT_PAUSE)
 
 
 def interactive() -> bool:

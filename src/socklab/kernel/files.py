@@ -24,14 +24,19 @@ def open_temp(final: str) -> tuple[int, str]:
 
 
 def commit(fd: int, tmp: str, final: str) -> None:
-    """Flush to disk and give the file its final name (rename(2): all or nothing)."""
-    os.fsync(fd)
-    os.close(fd)
+    """Flush to disk and give the file its final name (rename(2): all or nothing).
+    ``fd`` is closed, even when this raises."""
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
     os.replace(tmp, final)
 
 
 def discard(fd: int, tmp: str) -> None:
-    with contextlib.suppress(OSError):
-        os.close(fd)
+    """Remove an unfinished temporary file; ``fd`` -1 when it was closed already."""
+    if fd >= 0:
+        with contextlib.suppress(OSError):
+            os.close(fd)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(tmp)

@@ -38,7 +38,7 @@ def _endpoint(spec: str | Endpoint) -> Endpoint:
 def resolve(ep: Endpoint, passive: bool = False) -> list[Address]:
     """The socket addresses of an endpoint (getaddrinfo for IP; the path for UNIX)."""
     if ep.is_local:
-        return [(socket.AF_UNIX, ep.type, 0, ep.sockaddr)]
+        return [(socket.AF_UNIX, ep.type, 0, _local_address(ep))]
     if not ep.is_inet:
         raise BadInput(f"{ep}: not a socket endpoint")
     host: str | None = ep.host or None
@@ -63,6 +63,19 @@ def resolve(ep: Endpoint, passive: bool = False) -> list[Address]:
     return out
 
 
+def _local_address(ep: Endpoint) -> str | bytes:
+    """The AF_UNIX address; a path's bytes may be any but NUL (a name that is not
+    UTF-8 comes in surrogate-escaped, as the OS gave it, and goes out the same)."""
+    raw = os.fsencode(ep.path)
+    if b"\0" in raw:
+        raise BadInput(f"{ep}: a UNIX socket name holds no NUL byte")
+    if len(raw) > 107:  # sun_path is 108 bytes: a path needs its NUL, a name its leading NUL
+        raise BadInput(f"{ep}: at most 107 bytes in a UNIX socket name ({len(raw)} given)")
+    if ep.scheme.startswith("abstract"):
+        return b"\0" + raw
+    return ep.path
+
+
 def _ipv6_works() -> bool:
     try:
         s = ksock.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -81,20 +94,41 @@ def connect(spec: str | Endpoint, *, source: str | None = None,
     Timeout, NetworkError (with every attempt when all addresses failed).
     """
     ep = _endpoint(spec)
+    if timeout is not None and not 0 < timeout < float("inf"):  # nan fails the test too
+        raise BadInput(f"connect {ep}: a timeout of {timeout} s: expected a positive number")
     if ep.tls:
         from socklab.talk import tls
 
         return tls.connect(ep, source=source, timeout=timeout, cafile=cafile)
     if not (ep.is_inet or ep.is_local):
         raise BadInput(f"connect {ep}: not a socket endpoint")
+    if source is not None and not ep.is_inet:
+        raise BadInput(f"connect {ep} --source: a source address is for tcp: and udp: "
+                       "endpoints")
     attempts: list[NetworkError] = []
+    unfit: BadInput | None = None  # the source has no address of that family
     for family, typ, proto, addr in resolve(ep):
+        bind_to = None
+        if source is not None:
+            try:
+                bind_to = _source(source, family, typ)
+            except BadInput as exc:
+                unfit = exc
+                continue
         s = ksock.socket(family, typ, proto)
+        if bind_to is not None:
+            try:
+                s.bind(bind_to)
+            except OSError as exc:
+                s.close()
+                if exc.errno == errno.EADDRNOTAVAIL:
+                    raise BadInput(f"--source {source!r}: not an address of this machine "
+                                   f"({exc.strerror})") from exc
+                raise from_oserror(exc, f"bind {_fmt(bind_to)} (--source)",
+                                   "CAP_NET_BIND_SERVICE") from exc
         try:
             if timeout is not None:
                 s.settimeout(timeout)
-            if source is not None:
-                s.bind(_source(source, family))
             s.connect(addr)
             if timeout is not None:
                 s.settimeout(None)
@@ -109,6 +143,8 @@ def connect(spec: str | Endpoint, *, source: str | None = None,
             if not isinstance(err, NetworkError):
                 raise err from exc
             attempts.append(err)
+    if not attempts and unfit is not None:
+        raise unfit
     if len(attempts) == 1:
         raise attempts[0]
     first = attempts[0]
@@ -122,16 +158,34 @@ def _fmt(addr: object) -> str:
     return format_address(addr)
 
 
-def _source(text: str, family: int) -> tuple[object, ...]:
-    host, sep, port = text.rpartition(":")
-    if not sep:
+def _source(text: str, family: int, kind: int) -> tuple[object, ...]:
+    """The address a client binds to for ``--source``: ``ADDR``, ``ADDR:PORT``,
+    ``[V6]:PORT`` or a bare IPv6 address, in ``family``. Raises BadInput naming the
+    source when it is malformed, unknown, or has no address of that family."""
+    if text.startswith("["):
+        host, sep, port = text[1:].partition("]")
+        if not sep or (port and not port.startswith(":")):
+            raise BadInput(f"--source {text!r}: expected [IPV6]:PORT")
+        port = port[1:] or "0"
+    elif text.count(":") > 1:  # a bare IPv6 address: no port
         host, port = text, "0"
-    host = host.strip("[]")
+    else:
+        host, _, port = text.partition(":")
+        port = port or "0"
     if not port.isdigit() or int(port) > 65535:
-        raise BadInput(f"--source {text!r}: expected ADDR:PORT")
-    if family == socket.AF_INET6:
-        return (host or "::", int(port), 0, 0)
-    return (host or "0.0.0.0", int(port))
+        raise BadInput(f"--source {text!r}: expected ADDR:PORT with a port from 0 to 65535")
+    wanted = "IPv6" if family == socket.AF_INET6 else "IPv4"
+    try:
+        infos = socket.getaddrinfo(host or None, int(port), family, kind, 0, socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        if exc.errno in (socket.EAI_ADDRFAMILY, socket.EAI_NODATA, socket.EAI_FAMILY):
+            raise BadInput(f"--source {text!r}: not an {wanted} address") from None
+        raise BadInput(f"--source {text!r}: cannot resolve {host!r} ({exc.strerror})") from None
+    except UnicodeError:
+        raise BadInput(f"--source {text!r}: not a valid address or host name") from None
+    if not infos:
+        raise BadInput(f"--source {text!r}: not an {wanted} address")
+    return tuple(infos[0][4])
 
 
 def listen(spec: str | Endpoint, *, backlog: int = 128, mode: int | None = None,

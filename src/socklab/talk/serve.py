@@ -14,6 +14,20 @@ Rules:
 4. A client that resets or misbehaves is closed alone; the others go on.
 5. With a TLS context every connection's TLS runs in memory (``SSLObject`` and
    two BIOs): handshakes interleave in the same loop, none blocks the others.
+6. Backpressure: memory is bounded per connection, whatever the peers do. What
+   waits to be sent to a client (its queue) is watched against :data:`HIGH_WATER`:
+   in ``echo`` the client itself is not read again until its queue fell to
+   :data:`LOW_WATER` (a client that sends and never reads stops being read, as
+   asyncio's transports pause their protocol); in ``stdio`` standard input is not
+   read while any client's queue is above the mark; in ``chat`` a client that lets
+   :data:`CHAT_QUEUE_LIMIT` bytes pile up is closed (IRC servers' "SendQ
+   exceeded"), so that one silent reader cannot stall the room, and a line longer
+   than :data:`MAX_LINE` goes out in pieces. The whole server then holds at most
+   about (HIGH_WATER + one read) per connection, and connections are bounded by
+   ``max_conns`` and the descriptor limit (RLIMIT_NOFILE).
+7. Out of descriptors (accept fails with EMFILE/ENFILE), the listener is not
+   polled for :data:`ACCEPT_PAUSE` seconds, or until a connection closes (the
+   pause trio and Go's net package make): no busy loop, and it is said once.
 
 Datagram sockets have no connections: :func:`serve_datagrams` answers each
 sender at its own address (echo), or prints what arrives (stdio).
@@ -32,6 +46,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, BinaryIO
 
+from socklab.errors import BadInput
 from socklab.trace import format_address
 
 if TYPE_CHECKING:
@@ -40,6 +55,25 @@ if TYPE_CHECKING:
 __all__ = ["Server", "serve_datagrams"]
 
 MODES = ("echo", "discard", "chat", "stdio")
+
+HIGH_WATER = 64 * 1024
+"""Bytes queued for one client above which its source stops being read.
+
+asyncio's default write-buffer high-water mark (``FlowControlMixin``): enough to
+keep a fast reader busy between two turns of the loop (the kernel's own socket
+buffer, up to megabytes on loopback, holds the rest), small enough that 1,000
+clients that never read hold about 128 MiB at worst (this mark plus one 64 KiB
+read each): the tests check 100 of them against a stated RSS bound."""
+LOW_WATER = HIGH_WATER // 4
+"""Reading resumes once the queue fell to this (asyncio's low mark is a quarter of
+the high one): far enough below the high mark that pausing does not flap."""
+CHAT_QUEUE_LIMIT = 1 << 20
+"""A chat client with this much waiting for it is closed as too slow."""
+MAX_LINE = 64 * 1024
+"""A chat line is sent on once it is this long, newline or not."""
+ACCEPT_PAUSE = 0.1
+"""Seconds the listener is left alone after EMFILE/ENFILE (trio and Go use 100 ms)."""
+_FD_SHORTAGE = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)  # accept(2)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Log = Callable[[str], None]
 
@@ -68,16 +102,26 @@ def _peer_ip(addr: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
 
 
 class _Conn:
-    __slots__ = ("addr", "inbuf", "last", "name", "outbuf", "sock", "tls")
+    __slots__ = ("addr", "eof", "events", "inbuf", "last", "name", "outbuf", "paused", "sock",
+                 "tls")
 
     def __init__(self, sock: socket.socket, addr: object, tls: _TLS | None = None) -> None:
         self.sock = sock
         self.addr = addr
         self.name = format_address(addr)
-        self.outbuf = bytearray()
-        self.inbuf = bytearray()
+        self.outbuf = bytearray()  # to send, in order (the queue HIGH_WATER bounds)
+        self.inbuf = bytearray()  # chat: the start of a line
         self.last = time.monotonic()
         self.tls = tls
+        self.events = selectors.EVENT_READ  # what the selector waits for now
+        self.paused = False  # not read until the queue falls to LOW_WATER
+        self.eof = False  # the peer half-closed: close once the queue is sent
+
+    def queued(self) -> int:
+        """Bytes waiting to go to this client (TLS: plaintext held for the handshake too)."""
+        if self.tls is not None:
+            return len(self.outbuf) + len(self.tls.pending)
+        return len(self.outbuf)
 
 
 class _TLS:
@@ -111,6 +155,8 @@ class Server:
                  tls: ssl.SSLContext | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
+        if idle_timeout is not None and not 0 < idle_timeout < float("inf"):  # nan too
+            raise BadInput(f"idle_timeout {idle_timeout}: expected a positive number")
         self.listener = listener
         self.mode = mode
         self._echo = mode == "echo"
@@ -129,6 +175,9 @@ class Server:
         self.refused = 0
         self.sel = selectors.DefaultSelector()
         self._stop = False
+        self._stdin_paused = False  # stdio: a client's queue is above HIGH_WATER
+        self._accept_at: float | None = None  # the listener rests until then (EMFILE)
+        self._fd_short = False  # EMFILE said, not said again until the queue drains
         self._buf = bytearray(1 << 16)
         self._view = memoryview(self._buf)
 
@@ -169,6 +218,9 @@ class Server:
                     else:  # "stdin"
                         self._from_stdin()
                 self._expire()
+                if self._accept_at is not None and time.monotonic() >= self._accept_at:
+                    self._accept_at = None
+                    self.sel.register(self.listener, selectors.EVENT_READ, None)
         finally:
             for conn in list(self.conns.values()):
                 self._close(conn, None)
@@ -179,6 +231,13 @@ class Server:
         self._stop = True
 
     def _timeout(self) -> float | None:
+        wait = self._idle_wait()
+        if self._accept_at is not None:
+            rest = max(0.0, self._accept_at - time.monotonic())
+            wait = rest if wait is None else min(wait, rest)
+        return wait
+
+    def _idle_wait(self) -> float | None:
         if self.idle_timeout is None or not self.conns:
             return None if self.idle_timeout is None else self.idle_timeout
         oldest = min(c.last for c in self.conns.values())
@@ -196,10 +255,11 @@ class Server:
             try:
                 sock, addr = self.listener.accept()
             except (BlockingIOError, InterruptedError):
+                self._fd_short = False  # every waiting client was taken: say it next time
                 return
             except OSError as exc:
-                if exc.errno in (errno.EMFILE, errno.ENFILE):
-                    self.log(f"accept: {exc.strerror}: dropping a connection")
+                if exc.errno in _FD_SHORTAGE:
+                    self._rest_listener(exc)
                 return
             why = self.admitted(addr)
             if why is not None:
@@ -212,6 +272,15 @@ class Server:
             self.conns[sock.fileno()] = conn
             self.sel.register(sock, selectors.EVENT_READ, conn)
             self.log(f"connection from {conn.name}")
+
+    def _rest_listener(self, exc: OSError) -> None:
+        """No descriptor for a new connection: the listener stays readable, so polling
+        it again at once would spin. Rest it; the clients wait in the listen queue."""
+        self.sel.unregister(self.listener)
+        self._accept_at = time.monotonic() + ACCEPT_PAUSE
+        if not self._fd_short:
+            self._fd_short = True
+            self.log(f"accept: {exc.strerror}: new clients wait until a descriptor frees")
 
     def _echo_readable(self, conn: _Conn) -> None:
         """echo's hot path: one recv_into the shared buffer, one send back; data
@@ -239,8 +308,8 @@ class Server:
             self._close(conn, exc.strerror or str(exc))
             return
         if sent < n:  # the peer reads slowly: keep the rest for _writable
-            conn.outbuf += view[sent:n]
-            self.sel.modify(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
+            conn.outbuf += view[sent:n]  # at most one read: below HIGH_WATER
+            self._interest(conn)
 
     def _readable(self, conn: _Conn) -> None:
         try:
@@ -260,7 +329,8 @@ class Server:
 
     def _peer_done(self, conn: _Conn) -> None:
         if conn.outbuf:  # the peer half-closed: finish sending, then close
-            conn.inbuf = bytearray(b"\0")  # marks "peer done" for _writable
+            conn.eof = True
+            self._interest(conn)
             return
         self._close(conn, None)
 
@@ -321,8 +391,14 @@ class Server:
         if self._echo:
             self._send(conn, data)
         elif self.mode == "chat":
+            start = len(conn.inbuf)
             conn.inbuf += data
+            if conn.inbuf.find(b"\n", start) < 0 and len(conn.inbuf) <= MAX_LINE:
+                return  # no line ended yet
             *lines, rest = bytes(conn.inbuf).split(b"\n")
+            if len(rest) > MAX_LINE:  # a line without end: sent on in pieces
+                lines.append(rest)
+                rest = b""
             conn.inbuf = bytearray(rest)
             for line in lines:
                 msg = f"<{conn.name}> ".encode() + line + b"\n"
@@ -346,11 +422,23 @@ class Server:
             return
         for conn in list(self.conns.values()):
             self._send(conn, data)
+        if any(c.queued() > HIGH_WATER for c in self.conns.values()):
+            self._stdin_paused = True  # a slow client: read stdin again once it caught up
+            self.sel.unregister(self.stdin.fileno())
+
+    def _resume_stdin(self) -> None:
+        if all(c.queued() <= LOW_WATER for c in self.conns.values()):
+            assert self.stdin is not None
+            self._stdin_paused = False
+            self.sel.register(self.stdin.fileno(), selectors.EVENT_READ, "stdin")
 
     def _send(self, conn: _Conn, data: bytes | memoryview) -> None:
         if conn.tls is not None:
             if not conn.tls.ready:  # a client still shaking hands: later
                 conn.tls.pending += data
+                if self.mode == "chat" and len(conn.tls.pending) > CHAT_QUEUE_LIMIT:
+                    self._close(conn, f"too slow: {len(conn.tls.pending)} bytes waiting "
+                                "for its TLS handshake")
                 return
             conn.tls.obj.write(data)
             self._flush_tls(conn)
@@ -369,8 +457,24 @@ class Server:
             if sent == len(data):
                 return
             data = data[sent:]
-            self.sel.modify(conn.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
         conn.outbuf += data
+        queued = len(conn.outbuf)
+        if queued > HIGH_WATER:
+            if self.mode == "chat" and queued > CHAT_QUEUE_LIMIT:
+                self._close(conn, f"too slow: {queued} bytes waiting for it")
+                return
+            if self._echo:  # its own echo: stop reading it until it reads
+                conn.paused = True
+        self._interest(conn)
+
+    def _interest(self, conn: _Conn) -> None:
+        """Wait for what matters now: writable while something is queued; readable
+        unless paused (backpressure) or at its end."""
+        events = (0 if conn.paused or conn.eof else selectors.EVENT_READ) | \
+            (selectors.EVENT_WRITE if conn.outbuf else 0)
+        if events != conn.events and events:
+            conn.events = events
+            self.sel.modify(conn.sock, events, conn)
 
     def _shut_write(self, conn: _Conn) -> None:
         """End of stdin: close_notify first on TLS, then the TCP half-close."""
@@ -395,11 +499,14 @@ class Server:
             self._close(conn, exc.strerror or str(exc))
             return
         del conn.outbuf[:sent]
-        if not conn.outbuf:
-            if conn.inbuf == b"\0":  # the peer had half-closed: all is sent now
-                self._close(conn, None)
-                return
-            self.sel.modify(conn.sock, selectors.EVENT_READ, conn)
+        if not conn.outbuf and conn.eof:  # the peer had half-closed: all is sent now
+            self._close(conn, None)
+            return
+        if len(conn.outbuf) <= LOW_WATER:
+            conn.paused = False
+            if self._stdin_paused:
+                self._resume_stdin()
+        self._interest(conn)
 
     def _close(self, conn: _Conn, why: str | None) -> None:
         fd = conn.sock.fileno()
@@ -409,6 +516,10 @@ class Server:
             self.served += 1
         conn.sock.close()
         self.log(f"closed {conn.name}" + (f": {why}" if why else ""))
+        if self._accept_at is not None:  # a descriptor is free: accept at once
+            self._accept_at = 0.0
+        if self._stdin_paused and not self._stop:
+            self._resume_stdin()
         if not self.keep_open and not self.conns:
             self._stop = True
         if self.max_clients is not None and self.served >= self.max_clients:
