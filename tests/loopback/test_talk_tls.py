@@ -213,3 +213,44 @@ def test_cert_on_an_endpoint_tls_cannot_serve_is_refused(cert, endpoint):
     proc = run_cli("listen", endpoint, "--cert", crt, "--key", key)
     assert proc.returncode == 2 and b"TLS needs a TCP endpoint" in proc.stderr
     assert proc.stderr.count(b"\n") == 1
+
+
+def test_data_that_came_with_the_handshake_is_read_at_once(cert):
+    """A TLS 1.3 client's first record may arrive in the same segment as its Finished:
+    the server's stream must hand it out from what it buffered, not wait on recv."""
+    import socket
+    import ssl
+    import threading
+
+    from socklab.talk import tls
+
+    crt, key = cert
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(crt, key)
+    client_ctx = ssl.create_default_context(cafile=crt)
+    a, b = socket.socketpair()
+    got: list[bytes] = []
+
+    def serve() -> None:
+        stream = tls.accept(a, server_ctx, timeout=10)
+        stream.settimeout(5)  # a recv that waits for the buffered record times out
+        got.append(stream.recv(100))
+        stream.close()
+
+    server = threading.Thread(target=serve)
+    server.start()
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    client = client_ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    b.settimeout(10)
+    while True:
+        try:
+            client.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            b.sendall(outgoing.read())
+            incoming.write(b.recv(65536))
+    client.write(b"first words")
+    b.sendall(outgoing.read())  # Finished and the application record in one write
+    server.join(15)
+    b.close()
+    assert got == [b"first words"]

@@ -97,10 +97,11 @@ def run(args: argparse.Namespace) -> int:
                        "seconds")  # nan fails the comparison too
     mode_bits = None
     if args.file_mode is not None:
-        try:
-            mode_bits = int(args.file_mode, 8)
-        except ValueError:
-            raise BadInput(f"--mode {args.file_mode!r}: expected octal permissions") from None
+        text = args.file_mode
+        if not (text.isascii() and text.isdigit() and len(text) <= 4) or \
+                any(c in "89" for c in text):
+            raise BadInput(f"--mode {text!r}: expected octal permissions, 0 to 7777 (600)")
+        mode_bits = int(text, 8)
     if bool(args.cert) != bool(args.key) and not args.cert:
         raise BadInput("--key needs --cert")
     if args.cert and not (ep.is_inet and ep.is_stream):
@@ -233,7 +234,9 @@ def _exec(listener: socket.socket, args: argparse.Namespace, log: Any, allow: li
 
 def _exec_tls(sock: socket.socket, addr: Any, ctx: Any, argv: list[str], log: Any) -> None:
     """One --exec client over TLS: handshake, program, relay, in this thread."""
+    import errno
     import ssl
+    import time
 
     from socklab.kernel import proc
     from socklab.kernel import sock as ksock
@@ -244,9 +247,27 @@ def _exec_tls(sock: socket.socket, addr: Any, ctx: Any, argv: list[str], log: An
     except (ssl.SSLError, OSError) as exc:
         log(f"TLS handshake with {addr} failed: {exc}")
         return
-    mine, theirs = ksock.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    child = proc.spawn(argv, theirs.fileno())
-    theirs.close()
+    # Out of descriptors (EMFILE, ENFILE), wait as accept does: the connections that
+    # are ending free theirs within moments. Up to 3 s, then this client is told no.
+    for attempt in range(30):
+        try:
+            mine, theirs = ksock.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        except OSError as exc:
+            error = exc
+        else:
+            try:
+                child = proc.spawn(argv, theirs.fileno())
+                break
+            except OSError as exc:
+                mine.close()
+                error = exc
+            finally:
+                theirs.close()
+        if error.errno not in (errno.EMFILE, errno.ENFILE) or attempt == 29:
+            log(f"closed {addr}: cannot run {argv[0]}: {error.strerror or error}")
+            stream.close()
+            return
+        time.sleep(0.1)
     try:
         pump.bridge(pump.End(stream), pump.End(mine))
     except OSError as exc:

@@ -132,29 +132,43 @@ class Stream(socket.socket):
             super().sendall(data)
 
     def _fill(self) -> None:
-        """One blocking recv outside the lock, then decrypt every complete record.
+        """Decrypt what is already buffered; when that gives nothing, one blocking recv
+        outside the lock, then decrypt every complete record.
 
-        Draining whole records here matters: the second SSL_shutdown of a
-        half-close discards any application record still pending in the BIO."""
+        Records may be buffered before any recv: the read that finished the handshake
+        can carry the peer's first application data with it (a TLS 1.3 client sends it
+        right behind its Finished), and a recv then would wait for data already here.
+        Draining whole records matters too: the second SSL_shutdown of a half-close
+        discards any application record still pending in the BIO."""
+        with self._lock:
+            if self._incoming.pending and self._decrypt():
+                return
         data = super().recv(self.RECORD)
         with self._lock:
             if data:
                 self._incoming.write(data)
             else:
                 self._incoming.write_eof()
-            while True:
-                try:
-                    chunk = self._tls.read(self.RECORD)
-                except ssl.SSLWantReadError:
-                    break
-                except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                    self._peer_done = True  # close_notify, or a bare FIN (ragged EOF)
-                    break
-                if not chunk:
-                    self._peer_done = True
-                    break
-                self._plain += chunk
+            self._decrypt()
             self._flush()  # reading can make records to send (key update)
+
+    def _decrypt(self) -> bool:
+        """Lock held: every complete record into ``_plain``; True when that gave
+        plaintext or the peer's end."""
+        before = len(self._plain)
+        while True:
+            try:
+                chunk = self._tls.read(self.RECORD)
+            except ssl.SSLWantReadError:
+                break
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                self._peer_done = True  # close_notify, or a bare FIN (ragged EOF)
+                break
+            if not chunk:
+                self._peer_done = True
+                break
+            self._plain += chunk
+        return len(self._plain) > before or self._peer_done
 
     # -- the socket API --
 
