@@ -62,7 +62,8 @@ def test_network_error_lists_every_attempt():
 def test_public_api_is_pinned():
     assert sorted(socklab.__all__) == sorted([
         "BadAddress", "BadInput", "Endpoint", "MissingPrivilege", "NetworkError", "NotFound",
-        "Server", "SocketRecord", "SocklabError", "Timeout", "addresses", "aio", "connect",
+        "Server", "SocketRecord", "SocklabError", "Timeout", "addresses", "aio", "change",
+        "connect",
         "explain_route", "links", "listen", "neighbours", "netns", "parse_endpoint", "relay",
         "route_get", "routes", "rules", "socket", "socketpair", "sockets", "sysctl", "trace",
         "tracing",
