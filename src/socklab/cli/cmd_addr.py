@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import argparse
 
-from socklab.cli import options
+from socklab.cli import options, stackchange
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dev", nargs="?", metavar="DEV", help="only this interface")
+    stackchange.add_arguments(p, "addr")
     p.add_argument("-4", dest="family", action="store_const", const="inet", help="IPv4 only")
     p.add_argument("-6", dest="family", action="store_const", const="inet6", help="IPv6 only")
     options.add_source_option(p)
 
 
 def run(args: argparse.Namespace) -> int:
+    if stackchange.is_verb("addr", args.dev):
+        return stackchange.run("addr", args.dev, args.words, args)
+    stackchange.no_extra("addr", args)
     from socklab.cli import render, stackview
     from socklab.stack import read
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 
-from socklab.cli import options
+from socklab.cli import options, stackchange
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dev", nargs="?", metavar="DEV", help="only this interface")
+    stackchange.add_arguments(p, "link")
     p.add_argument("--style", choices=("ip", "ifconfig"), default="ip",
                    help="ip (a table, default) or ifconfig (ifconfig -a's blocks)")
     p.add_argument("-s", "--stats", action="store_true", help="add the rx/tx counters")
@@ -26,6 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if stackchange.is_verb("link", args.dev):
+        return stackchange.run("link", args.dev, args.words, args)
+    stackchange.no_extra("link", args)
     from socklab.cli import render, stackview
     from socklab.stack import read
 

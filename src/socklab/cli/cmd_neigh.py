@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import argparse
 
-from socklab.cli import options
+from socklab.cli import options, stackchange
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dev", nargs="?", metavar="DEV", help="only this interface")
+    stackchange.add_arguments(p, "neigh")
     p.add_argument("-4", dest="family", action="store_const", const="inet", help="IPv4 (ARP)")
     p.add_argument("-6", dest="family", action="store_const", const="inet6", help="IPv6 (NDP)")
     options.add_source_option(p)
@@ -25,6 +26,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if stackchange.is_verb("neigh", args.dev):
+        return stackchange.run("neigh", args.dev, args.words, args)
+    stackchange.no_extra("neigh", args)
     from socklab.cli import render, stackview
     from socklab.stack import read
 

@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import argparse
 
-from socklab.cli import options
+from socklab.cli import options, stackchange
 from socklab.errors import BadInput
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("verb", nargs="?", default="show", choices=("show", "get"),
-                   help="show (default) or get DEST")
+    p.add_argument("verb", nargs="?", default="show",
+                   choices=("show", "get", *stackchange.VERBS["route"]),
+                   help="show (default), get DEST, or a change: add|del|replace")
     p.add_argument("dest", nargs="?", metavar="DEST", help="for get: the destination address")
+    stackchange.add_arguments(p, "route")
     p.add_argument("--table", metavar="TABLE", default="all",
                    help="main, local, default, a number, or all (default)")
     p.add_argument("-4", dest="family", action="store_const", const="inet", help="IPv4 only")
@@ -41,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
     from socklab.cli import render, stackview
     from socklab.stack import read
 
+    if stackchange.is_verb("route", args.verb):
+        words = [args.dest, *args.words] if args.dest is not None else args.words
+        return stackchange.run("route", args.verb, words, args)
+    stackchange.no_extra("route", args)
     if args.verb == "get":
         if not args.dest:
             raise BadInput("route get: give a destination address (socklab route get DEST)")

@@ -304,6 +304,14 @@ _FAMILY_NAMES = {socket.AF_UNSPEC: "AF_UNSPEC", socket.AF_INET: "AF_INET",
                  socket.AF_INET6: "AF_INET6", socket.AF_BRIDGE: "AF_BRIDGE"}
 
 
+# header fields whose numbers have names (the names ip prints)
+_NUMBER_NAMES: dict[str, dict[int, str]] = {
+    "rtm_protocol": rtnl.PROTOCOLS, "rtm_scope": rtnl.SCOPES, "ifa_scope": rtnl.SCOPES,
+    "rtm_type": dict(enumerate(rtnl.ROUTE_TYPES)), "rtm_table": rtnl.TABLES,
+    "table": rtnl.TABLES, "action": rtnl.RULE_ACTIONS,
+}
+
+
 def _value(fmt: Fmt, raw: bytes) -> str:
     if fmt == "str":
         return repr(raw.split(b"\0", 1)[0].decode(errors="replace"))
@@ -390,8 +398,13 @@ def _header_and_attrs(raw: bytes, header: struct.Struct, fields: tuple[str, ...]
         text = str(value)
         if field.endswith("family"):
             text = _FAMILY_NAMES.get(value, str(value))
-        elif field in ("ifi_flags", "ifi_change", "ndm_state"):
+        elif field in ("ifi_flags", "ifi_change"):
             text = f"{value:#x}"
+        elif field == "ndm_state":
+            names = "|".join(n for bit, n in rtnl.NUD_STATES if value & bit)
+            text = f"{value:#x} ({names or 'NONE'})"
+        elif field in _NUMBER_NAMES and value in _NUMBER_NAMES[field]:
+            text = f"{value} ({_NUMBER_NAMES[field][value]})"
         out.append((indent + field, text))
     return out + _attrs(raw[header.size:], table, indent)
 
