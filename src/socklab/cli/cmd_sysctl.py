@@ -65,5 +65,6 @@ def run(args: argparse.Namespace) -> int:
     elif args.values:
         print("\n".join(s.text for s in settings))
     else:
-        print("\n".join(f"{s.key} = {s.text}" for s in settings))
+        print("\n".join(f"{s.key} = {s.text}" + (f" (was {s.old})" if s.old is not None
+                                                  else "") for s in settings))
     return 0
