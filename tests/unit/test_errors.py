@@ -65,7 +65,8 @@ def test_public_api_is_pinned():
         "Server", "SocketRecord", "SocklabError", "Timeout", "addresses", "aio", "change",
         "connect",
         "explain_route", "links", "listen", "neighbours", "netns", "parse_endpoint", "relay",
-        "route_get", "routes", "rules", "socket", "socketpair", "sockets", "sysctl", "trace",
+        "route_get", "routes", "rules", "snapshot", "socket", "socketpair", "sockets", "sysctl",
+        "trace",
         "tracing",
     ])
     for name in socklab.__all__:

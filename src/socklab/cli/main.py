@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rule": ("cmd_rule", "routing policy rules (ip rule)"),
     "neigh": ("cmd_neigh", "neighbour tables: ARP and NDP (arp -an, ip neigh)"),
     "sysctl": ("cmd_sysctl", "kernel parameters, read, written, explained (sysctl)"),
+    "snapshot": ("cmd_snapshot", "the stack as JSON, to compare later (ip -j ...; sysctl -a)"),
+    "diff": ("cmd_diff", "what changed between two snapshots, or since one"),
     "connect": ("cmd_connect", "connect to an endpoint, stdin/stdout to the socket (nc)"),
     "listen": ("cmd_listen", "listen on an endpoint and serve clients (nc -l, ncat)"),
     "relay": ("cmd_relay", "relay two endpoints both ways (socat)"),
