@@ -7,6 +7,7 @@ nothing changed.
 """
 
 import json
+import subprocess
 
 import pytest
 from helpers import SOCKLAB, need_tool, run_cli
@@ -309,8 +310,16 @@ BAD = [
 ]
 
 
+def snapshot_unchanged(ns, before):
+    """socklab diff against the snapshot taken before: no differences (exit 0)."""
+    proc = subprocess.run([*SOCKLAB, "--netns", ns.name, "diff", "-"], input=before,
+                          capture_output=True)
+    assert (proc.returncode, proc.stdout) == (0, b"no differences\n"), proc.stdout
+
+
 def test_bad_arguments_exit_2_and_change_nothing(lab):
     before = ip_state(lab)
+    snap = sl(lab, "snapshot").stdout
     for argv in BAD:
         proc = sl(lab, *argv, ok=False)
         err = proc.stderr.decode()
@@ -318,6 +327,7 @@ def test_bad_arguments_exit_2_and_change_nothing(lab):
         assert err.startswith("socklab: error: ") and err.count("\n") == 1, (argv, err)
         assert "internal error" not in err and "Traceback" not in err, (argv, err)
     assert ip_state(lab) == before
+    snapshot_unchanged(lab, snap)
 
 
 UNPRIVILEGED = [
@@ -336,9 +346,11 @@ UNPRIVILEGED = [
 def test_without_privilege_exit_77_and_nothing_changed(lab):
     need_tool("setpriv")
     before = ip_state(lab)
+    snap = sl(lab, "snapshot").stdout
     for argv in UNPRIVILEGED:
         proc = lab.exec("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                         "--inh-caps=-all", *SOCKLAB, *argv, check=False, cwd="/tmp")
         assert proc.returncode == 77, (argv, proc.stderr)
         assert "CAP_NET_ADMIN" in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
     assert ip_state(lab) == before
+    snapshot_unchanged(lab, snap)
