@@ -30,6 +30,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="show (default), get DEST, or a change: add|del|replace")
     p.add_argument("dest", nargs="?", metavar="DEST", help="for get: the destination address")
     stackchange.add_arguments(p, "route")
+    # route(8)'s own spelling: 'route add -net NET netmask M gw GW' (cli/classic.py)
+    p.add_argument("-net", dest="classic_net", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p.add_argument("-host", dest="classic_host", nargs=argparse.REMAINDER,
+                   help=argparse.SUPPRESS)
     p.add_argument("--table", metavar="TABLE", default="all",
                    help="main, local, default, a number, or all (default)")
     p.add_argument("-4", dest="family", action="store_const", const="inet", help="IPv4 only")
@@ -43,6 +47,20 @@ def run(args: argparse.Namespace) -> int:
     from socklab.cli import render, stackview
     from socklab.stack import read
 
+    classic_words = args.classic_net if args.classic_net is not None else args.classic_host
+    if classic_words is not None or (args.verb in ("add", "del") and "gw" in args.words):
+        from socklab.cli import classic
+
+        if args.verb not in ("add", "del"):
+            raise BadInput("route -net/-host go after add or del (route add -net NET ...); "
+                           "route -n is socklab route --style route")
+        if classic_words is None:  # 'route add default gw GW'
+            classic_words = [args.dest, *args.words]
+        classic_words = stackchange.take_flags(classic_words, args)
+        stackchange.show(classic.route(args.verb, classic_words,
+                                       args.classic_host is not None,
+                                       bool(args.change_dry_run or args.change_explain)), args)
+        return 0
     if stackchange.is_verb("route", args.verb):
         words = [args.dest, *args.words] if args.dest is not None else args.words
         return stackchange.run("route", args.verb, words, args)

@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sysctl": ("cmd_sysctl", "kernel parameters, read, written, explained (sysctl)"),
     "snapshot": ("cmd_snapshot", "the stack as JSON, to compare later (ip -j ...; sysctl -a)"),
     "diff": ("cmd_diff", "what changed between two snapshots, or since one"),
+    "ifconfig": ("cmd_ifconfig", "ifconfig's grammar: show or change an interface"),
+    "arp": ("cmd_arp", "arp's grammar: show, add (-s) or delete (-d) ARP entries"),
     "connect": ("cmd_connect", "connect to an endpoint, stdin/stdout to the socket (nc)"),
     "listen": ("cmd_listen", "listen on an endpoint and serve clients (nc -l, ncat)"),
     "relay": ("cmd_relay", "relay two endpoints both ways (socat)"),

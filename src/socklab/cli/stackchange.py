@@ -85,6 +85,16 @@ def no_extra(command: str, args: argparse.Namespace) -> None:
                        f"({'|'.join(VERBS[command])})")
 
 
+def take_flags(words: list[str], args: argparse.Namespace) -> list[str]:
+    """The words a REMAINDER argument swallowed, without the options that go with a
+    change (``--dry-run``, ``--explain``, ``--json``), which are set on ``args``."""
+    flags = {"--dry-run": "change_dry_run", "--explain": "change_explain", "--json": "json"}
+    for word in words:
+        if word in flags:
+            setattr(args, flags[word], True)
+    return [w for w in words if w not in flags]
+
+
 class Words:
     """The words of a change, read left to right as ``ip`` reads them."""
 

@@ -48,6 +48,7 @@ __all__ = [
     "addr_add",
     "addr_del",
     "addr_flush",
+    "apply",
     "link_add",
     "link_del",
     "link_set",
@@ -296,6 +297,14 @@ def _run(change: Change, netns: str | None, dry_run: bool) -> Change:
                 except OSError as exc:
                     raise _refused(change.operation, exc) from exc
     return change._replace(sent=True)
+
+
+def apply(planned: Change, *, netns: str | None = None) -> Change:
+    """Send a change planned with ``dry_run=True`` (several planned first, then sent in
+    order: every argument of all of them is checked before the first is sent)."""
+    if planned.sent:
+        raise BadInput(f"{planned.operation}: sent already")
+    return _run(planned, netns, False)
 
 
 # -- links -----------------------------------------------------------------------------
@@ -867,7 +876,7 @@ def _neigh(verb: str, dst: str, dev: str, lladdr: str | None, nud: str,
     if fam == socket.AF_INET:
         if verb == "del":
             classic = f"arp -d {ip} -i {dev}"
-        elif mac is not None and nud == "permanent":
+        elif mac is not None and nud == "permanent":  # arp -s adds or replaces
             classic = f"arp -i {dev} -s {ip} {mac.hex(':')}"
     flags = {"add": NEW, "replace": REPLACE, "del": 0}[verb]
     msg = rq.RTM_DELNEIGH if verb == "del" else rtnl.RTM_NEWNEIGH
