@@ -51,3 +51,19 @@ def test_checks_come_before_the_kernel(netns):
         change.addr_add("10.0.0.1/24", "nosuch0", netns=netns.name)
     with pytest.raises(BadInput):
         change.route_add("10.0.0.0/33", dev="lo", netns=netns.name)
+
+
+def test_a_session_sees_its_own_changes(netns):
+    """In one session, a route through a gateway that an address added just before made
+    reachable is accepted: what a change alters is read again."""
+    with change.session(netns=netns.name):
+        change.link_add("v0", "veth", peer="v1", netns=netns.name)
+        change.link_set("v0", up=True, netns=netns.name)
+        change.addr_add("10.7.0.1/24", "v0", netns=netns.name)
+        change.route_add("10.8.0.0/16", via="10.7.0.254", netns=netns.name)
+        for i in range(50):
+            change.route_add(f"10.9.{i}.0/24", via="10.7.0.254", netns=netns.name)
+        with pytest.raises(BadInput):  # still checked against the namespace's state
+            change.route_add("10.10.0.0/16", via="10.99.0.1", netns=netns.name)
+    routes = _ipj(netns, "route", "show", "proto", "boot")
+    assert len(routes) == 51 and all(r["gateway"] == "10.7.0.254" for r in routes)

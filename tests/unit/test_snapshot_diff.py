@@ -85,6 +85,14 @@ def test_a_removed_link_takes_its_own_sysctls_along():
     assert _diff(edit) == [("removed", "links", "v0", None)]
 
 
+def test_snapshots_without_sysctls_compare_the_rest():
+    def edit(s):
+        s["sysctl"] = None
+        s["links"][1]["mtu"] = 1400
+    assert _diff(edit) == [("changed", "links", "v0", {"mtu": (1500, 1400)})]
+    assert snapshot.load(json.dumps({**BASE, "sysctl": None}).encode())["sysctl"] is None
+
+
 def test_load_round_trip_and_refusals():
     assert snapshot.load(json.dumps(BASE).encode()) == BASE
     for bad in (b"", b"[]", b"{}", b"not json", json.dumps({**BASE, "routes": {}}).encode(),

@@ -163,3 +163,11 @@ def test_write_keeps_the_old_value_and_refuses_before_writing(proc_root):
     done = sysctl.write("net.ipv4.ip_forward", "1", proc_root=proc_root)
     assert (done.value, done.old) == (1, "0")
     sysctl.write("net.ipv4.ip_forward", "0", proc_root=proc_root)
+
+
+def test_the_snapshot_reader_follows_no_symlink(proc_root):
+    found = dict(procfs.read_sysctl_subtree("net", proc_root))
+    assert found["net/ipv4/ip_forward"] in ("0", "1")
+    assert "net/ipv4/conf/eth0.1/forwarding" in found
+    assert SECRET not in found.values()
+    assert not any("leak" in p or "etcdir" in p for p in found)

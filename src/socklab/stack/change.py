@@ -22,6 +22,10 @@ Every function here follows the same rules:
    ``dry_run`` nothing is sent (``sent`` is False).
 5. ``netns``: the change is made in that named namespace (a netlink socket
    belongs to the namespace it was opened in).
+6. Inside ``with session(netns=...)``, changes share one rtnetlink socket and
+   one reading of the devices, routes and table names, read again only after
+   a change that may alter them (a link, an address, a route without a
+   gateway): the batch path, ``ip -batch``'s.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ import errno
 import ipaddress
 import os
 import socket
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
 from typing import NamedTuple, NoReturn
 
 from socklab.errors import BadInput, MissingPrivilege, NetworkError, NotFound, SocklabError
@@ -39,7 +44,7 @@ from socklab.kernel import netlink, procfs
 from socklab.kernel import netns as knetns
 from socklab.stack import read, rtnl
 from socklab.stack import rtnl_requests as rq
-from socklab.stack.model import Link
+from socklab.stack.model import Link, Route
 from socklab.stack.rtnl_requests import Nexthop, Request
 
 __all__ = [
@@ -61,9 +66,11 @@ __all__ = [
     "route_replace",
     "rule_add",
     "rule_del",
+    "session",
 ]
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Number = int | str
 
 CAPABILITY = "CAP_NET_ADMIN"
@@ -172,8 +179,9 @@ def _prefix(text: str, op: str, family: int | None) -> tuple[int, IP | None, int
         if not plen.isdigit():
             _bad_prefix(text, op)
         length = _number(plen, "prefix length", op, 0, ip.max_prefixlen)
-    net = ipaddress.ip_network(f"{ip}/{length}", strict=False)
-    if net.network_address != ip:
+    host_bits = (1 << (ip.max_prefixlen - length)) - 1
+    if int(ip) & host_bits:
+        net = ipaddress.ip_network(f"{ip}/{length}", strict=False)
         raise BadInput(f"{op}: {text} has host bits set (did you mean {net}?)")
     fam = socket.AF_INET if ip.version == 4 else socket.AF_INET6
     if family is not None and fam != family:
@@ -208,7 +216,7 @@ def _named(value: str | int | None, names: dict[int, str], what: str, op: str,
 def _table(value: str | int | None, op: str) -> int:
     if value is None:
         return 254  # main
-    names = {**rtnl.TABLES, **procfs.read_rt_tables()}
+    names = {**rtnl.TABLES, **_table_names()}
     names.pop(0, None)  # unspec is no table
     table = _named(value, names, "routing table", op, 2**32 - 1)
     if table == 0:
@@ -230,8 +238,84 @@ def _enter(netns: str | None) -> AbstractContextManager[object]:
     return knetns.entered(netns) if netns else nullcontext()
 
 
+class _Session:
+    """What a :func:`session` keeps between changes: one rtnetlink socket, and the
+    devices, routes and table names, read again only after a change that alters them."""
+
+    def __init__(self, netns: str | None) -> None:
+        self.netns = netns
+        self.nl: netlink.NetlinkSocket | None = None
+        self.links: dict[str, Link] | None = None
+        self.routes: list[Route] | None = None
+        self.connected: list[tuple[Network, str | None]] | None = None
+        self.tables: dict[int, str] | None = None
+
+    def forget(self, change: Change) -> None:
+        """Drop what ``change`` may have altered (rule 6)."""
+        for req in change.requests:
+            if req.msg_type in (rtnl.RTM_NEWROUTE, rq.RTM_DELROUTE):
+                found = netlink.attrs(req.payload, rtnl.RTMSG.size, len(req.payload))
+                if rtnl.RTA_GATEWAY not in found and rtnl.RTA_MULTIPATH not in found:
+                    self.routes = self.connected = None  # gateways may be reachable now
+            elif req.msg_type not in (rtnl.RTM_NEWNEIGH, rq.RTM_DELNEIGH, rtnl.RTM_NEWRULE,
+                                      rq.RTM_DELRULE):
+                self.links = self.routes = self.connected = None  # links and addresses
+        if change.tun is not None:
+            self.links = None
+
+
+_SESSION: ContextVar[_Session | None] = ContextVar("socklab_change_session", default=None)
+
+
+@contextmanager
+def session(*, netns: str | None = None) -> Iterator[None]:
+    """Many changes in one process, as ``ip -batch`` makes them (rule 6): inside the
+    block, the changes of ``netns`` share one rtnetlink socket and one reading of
+    the devices, routes and table names, read again only after a change that may
+    alter them."""
+    state = _Session(netns)
+    token = _SESSION.set(state)
+    try:
+        yield
+    finally:
+        _SESSION.reset(token)
+        if state.nl is not None:
+            state.nl.close()
+
+
+def _session(netns: str | None) -> _Session | None:
+    state = _SESSION.get()
+    return state if state is not None and state.netns == netns else None
+
+
 def _links(netns: str | None) -> dict[str, Link]:
-    return {link.name: link for link in read.links(netns=netns, source="netlink")}
+    state = _session(netns)
+    if state is not None and state.links is not None:
+        return state.links
+    found = {link.name: link for link in read.links(netns=netns, source="netlink")}
+    if state is not None:
+        state.links = found
+    return found
+
+
+def _routes(netns: str | None) -> list[Route]:
+    state = _session(netns)
+    if state is not None and state.routes is not None:
+        return state.routes
+    found = read.routes(netns=netns, source="netlink")
+    if state is not None:
+        state.routes = found
+    return found
+
+
+def _table_names() -> dict[int, str]:
+    state = _SESSION.get()
+    if state is not None and state.tables is not None:
+        return state.tables
+    found = procfs.read_rt_tables()
+    if state is not None:
+        state.tables = found
+    return found
 
 
 def _dev(links: dict[str, Link], dev: str | None, op: str) -> Link:
@@ -277,6 +361,26 @@ def _refused(op: str, exc: OSError) -> SocklabError:
 def _run(change: Change, netns: str | None, dry_run: bool) -> Change:
     if dry_run:
         return change
+    state = _session(netns)
+    if state is not None and change.tun is None:
+        if state.nl is None:
+            with _enter(netns):
+                try:
+                    state.nl = netlink.NetlinkSocket(netlink.NETLINK_ROUTE)
+                except OSError as exc:
+                    raise _refused(f"{change.operation}: open rtnetlink socket", exc) from exc
+            state.nl.enable_ext_ack()
+        try:
+            for req in change.requests:
+                try:
+                    state.nl.transact(req.msg_type, req.payload, req.flags)
+                except OSError as exc:
+                    raise _refused(change.operation, exc) from exc
+        finally:
+            state.forget(change)
+        return change._replace(sent=True)
+    if state is not None:
+        state.forget(change)
     with _enter(netns):
         if change.tun is not None:
             from socklab.kernel import tun
@@ -586,21 +690,27 @@ def _connected(gw: IP, dev: str | None, netns: str | None) -> bool:
     (fib_check_nh: the gateway must be reached at scope link)."""
     if gw.version == 6 and gw.is_link_local:
         return dev is not None
-    for r in read.routes(netns=netns, source="netlink"):
-        if r.type not in ("unicast", "local") or r.gateway is not None or r.nexthops:
-            continue
-        if dev is not None and r.dev != dev:
-            continue
-        if r.dst == "default":
+    return any(net.version == gw.version and gw in net and (dev is None or dev == out)
+               for net, out in _connected_networks(netns))
+
+
+def _connected_networks(netns: str | None) -> list[tuple[Network, str | None]]:
+    state = _session(netns)
+    if state is not None and state.connected is not None:
+        return state.connected
+    found: list[tuple[Network, str | None]] = []
+    for r in _routes(netns):
+        if r.type != "unicast" or r.gateway is not None or r.nexthops or r.dst == "default":
             continue
         try:
             net = ipaddress.ip_network(r.dst if "/" in r.dst else f"{r.dst}/{r.dst_len}",
                                        strict=False)
         except ValueError:
             continue
-        if net.version == gw.version and gw in net and r.type == "unicast":
-            return True
-    return False
+        found.append((net, r.dev))
+    if state is not None:
+        state.connected = found
+    return found
 
 
 def _route(verb: str, dst: str, *, via: str | None, dev: str | None,
@@ -708,7 +818,7 @@ def _route_classic(verb: str, fam: int, net: IP | None, plen: int, gw: IP | None
     elif plen == 32:
         parts += [verb, "-host", str(net)]
     else:
-        mask = ipaddress.ip_network(f"{net}/{plen}").netmask
+        mask = ipaddress.IPv4Address((0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF)
         parts += [verb, "-net", str(net), "netmask", str(mask)]
     parts += ["gw", str(gw)] if gw else []
     parts += ["metric", str(metric)] if metric is not None else []

@@ -15,7 +15,8 @@ Rules of :func:`diff`:
 2. Counters and timers are not differences: link statistics, address
    lifetimes, and the states a neighbour entry moves through on its own
    timers (REACHABLE, STALE, DELAY, PROBE) are left out; PERMANENT, NOARP,
-   FAILED and INCOMPLETE are compared.
+   FAILED and INCOMPLETE are compared. Sysctls are compared when both
+   snapshots have them.
 3. A snapshot read back (:func:`load`) is checked: a file that is not one
    raises BadInput, naming what is wrong.
 """
@@ -29,6 +30,7 @@ from typing import NamedTuple
 
 from socklab.errors import BadInput, SocklabError
 from socklab.kernel import netns as knetns
+from socklab.kernel import procfs
 from socklab.stack import read, sysctl
 
 __all__ = ["KINDS", "Difference", "diff", "load", "take"]
@@ -56,36 +58,39 @@ def _enter(netns: str | None) -> AbstractContextManager[object]:
     return knetns.entered(netns) if netns else nullcontext()
 
 
-def take(*, netns: str | None = None) -> Json:
-    """The stack of this (or the named) namespace, as a JSON-ready dict."""
+def take(*, netns: str | None = None, sysctls: bool = True) -> Json:
+    """The stack of this (or the named) namespace, as a JSON-ready dict; without
+    ``sysctls``, ``"sysctl"`` is null (and :func:`diff` then leaves them out)."""
     links = read.links(netns=netns, source="netlink")
-    with _enter(netns):
-        settings = sysctl.read("net")
+    settings: dict[str, str] | None = None
+    if sysctls:
+        with _enter(netns):  # /proc/sys/net is the namespace of the thread that opens it
+            settings = {sysctl.path_to_key(path): text
+                        for path, text in procfs.read_sysctl_subtree("net")
+                        if path.rsplit("/", 1)[-1] not in sysctl.DEPRECATED}
     return {
         "format": FORMAT,
-        "links": [_record(r._asdict()) for r in links],
+        "links": [_record(dict(r._asdict())) for r in links],
         "addresses": [_record(r._asdict()) for r in read.addresses(netns=netns,
                                                                     source="netlink")],
         "routes": [_record(r._asdict()) for r in read.routes(netns=netns, source="netlink")],
         "rules": [_record(r._asdict()) for r in read.rules(netns=netns)],
         "neighbours": [_record(r._asdict()) for r in read.neighbours(netns=netns,
                                                                      source="netlink")],
-        "sysctl": {s.key: s.text for s in settings},
+        "sysctl": settings,
     }
 
 
 def _record(d: dict[str, object]) -> Json:
-    """A record as JSON values: tuples become lists, nested records dicts."""
-    out: Json = {}
+    """A record as JSON values (in place): tuples become lists, as a snapshot read back
+    has them (so a live snapshot and a loaded one compare equal), nested records dicts."""
     for key, value in d.items():
-        as_dict = getattr(value, "_asdict", None)
-        if as_dict is not None:
-            out[key] = dict(as_dict())
-        elif isinstance(value, tuple):
-            out[key] = [list(v) if isinstance(v, tuple) else v for v in value]
-        else:
-            out[key] = value
-    return out
+        if not isinstance(value, tuple):
+            continue
+        as_dict = getattr(value, "_asdict", None)  # a nested record (a link's stats)
+        d[key] = dict(as_dict()) if as_dict is not None else \
+            [list(v) if type(v) is tuple else v for v in value]
+    return d
 
 
 def load(data: bytes, name: str = "snapshot") -> Json:
@@ -104,8 +109,9 @@ def load(data: bytes, name: str = "snapshot") -> Json:
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise BadInput(f"{name}: {kind!r} is not a list of objects")
     settings = snap.get("sysctl")
-    if not isinstance(settings, dict) or not all(isinstance(v, str) for v in settings.values()):
-        raise BadInput(f"{name}: 'sysctl' is not an object of strings")
+    if settings is not None and (not isinstance(settings, dict)
+                                 or not all(isinstance(v, str) for v in settings.values())):
+        raise BadInput(f"{name}: 'sysctl' is not an object of strings (or null)")
     return snap
 
 
@@ -184,6 +190,8 @@ def diff(before: Json, after: Json) -> list[Difference]:
                       if a.get(f) != b.get(f)}
             if fields:
                 out.append(Difference("changed", kind, k, old[k], item, fields))
+    if before.get("sysctl") is None or after.get("sysctl") is None:
+        return out  # a snapshot taken without them (snapshot --no-sysctl)
     old_s, new_s = _settings(before), _settings(after)
     # the per-device keys of a link added or removed go with it (reported once, as the link)
     gone = {d.key.replace(".", "/") for d in out if d.kind == "links" and d.change != "changed"}
