@@ -46,6 +46,7 @@ bench: $(BIN)/.installed sysdeps compile
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/sockets.py
 	$(BIN)/python bench/stack.py
+	$(BIN)/python bench/change.py
 	$(BIN)/python bench/talk.py
 	$(BIN)/python bench/echo.py
 	$(BIN)/python bench/probe.py

@@ -3,7 +3,10 @@
 Privilege rule: a test that needs root (or a system tool) skips with the
 reason on an ordinary machine, but when ``CI`` is set and the process is
 root, every skip is turned into a failure (``pytest_runtest_makereport``
-below): in CI nothing may silently not run.
+below): in CI nothing may silently not run. One exemption: a test marked
+``needs_kernel_feature`` probes the running kernel for a driver (dummy, vlan,
+gre ...) and skips with the kernel's own refusal when it was built without it;
+no privilege or tool can make that run.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ def _stop_leftover_listeners() -> Iterator[None]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()
-    if report.skipped and ci_as_root() and not hasattr(report, "wasxfail"):
+    if (report.skipped and ci_as_root() and not hasattr(report, "wasxfail")
+            and item.get_closest_marker("needs_kernel_feature") is None):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"skipped under CI as root, which is not allowed: {reason}"
@@ -131,3 +135,70 @@ def netns_factory() -> Iterator[Callable[[], Netns]]:
     """Several fresh namespaces for one test (labs with hosts and routers)."""
     with contextlib.ExitStack() as stack:
         yield lambda: stack.enter_context(make_netns())
+
+
+# -- the host is never changed ---------------------------------------------------
+
+# What a test could leave behind on the host: its links, addresses, routes of every
+# table, rules, static neighbours and nftables ruleset, read by the real tools before
+# the session and after it. A difference fails the run (a test made a change outside
+# the namespaces it made itself). Counters, timers and learned state are left out.
+HOST_STATE = {
+    "links": ["ip", "-j", "link", "show"],
+    "addresses": ["ip", "-j", "addr", "show"],
+    "routes": ["ip", "-j", "route", "show", "table", "all"],
+    "routes6": ["ip", "-j", "-6", "route", "show", "table", "all"],
+    "rules": ["ip", "-j", "rule", "show"],
+    "rules6": ["ip", "-j", "-6", "rule", "show"],
+    "static neighbours": ["ip", "-j", "neigh", "show", "nud", "permanent"],
+    "nftables": ["nft", "-j", "list", "ruleset"],
+}
+_VOLATILE = {"expires", "cacheinfo", "valid_life_time", "preferred_life_time", "operstate",
+             "linkmode", "group", "txqlen", "stats64", "used", "confirmed", "updated",
+             "probes", "handle", "metainfo"}
+
+
+def _stable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in sorted(value.items()) if k not in _VOLATILE}
+    if isinstance(value, list):
+        return sorted((_stable(v) for v in value), key=repr)
+    return value
+
+
+def _host_state() -> dict[str, Any]:
+    import json
+    import shutil
+
+    state: dict[str, Any] = {}
+    for name, argv in HOST_STATE.items():
+        if shutil.which(argv[0]) is None and not os.access(f"/usr/sbin/{argv[0]}", os.X_OK):
+            continue
+        proc = subprocess.run(argv, capture_output=True, text=True)
+        if proc.returncode == 0 and proc.stdout.strip():
+            state[name] = _stable(json.loads(proc.stdout))
+    return state
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if os.geteuid() == 0:
+        session.config.stash[_HOST_KEY] = _host_state()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    before = session.config.stash.get(_HOST_KEY, None)
+    if before is None:
+        return
+    after = _host_state()
+    changed = [name for name in HOST_STATE if before.get(name) != after.get(name)]
+    if changed:
+        import sys
+
+        sys.stderr.write(f"\nthe tests changed the host: {', '.join(changed)}\n")
+        for name in changed:
+            sys.stderr.write(f"  {name} before: {before.get(name)}\n  {name} after:  "
+                             f"{after.get(name)}\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_HOST_KEY = pytest.StashKey[dict[str, Any]]()

@@ -444,22 +444,12 @@ def test_peer_in_another_namespace_is_named(labs):
     (["route", "-n"], "--style route"),
     (["route", "-6", "-n"], "--style route"),
     (["neigh", "-an"], "--style arp"),
-    (["neigh", "-s", "10.0.0.7", "02:00:00:00:00:07"], "does not change"),
-    (["neigh", "-d", "10.0.0.7"], "does not change"),
+    (["neigh", "-s", "10.0.0.7", "02:00:00:00:00:07"], "socklab arp -s/-d"),
+    (["neigh", "-d", "10.0.0.7"], "socklab arp -s/-d"),
     (["neigh", "--style", "arp", "-6"], "IPv4"),
     (["link", "-a"], "--style ifconfig"),
-    (["addr", "add", "10.0.0.1/24", "dev", "eth0"], "addr add"),
-    (["addr", "del", "10.0.0.1/24", "dev", "eth0"], "addr del"),
-    (["link", "set", "eth0", "up"], "link set"),
-    (["route", "add", "10.0.0.0/8", "via", "10.0.0.1"], "route add"),
-    (["route", "del", "default"], "route del"),
-    (["route", "add", "-net", "10.0.0.0", "netmask", "255.0.0.0", "gw", "10.0.0.1"],
-     "does not change"),
-    (["route", "replace", "default", "via", "10.0.0.1"], "route replace"),
-    (["neigh", "add", "10.0.0.7", "lladdr", "02:00:00:00:00:07", "dev", "eth0"], "neigh add"),
-    (["neigh", "flush", "dev", "eth0"], "neigh flush"),
     (["neigh", "change", "10.0.0.7", "dev", "eth0"], "neigh change"),
-    (["rule", "add", "from", "all", "lookup", "100"], "rule add"),
+    (["link", "flush"], "link flush"),
     (["rule", "flush"], "rule flush"),
     (["route", "--table", "99999999999"], "out of range"),
     (["route", "--table", "4294967296"], "out of range"),
@@ -469,8 +459,10 @@ def test_peer_in_another_namespace_is_named(labs):
     (["route", "show", "table", "99999999999"], "out of range"),
     (["route", "show", "table", "local", "extra"], "unexpected"),
 ])
-def test_classic_spellings_get_a_hint_exit_2(argv, words):
-    proc = run_cli(*argv)
+def test_classic_spellings_get_a_hint_exit_2(argv, words, netns):
+    # in a namespace of its own: a line that was a hint once may be a change now, and a
+    # change made on the host would stay there
+    proc = run_cli("--netns", netns.name, *argv)
     err = proc.stderr.decode()
     assert proc.returncode == 2, err
     assert err.count("\n") == 1 and err.startswith("socklab: error: "), err

@@ -36,3 +36,22 @@ def test_skip_is_failure_under_ci_as_root(pytester, monkeypatch):
 def test_skip_stays_skip_without_ci(pytester, monkeypatch):
     result = _run(pytester, monkeypatch, ci=False)
     result.assert_outcomes(skipped=1)
+
+
+KERNEL_FEATURE = """
+import pytest
+
+@pytest.mark.needs_kernel_feature("dummy")
+def test_needs_a_driver():
+    pytest.skip("add link d0 type dummy: Operation not supported (Unknown device type)")
+"""
+
+
+def test_a_missing_kernel_feature_stays_a_skip_under_ci(pytester, monkeypatch):
+    pytester.makeconftest((TESTS / "conftest.py").read_text())
+    pytester.syspathinsert(TESTS)
+    pytester.makepyfile(test_inner=KERNEL_FEATURE)
+    pytester.makeini("[pytest]\nmarkers =\n    needs_kernel_feature(name): a driver\n")
+    monkeypatch.setenv("CI", "true")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(skipped=1)

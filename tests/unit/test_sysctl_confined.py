@@ -121,3 +121,53 @@ def test_no_generated_key_leads_out_of_proc_sys(proc_root, key):
         sysctl.write(key, "0", proc_root=proc_root)  # "0": files inside stay readable
     assert _text(f"{proc_root}/secret") == SECRET
     assert _text(f"{proc_root}/etc/shadow") == SECRET
+
+
+@pytest.mark.parametrize("key, current, value, expected", [
+    ("net.ipv4.ip_forward", "0", "1", "1"),
+    ("net.ipv4.ip_forward", "0", " 1\n", "1"),
+    ("net.core.somaxconn", "4096", "-1", "-1"),
+    ("net.ipv4.ip_local_port_range", "32768\t60999", "1024 65000", "1024\t65000"),
+    ("net.ipv4.ip_local_port_range", "32768\t60999", "2000 2000", "2000\t2000"),
+    ("net.ipv4.ping_group_range", "1\t0", "1 0", "1\t0"),  # nobody: high below low is meant
+    ("net.ipv4.tcp_congestion_control", "cubic", "reno", "reno"),
+])
+def test_a_written_value_fits_the_key(key, current, value, expected):
+    assert sysctl.check_value(key, current, value) == expected
+
+
+@pytest.mark.parametrize("key, current, value", [
+    ("net.ipv4.ip_forward", "0", "yes"),
+    ("net.ipv4.ip_forward", "0", "2"),  # a boolean
+    ("net.ipv4.ip_forward", "0", "1 1"),
+    ("net.ipv4.ip_forward", "0", ""),
+    ("net.core.somaxconn", "4096", "4k"),
+    ("net.core.somaxconn", "4096", "0x10"),
+    ("net.ipv4.ip_local_port_range", "32768\t60999", "60999 32768"),
+    ("net.ipv4.ip_local_port_range", "32768\t60999", "1024"),
+    ("net.ipv4.ip_local_port_range", "32768\t60999", "0 70000"),
+    ("net.ipv4.tcp_syncookies", "1", "3"),
+])
+def test_a_value_of_the_wrong_type_is_refused(key, current, value):
+    with pytest.raises(BadInput):
+        sysctl.check_value(key, current, value)
+
+
+def test_write_keeps_the_old_value_and_refuses_before_writing(proc_root):
+    path = os.path.join(proc_root, "sys", "net", "ipv4", "ip_forward")
+    with open(path, "w") as f:
+        f.write("0\n")
+    with pytest.raises(BadInput, match="integer"):
+        sysctl.write("net.ipv4.ip_forward", "yes", proc_root=proc_root)
+    assert _text(path) == "0\n"
+    done = sysctl.write("net.ipv4.ip_forward", "1", proc_root=proc_root)
+    assert (done.value, done.old) == (1, "0")
+    sysctl.write("net.ipv4.ip_forward", "0", proc_root=proc_root)
+
+
+def test_the_snapshot_reader_follows_no_symlink(proc_root):
+    found = dict(procfs.read_sysctl_subtree("net", proc_root))
+    assert found["net/ipv4/ip_forward"] in ("0", "1")
+    assert "net/ipv4/conf/eth0.1/forwarding" in found
+    assert SECRET not in found.values()
+    assert not any("leak" in p or "etcdir" in p for p in found)

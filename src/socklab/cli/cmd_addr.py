@@ -12,22 +12,26 @@ from __future__ import annotations
 
 import argparse
 
-from socklab.cli import options
+from socklab.cli import options, stackchange
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("words", nargs="*", metavar="DEV",
+    p.add_argument("dev", nargs="?", metavar="DEV",
                    help="only this interface (ip's 'show dev DEV' is read too)")
+    stackchange.add_arguments(p, "addr")
     p.add_argument("-4", dest="family", action="store_const", const="inet", help="IPv4 only")
     p.add_argument("-6", dest="family", action="store_const", const="inet6", help="IPv6 only")
     options.add_source_option(p)
 
 
 def run(args: argparse.Namespace) -> int:
+    if stackchange.is_verb("addr", args.dev):
+        return stackchange.run("addr", args.dev, args.words, args)
+    stackchange.no_change_options("addr", args)
     from socklab.cli import render, stackview
     from socklab.stack import read
 
-    dev = options.device_words("addr", args.words)
+    dev = options.device_words("addr", [args.dev, *args.words] if args.dev else args.words)
     addrs = read.addresses(dev, args.family, source=args.source)
     render.emit(addrs, stackview.ADDR_COLUMNS, args.json)
     return 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from socklab.cli import options
+from socklab.cli import options, stackchange
 from socklab.errors import NotFound, SocklabError
 
 if TYPE_CHECKING:
@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("words", nargs="*", metavar="DEV",
+    p.add_argument("dev", nargs="?", metavar="DEV",
                    help="only this interface (ip's 'show dev DEV' is read too)")
+    stackchange.add_arguments(p, "link")
     p.add_argument("--style", choices=("ip", "ifconfig"), default="ip",
                    help="ip (a table, default) or ifconfig (ifconfig -a's blocks)")
     p.add_argument("-s", "--stats", action="store_true", help="add the rx/tx counters")
@@ -35,10 +36,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if stackchange.is_verb("link", args.dev):
+        return stackchange.run("link", args.dev, args.words, args)
+    stackchange.no_change_options("link", args)
     from socklab.cli import render, stackview
     from socklab.stack import read
 
-    dev = options.device_words("link", args.words)
+    dev = options.device_words("link", [args.dev, *args.words] if args.dev else args.words)
     if args.style == "ifconfig" and not args.json:
         # ifconfig eth0:1 names an alias: the block of that label on eth0
         parent = dev.split(":", 1)[0] if dev else None

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import argparse
 
-from socklab.cli import options
+from socklab.cli import options, stackchange
 from socklab.errors import BadInput
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("words", nargs="*", metavar="DEV",
+    p.add_argument("dev", nargs="?", metavar="DEV",
                    help="only this interface (ip's 'show dev DEV' is read too)")
+    stackchange.add_arguments(p, "neigh")
     p.add_argument("-4", dest="family", action="store_const", const="inet", help="IPv4 (ARP)")
     p.add_argument("-6", dest="family", action="store_const", const="inet6", help="IPv6 (NDP)")
     options.add_source_option(p)
@@ -29,17 +30,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="ip (a table, default) or arp (arp -an's lines, IPv4 only)")
     p.add_argument("-r", "--resolve", action="store_true",
                    help="--style arp: names from the resolver (reverse lookups), as arp -a")
-    options.add_hint(p, "-s", "-d", hint="arp -s and arp -d change the table: socklab reads the "
-                     "stack and does not change it yet; use 'ip neigh add/del ...' for now")
+    options.add_hint(p, "-s", "-d", hint="arp -s IP MAC and arp -d IP are 'socklab arp -s/-d' "
+                     "(or 'socklab neigh add|del IP lladdr MAC dev DEV')")
     options.add_hint(p, "-n", "--numeric", hint="net-tools' arp -an is 'socklab neigh --style "
                      "arp' (numeric unless -r)")
 
 
 def run(args: argparse.Namespace) -> int:
+    if stackchange.is_verb("neigh", args.dev):
+        return stackchange.run("neigh", args.dev, args.words, args)
+    stackchange.no_change_options("neigh", args)
     from socklab.cli import render, stackview
     from socklab.stack import read
 
-    dev = options.device_words("neigh", args.words)
+    dev = options.device_words("neigh", [args.dev, *args.words] if args.dev else args.words)
     if args.style == "arp" and args.family == "inet6":
         raise BadInput("neigh --style arp: arp shows the IPv4 (ARP) table only; "
                        "IPv6 neighbours are 'socklab neigh -6'")

@@ -24,14 +24,19 @@ from __future__ import annotations
 
 import argparse
 
-from socklab.cli import options
+from socklab.cli import options, stackchange
 from socklab.errors import BadInput
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("verb", nargs="?", default="show", metavar="{show,get}",
-                   help="show (default) or get DEST")
-    p.add_argument("words", nargs="*", metavar="DEST", help="for get: the destination address")
+    p.add_argument("verb", nargs="?", default="show", metavar="{show,get,add,del,replace}",
+                   help="show (default), get DEST, or a change: add|del|replace")
+    p.add_argument("dest", nargs="?", metavar="DEST", help="for get: the destination address")
+    stackchange.add_arguments(p, "route")
+    # route(8)'s own spelling: 'route add -net NET netmask M gw GW' (cli/classic.py)
+    p.add_argument("-net", dest="classic_net", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p.add_argument("-host", dest="classic_host", nargs=argparse.REMAINDER,
+                   help=argparse.SUPPRESS)
     p.add_argument("--table", metavar="TABLE", default=None,
                    help="main, local, default, a number (0 to 2**32-1), or all (the default; "
                         "--style route: main for IPv4, all for IPv6, as route does)")
@@ -42,21 +47,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="ip (a table, default) or route (route -n; with -6, route -6 -n)")
     options.add_hint(p, "-n", "--numeric", hint="net-tools' route -n is 'socklab route --style "
                      "route' (route -6 -n: '--style route -6'); it never resolves names")
-    options.add_hint(p, "-net", "-host",
-                     hint="net-tools' route add/del syntax: socklab reads the stack and does not "
-                          "change it yet; use 'ip route add ...' for now")
 
 
 def run(args: argparse.Namespace) -> int:
     from socklab.cli import render, stackview
     from socklab.stack import read
 
+    classic_words = args.classic_net if args.classic_net is not None else args.classic_host
+    if classic_words is not None or (args.verb in ("add", "del") and "gw" in args.words):
+        from socklab.cli import classic
+
+        if args.verb not in ("add", "del"):
+            raise BadInput("route -net/-host go after add or del (route add -net NET ...); "
+                           "route -n is socklab route --style route")
+        if classic_words is None:  # 'route add default gw GW'
+            classic_words = [args.dest, *args.words]
+        classic_words = stackchange.take_flags(classic_words, args)
+        stackchange.show(classic.route(args.verb, classic_words,
+                                       args.classic_host is not None,
+                                       bool(args.change_dry_run or args.change_explain)), args)
+        return 0
+    if stackchange.is_verb("route", args.verb):
+        words = [args.dest, *args.words] if args.dest is not None else args.words
+        return stackchange.run("route", args.verb, words, args)
+    stackchange.no_change_options("route", args)
     options.refuse_change("route", args.verb)
     if args.verb in options.SHOW_VERBS:
         args.verb = "show"
     if args.verb not in ("show", "get"):
-        raise BadInput(f"route {args.verb}: unknown verb (show, or get DEST)")
-    words = list(args.words)
+        raise BadInput(f"route {args.verb}: unknown verb (show, get DEST, add, del, replace)")
+    words = [args.dest, *args.words] if args.dest is not None else list(args.words)
     if args.verb == "show" and len(words) == 2 and words[0] == "table":  # ip's spelling
         if args.table is not None and args.table != words[1]:
             raise BadInput(f"route show: two tables given ({args.table}, {words[1]})")

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 
-from socklab.cli import options
+from socklab.cli import options, stackchange
 from socklab.errors import BadInput
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("words", nargs="*", metavar="show", help="show (the default, as ip rule)")
+    p.add_argument("verb", nargs="?", default="show", metavar="show|add|del",
+                   help="show (default, as ip rule), or a change: add|del")
+    stackchange.add_arguments(p, "rule")
     p.add_argument("-4", dest="family", action="store_const", const="inet", help="IPv4 only")
     p.add_argument("-6", dest="family", action="store_const", const="inet6", help="IPv6 only")
 
@@ -25,11 +27,13 @@ def run(args: argparse.Namespace) -> int:
     from socklab.cli import render, stackview
     from socklab.stack import read
 
-    if args.words:
-        options.refuse_change("rule", args.words[0])
-        if args.words[0] not in options.SHOW_VERBS or len(args.words) > 1:
-            raise BadInput(f"rule: unexpected words {' '.join(args.words)!r} "
-                           "(socklab rule [show] [-4|-6])")
+    if stackchange.is_verb("rule", args.verb):
+        return stackchange.run("rule", args.verb, args.words, args)
+    stackchange.no_change_options("rule", args)
+    options.refuse_change("rule", args.verb)
+    if args.verb not in options.SHOW_VERBS or args.words:
+        raise BadInput(f"rule: unexpected words {' '.join([args.verb, *args.words])!r} "
+                       "(socklab rule [show] [-4|-6], or rule add|del ...)")
     rules = read.rules(args.family)
     rows = rules if args.json else [stackview.rule_row(r) for r in rules]
     render.emit(rows, stackview.RULE_COLUMNS, args.json)

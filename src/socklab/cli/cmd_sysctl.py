@@ -72,7 +72,11 @@ def run(args: argparse.Namespace) -> int:
     elif args.values:
         print("\n".join(s.text for s in settings))
     else:
-        print("\n".join(procps_lines(settings)))
+        lines = procps_lines(settings)
+        if args.write:  # what the write replaced, as the change commands say
+            lines = [f"{s.key} = {s.text}" + (f" (was {s.old})" if s.old is not None else "")
+                     for s in settings]
+        print("\n".join(lines))
     return 0
 
 

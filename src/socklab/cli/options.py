@@ -74,12 +74,15 @@ SHOW_VERBS = ("show", "list", "lst", "ls")
 
 
 def refuse_change(command: str, verb: str) -> None:
-    """Raise BadInput for ``socklab COMMAND VERB ...`` when VERB changes the stack."""
+    """Raise BadInput for ``socklab COMMAND VERB ...`` when VERB is an ip verb that
+    socklab's COMMAND does not have (the verbs it has are dispatched before this)."""
+    from socklab.cli.stackchange import VERBS
     from socklab.errors import BadInput
 
     if verb in CHANGE_VERBS:
-        raise BadInput(f"{command} {verb}: socklab reads the stack and does not change it yet; "
-                       f"use 'ip {command} {verb} ...' for now")
+        raise BadInput(f"{command} {verb}: not a verb of socklab {command} (its verbs: "
+                       f"{'|'.join(v for v in VERBS.get(command, ()) if v != 'delete')}; "
+                       f"see 'socklab {command} --help')")
 
 
 def device_words(command: str, words: list[str]) -> str | None:

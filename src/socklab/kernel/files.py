@@ -6,7 +6,7 @@ import contextlib
 import os
 import tempfile
 
-__all__ = ["commit", "discard", "open_read", "open_temp"]
+__all__ = ["commit", "discard", "open_read", "open_temp", "read_bounded"]
 
 
 def open_read(path: str) -> tuple[int, int]:
@@ -40,3 +40,21 @@ def discard(fd: int, tmp: str) -> None:
             os.close(fd)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(tmp)
+
+
+def read_bounded(path: str, limit: int) -> bytes:
+    """The bytes of a file, at most ``limit + 1`` of them (the caller refuses a file
+    longer than ``limit``); OSError as the OS says."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

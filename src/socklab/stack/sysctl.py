@@ -8,7 +8,8 @@ Keys and files (as procps ``sysctl`` spells them):
    character is then an ordinary one: an interface named ``eth0.1`` is
    ``net.ipv4.conf.eth0/1.forwarding`` or ``net/ipv4/conf/eth0.1/forwarding``.
 3. Values are typed: an integer, a list of integers (``ip_local_port_range``),
-   or a string.
+   or a string. A write is checked against the type of the value it replaces
+   (:func:`check_value`): ``yes`` is no integer.
 4. Listings (``sysctl -a``, a subtree, a glob) are procps' ``sysctl -a``: the
    entries of each directory in name order, subdirectories sorted in with the
    keys (``net.ipv4.conf`` between ``net.ipv4.cipso_rcvbuf`` and ``net.ipv4.fib_...``);
@@ -39,8 +40,8 @@ from dataclasses import dataclass
 from socklab.errors import BadInput, MissingPrivilege, NotFound, SocklabError
 from socklab.kernel import procfs
 
-__all__ = ["Explained", "Setting", "explain", "key_to_path", "path_to_key", "read", "read_all",
-           "typed", "write"]
+__all__ = ["Explained", "Setting", "check_value", "explain", "key_to_path", "path_to_key",
+           "read", "read_all", "typed", "write"]
 
 Value = int | list[int] | str
 
@@ -50,6 +51,7 @@ class Setting:
     key: str
     value: Value
     text: str  # the raw text, as sysctl -n prints it
+    old: str | None = None  # after a write: the text before it
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,9 +212,51 @@ def _unknown(key: str, path: str, proc_root: str) -> str:
     return f"sysctl {key}: no such key{hint}"
 
 
+# units of EXPLAIN (below) that bound a value: unit -> (count, low, high, ordered)
+_UNIT_BOUNDS: dict[str, tuple[int, int, int, bool]] = {
+    "boolean": (1, 0, 1, False),
+    "0/1/2": (1, 0, 2, False),
+    "port": (1, 0, 65535, False),
+    "two port numbers": (2, 1, 65535, True),
+}
+
+
+def check_value(key: str, current: str, value: str) -> str:
+    """The value to write for ``key``, checked against the key's current value (rule 3):
+    an integer key takes one integer (``yes`` is refused), a list of N integers takes
+    N integers; what socklab explains bounds it further (a boolean is 0 or 1; the
+    port range is two ordered ports). Strings pass as they are. Raises BadInput."""
+    dotted = path_to_key(key_to_path(key))
+    kind = typed(current)
+    if isinstance(kind, str):
+        return value
+    words = value.replace("\t", " ").split()
+    want = 1 if isinstance(kind, int) else len(kind)
+    shape = "an integer" if want == 1 else f"{want} integers separated by blanks"
+    try:
+        numbers = [int(w, 10) for w in words]
+    except ValueError:
+        numbers = []
+    if len(numbers) != want:
+        raise BadInput(f"sysctl -w {dotted}={value}: expected {shape} (now: "
+                       f"{current.strip()})")
+    unit = next((u for pattern, _w, u, *_ in EXPLAIN if fnmatch.fnmatchcase(dotted, pattern)),
+                None)
+    if unit in _UNIT_BOUNDS:
+        count, low, high, ordered = _UNIT_BOUNDS[unit]
+        if count == want and not all(low <= n <= high for n in numbers):
+            raise BadInput(f"sysctl -w {dotted}={value}: each value is {low} to {high} "
+                           f"({unit})")
+        if ordered and numbers != sorted(numbers):
+            raise BadInput(f"sysctl -w {dotted}={value}: the first number is the low end "
+                           f"of the range, the second the high end")
+    return "\t".join(str(n) for n in numbers) if want > 1 else str(numbers[0])
+
+
 def write(key: str, value: str, proc_root: str = "/proc") -> Setting:
-    """``sysctl -w key=value``. Raises NotFound, BadInput (value refused),
-    MissingPrivilege (CAP_NET_ADMIN for net.*, else root)."""
+    """``sysctl -w key=value``, the value checked first (:func:`check_value`); the
+    Setting returned has the old text in ``old``. Raises NotFound, BadInput (value
+    refused), MissingPrivilege (CAP_NET_ADMIN for net.*, else root)."""
     path = key_to_path(key)
     if _is_pattern(path):
         raise BadInput(f"sysctl -w {key}: a glob cannot be written; name one key")
@@ -224,6 +268,11 @@ def write(key: str, value: str, proc_root: str = "/proc") -> Setting:
         raise BadInput(f"sysctl -w {key}: the value holds a NUL byte")
     if procfs.sysctl_kind(path, proc_root) != "file":
         raise NotFound(_unknown(key, path, proc_root))
+    old: str | None = None
+    with contextlib.suppress(OSError):  # write-only keys exist (and unreadable ones)
+        old = procfs.read_sysctl_path(path, proc_root)
+    if old is not None:
+        value = check_value(path, old, value)
     try:
         procfs.write_sysctl_path(path, value, proc_root)
     except PermissionError as exc:
@@ -234,7 +283,7 @@ def write(key: str, value: str, proc_root: str = "/proc") -> Setting:
         raise BadInput(f"sysctl -w {path_to_key(path)}={value}: the kernel refused the value "
                        f"({exc.strerror or exc})") from exc
     text = procfs.read_sysctl_path(path, proc_root)
-    return Setting(path_to_key(path), typed(text), text)
+    return Setting(path_to_key(path), typed(text), text, old)
 
 
 # key pattern -> (what it controls, unit, kernel default, BSD name)

@@ -136,6 +136,8 @@ class Tour:
 SECTION_LIST = [
     Section("stack", "The stack from user space: interfaces, addresses, routes",
             "course 1.1, 1.2", "stack"),
+    Section("change", "Changing the stack: ifconfig, route, arp, sysctl -w, and the diff",
+            "course 1.3", "change"),
     Section("tcp", "TCP, the connected mode: server and client on loopback",
             "course 2.1.2, 2.1.4, 3.1", "tcp"),
     Section("udp", "Datagrams: UDP, and the pseudo-connected mode",
