@@ -40,6 +40,22 @@ def ip_state(ns):
     return out
 
 
+def settled_state(ns):
+    """:func:`ip_state` once two readings 0.1 s apart agree (IPv6 duplicate address
+    detection and router solicitation still change a fresh link for a moment), 5 s
+    at most."""
+    import time
+
+    state = ip_state(ns)
+    for _ in range(50):
+        time.sleep(0.1)
+        again = ip_state(ns)
+        if again == state:
+            return state
+        state = again
+    return state
+
+
 def ipj(ns, *args):
     return json.loads(ns.ip("-d", "-j", *args) or "[]")
 
@@ -73,7 +89,7 @@ def test_link_set_and_back(lab):
         lab.exec("sysctl", "-qw", f"net.ipv6.conf.{dev}.disable_ipv6=1")
     lab.ip("link", "set", "x1", "up")  # the first up attaches a qdisc (noop -> noqueue)
     lab.ip("link", "set", "x1", "down")
-    before = ip_state(lab)
+    before = settled_state(lab)
     (old,) = ipj(lab, "link", "show", "x1")
     sl(lab, "link", "set", "x1", "up", "mtu", "1400", "address", "02:00:00:00:01:01",
        "txqueuelen", "77", "promisc", "on")
@@ -89,7 +105,7 @@ def test_link_set_and_back(lab):
 
 
 def test_bridge_master_and_nomaster(lab):
-    before = ip_state(lab)
+    before = settled_state(lab)
     sl(lab, "link", "add", "br0", "type", "bridge")
     sl(lab, "link", "set", "v1", "master", "br0")
     (v1,) = ipj(lab, "link", "show", "v1")
@@ -110,7 +126,7 @@ def test_bridge_master_and_nomaster(lab):
     (["type", "tun"], "tun", lambda d: d["linkinfo"]["info_data"]["type"] == "tun"),
 ])
 def test_link_add_and_del(lab, words, kind, check):
-    before = ip_state(lab)
+    before = settled_state(lab)
     sl(lab, "link", "add", "w0", *words)
     (dev,) = ipj(lab, "link", "show", "w0")
     assert dev["linkinfo"]["info_kind"] == kind
@@ -135,7 +151,7 @@ def test_link_kinds_this_kernel_may_lack(lab, words, kind):
 
 
 def test_addr_alias_broadcast_and_back(lab):
-    before = ip_state(lab)
+    before = settled_state(lab)
     sl(lab, "addr", "add", "10.7.1.5/24", "dev", "v0", "label", "v0:1", "broadcast", "+")
     sl(lab, "addr", "add", "2001:db8:8::5/64", "dev", "v0", "scope", "global")
     infos = ipj(lab, "addr", "show", "v0")[0]["addr_info"]
@@ -156,7 +172,7 @@ def test_addr_flush(lab):
 
 
 def test_route_add_replace_del(lab):
-    before = ip_state(lab)
+    before = settled_state(lab)
     sl(lab, "route", "add", "10.8.0.0/16", "via", "10.7.0.254", "metric", "9", "proto",
        "static")
     (r,) = ipj(lab, "route", "show", "10.8.0.0/16")
@@ -170,7 +186,7 @@ def test_route_add_replace_del(lab):
 
 
 def test_default_route_table_src_and_types(lab):
-    before = ip_state(lab)
+    before = settled_state(lab)
     sl(lab, "route", "add", "default", "via", "10.7.0.254", "table", "100", "src", "10.7.0.1")
     (r,) = ipj(lab, "route", "show", "table", "100")
     assert (r["dst"], r["gateway"], r["prefsrc"]) == ("default", "10.7.0.254", "10.7.0.1")
@@ -187,7 +203,7 @@ def test_default_route_table_src_and_types(lab):
 
 
 def test_multipath_route(lab):
-    before = ip_state(lab)
+    before = settled_state(lab)
     sl(lab, "route", "add", "10.9.0.0/16", "nexthop", "via", "10.7.0.251", "weight", "2",
        "nexthop", "via", "10.7.0.252")
     (r,) = ipj(lab, "route", "show", "10.9.0.0/16")
@@ -198,7 +214,7 @@ def test_multipath_route(lab):
 
 
 def test_rules(lab):
-    before = ip_state(lab)
+    before = settled_state(lab)
     sl(lab, "rule", "add", "priority", "100", "from", "10.7.0.0/24", "iif", "v0", "fwmark",
        "0x10/0xff", "lookup", "100")
     r = next(r for r in ipj(lab, "rule") if r["priority"] == 100)
@@ -213,7 +229,7 @@ def test_rules(lab):
 
 
 def test_neighbours(lab):
-    before = ip_state(lab)
+    before = settled_state(lab)
     sl(lab, "neigh", "add", "10.7.0.9", "lladdr", "02:00:00:00:00:09", "dev", "v0")
     (n,) = ipj(lab, "neigh", "show", "10.7.0.9")
     assert (n["lladdr"], n["dev"], n["state"]) == ("02:00:00:00:00:09", "v0", ["PERMANENT"])
@@ -229,7 +245,7 @@ def test_neighbours(lab):
 
 
 def test_dry_run_and_explain_send_nothing(lab):
-    before = ip_state(lab)
+    before = settled_state(lab)
     dry = sl(lab, "route", "add", "10.8.0.0/16", "via", "10.7.0.254", "--dry-run")
     text = dry.stdout.decode()
     assert "RTM_NEWROUTE" in text and "RTA_GATEWAY   10.7.0.254" in text
@@ -244,7 +260,7 @@ def test_dry_run_and_explain_send_nothing(lab):
 
 
 def test_kernel_refusal_names_the_operation_with_its_ext_ack(lab):
-    before = ip_state(lab)
+    before = settled_state(lab)
     proc = sl(lab, "link", "set", "v0", "mtu", "10", ok=False)
     assert proc.returncode == 1
     assert proc.stderr.decode() == ("socklab: error: set link v0 mtu 10: Invalid argument "
@@ -318,7 +334,7 @@ def snapshot_unchanged(ns, before):
 
 
 def test_bad_arguments_exit_2_and_change_nothing(lab):
-    before = ip_state(lab)
+    before = settled_state(lab)
     snap = sl(lab, "snapshot").stdout
     for argv in BAD:
         proc = sl(lab, *argv, ok=False)
@@ -345,7 +361,7 @@ UNPRIVILEGED = [
 
 def test_without_privilege_exit_77_and_nothing_changed(lab):
     need_tool("setpriv")
-    before = ip_state(lab)
+    before = settled_state(lab)
     snap = sl(lab, "snapshot").stdout
     for argv in UNPRIVILEGED:
         proc = lab.exec("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
