@@ -44,6 +44,7 @@ _LAZY = {
     "relay": "socklab.talk.pump",
     "aio": "socklab.talk.aio",
     "SocketRecord": "socklab.socktable.model",
+    "ruleset": "socklab.filter.ruleset",
 }
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "route_get",
     "routes",
     "rules",
+    "ruleset",
     "socket",
     "socketpair",
     "sockets",
