@@ -6,8 +6,15 @@ examples:
   socklab filter                          tables, chains, rules with counters and handles
   socklab filter --json                   socklab's own schema (not nft's raw JSON)
   socklab --netns lab1 filter
+  socklab filter add drop -p tcp --dport 8080 --counter --explain
+  socklab filter add accept --chain input --state established,related
+  socklab filter add reject -s 10.0.0.0/8 -i veth0
+  socklab filter del 4                    the rule with handle 4 (table inet socklab, input)
 
-classic: nft -a list ruleset; iptables -L -n -v
+Rules are added to socklab's own table (inet socklab), made with its base chain
+when missing (type filter, priority 0, policy accept).
+
+classic: nft -a list ruleset; iptables -L -n -v; nft add rule ...; iptables -A ...
 """
 
 from __future__ import annotations
@@ -19,9 +26,51 @@ from socklab.filter.model import Chain, Ruleset
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from socklab.cli.main import Parser, _global_options
+    from socklab.filter import rules
+
     p.add_argument("--source", choices=("auto", "library", "program"), default="auto",
-                   help="read through libnftables (library), the nft program, or the "
-                        "first found (auto)")
+                   help="talk to nftables through libnftables (library), the nft program, "
+                        "or the first found (auto)")
+    sub = p.add_subparsers(dest="filter_command", metavar="ACTION", parser_class=Parser)
+    add = sub.add_parser("add", help="add a rule (accept, drop, reject)")
+    add.add_argument("action", choices=rules.ACTIONS)
+    _rule_options(add)
+    add.add_argument("-p", "--proto", choices=rules.PROTOCOLS, help="protocol")
+    add.add_argument("-s", "--src", metavar="ADDR[/LEN]", help="source address or network")
+    add.add_argument("-d", "--dst", metavar="ADDR[/LEN]", help="destination address or network")
+    add.add_argument("--sport", metavar="PORT[-PORT]", help="source port (needs -p tcp|udp)")
+    add.add_argument("--dport", metavar="PORT[-PORT]", help="destination port (needs -p tcp|udp)")
+    add.add_argument("-i", "--iif", metavar="DEV", help="input interface (iifname)")
+    add.add_argument("-o", "--oif", metavar="DEV", help="output interface (oifname)")
+    add.add_argument("--state", default="", metavar="S[,S]",
+                     help="connection states: " + ",".join(rules.STATES))
+    add.add_argument("--counter", action="store_true", help="count the packets it matches")
+    add.add_argument("--explain", action="store_true",
+                     help="show the nft and iptables lines that do the same")
+    add.add_argument("-n", "--dry-run", action="store_true",
+                     help="check and explain, add nothing")
+    dele = sub.add_parser("del", help="delete a rule by its handle (as 'socklab filter' shows)")
+    dele.add_argument("handle", type=_handle)
+    _rule_options(dele)
+    for sp in (add, dele):
+        _global_options(sp, suppress=True)
+
+
+def _handle(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 1 << 63:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a rule handle (a positive number)")
+    return int(text)
+
+
+def _rule_options(p: argparse.ArgumentParser) -> None:
+    from socklab.filter import rules
+
+    p.add_argument("--chain", default="input", choices=rules.HOOKS,
+                   help="the base chain, named after its hook (default input)")
+    p.add_argument("--table", default=rules.DEFAULT_TABLE, help="table (default socklab)")
+    p.add_argument("--family", default=None, choices=rules.FAMILIES,
+                   help="the table's family (default inet: IPv4 and IPv6)")
 
 
 def _chain_line(c: Chain) -> str:
@@ -59,6 +108,51 @@ def legacy_note(rs: Ruleset) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.filter_command == "add":
+        return _add(args)
+    if args.filter_command == "del":
+        return _del(args)
+    return _list(args)
+
+
+def _add(args: argparse.Namespace) -> int:
+    from socklab.cli import render
+    from socklab.filter import rules
+
+    r = rules.spec(args.action, args.chain, proto=args.proto, src=args.src, dst=args.dst,
+                   sport=args.sport, dport=args.dport, iif=args.iif, oif=args.oif,
+                   states=args.state, counter=args.counter, family=args.family,
+                   table=args.table)
+    lines = rules.explain(r)
+    if args.dry_run:
+        if args.json:
+            render.write_json({"rule": r, "added": False, "explain": lines})
+        else:
+            print("\n".join(lines))
+        return 0
+    handle = rules.add(r, prefer=args.source)
+    if args.json:
+        render.write_json({"rule": r, "added": True, "handle": handle,
+                           "explain": lines if args.explain else []})
+        return 0
+    print(f"added to {r.family} {r.table} {r.hook}: {rules.rule_text(r)}  (handle {handle})")
+    if args.explain:
+        print("\n".join(lines))
+    return 0
+
+
+def _del(args: argparse.Namespace) -> int:
+    from socklab.filter import rules
+
+    rules.delete(args.handle, args.chain, args.family or "inet", args.table,
+                 prefer=args.source)
+    if not args.json:
+        print(f"deleted rule {args.handle} from {args.family or 'inet'} {args.table} "
+              f"{args.chain}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
     from socklab.cli import render
     from socklab.filter import ruleset
 

@@ -35,6 +35,7 @@ __all__ = ["Backend", "backend", "legacy_iptables_tables", "run"]
 # <nftables/libnftables.h>: enum nft_output_flags
 OUTPUT_HANDLE = 1 << 3
 OUTPUT_JSON = 1 << 4
+OUTPUT_ECHO = 1 << 5
 OUTPUT_NUMERIC_PRIO = 1 << 8
 
 LIBRARY = "libnftables.so.1"
@@ -47,7 +48,7 @@ PROGRAM_TIMEOUT = 30.0
 class Backend(Protocol):
     name: str
 
-    def run(self, command: str, json: bool) -> str: ...
+    def run(self, command: str, json: bool, echo: bool = False) -> str: ...
 
 
 def _refused(command: str, message: str) -> Exception:
@@ -88,14 +89,15 @@ class Library:
         lib.nft_run_cmd_from_buffer.restype = ctypes.c_int
         self._lib = lib
 
-    def run(self, command: str, json: bool) -> str:
+    def run(self, command: str, json: bool, echo: bool = False) -> str:
         lib = self._lib
         ctx = lib.nft_ctx_new(0)  # NFT_CTX_DEFAULT
         if not ctx:
             raise NetworkError("nft_ctx_new", self._ctypes.get_errno() or errno.ENOMEM)
         try:
             lib.nft_ctx_output_set_flags(
-                ctx, OUTPUT_HANDLE | OUTPUT_NUMERIC_PRIO * json | OUTPUT_JSON * json)
+                ctx, OUTPUT_HANDLE | OUTPUT_NUMERIC_PRIO * json | OUTPUT_JSON * json
+                | OUTPUT_ECHO * echo)
             lib.nft_ctx_buffer_output(ctx)
             lib.nft_ctx_buffer_error(ctx)
             rc = lib.nft_run_cmd_from_buffer(ctx, command.encode())
@@ -119,8 +121,9 @@ class Program:
     def __init__(self, path: str) -> None:
         self.path = path
 
-    def run(self, command: str, json: bool) -> str:
-        argv = [self.path, "-a", *(["-j", "-y"] if json else []), "--", command]
+    def run(self, command: str, json: bool, echo: bool = False) -> str:
+        argv = [self.path, "-a", *(["-j", "-y"] if json else []), *(["-e"] if echo else []),
+                "--", command]
         try:
             done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
                                   timeout=PROGRAM_TIMEOUT, check=False)
@@ -162,8 +165,9 @@ def backend(prefer: str = "auto") -> Backend:
     return found
 
 
-def run(command: str, json: bool = False, prefer: str = "auto") -> str:
-    """Run one nft command (``list ruleset``, ``add rule ...``) and return its output.
+def run(command: str, json: bool = False, prefer: str = "auto", echo: bool = False) -> str:
+    """Run one nft command (``list ruleset``, ``add rule ...``) and return its output;
+    ``echo``: the objects added, with their handles (``nft -e -a``).
 
     Without CAP_NET_ADMIN, MissingPrivilege before anything is sent: nfnetlink
     refuses every nftables message, listing included, and the library would
@@ -171,7 +175,7 @@ def run(command: str, json: bool = False, prefer: str = "auto") -> str:
     if not caps.has("CAP_NET_ADMIN"):
         raise MissingPrivilege(f"nft {command.split(';')[0][:80]}", "CAP_NET_ADMIN",
                                "run as root or with CAP_NET_ADMIN")
-    return backend(prefer).run(command, json)
+    return backend(prefer).run(command, json, echo)
 
 
 def legacy_iptables_tables(proc_root: str = "/proc") -> list[str]:
