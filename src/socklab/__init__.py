@@ -44,7 +44,10 @@ _LAZY = {
     "relay": "socklab.talk.pump",
     "aio": "socklab.talk.aio",
     "SocketRecord": "socklab.socktable.model",
-    "ruleset": "socklab.filter.ruleset",
+    "ruleset": "socklab.filter.read",
+    "filter_trace": "socklab.filter.trace",
+    "filter_add": "socklab.filter.rules",
+    "filter_del": "socklab.filter.rules",
 }
 
 __all__ = [
@@ -63,6 +66,9 @@ __all__ = [
     "aio",
     "connect",
     "explain_route",
+    "filter_add",
+    "filter_del",
+    "filter_trace",
     "links",
     "listen",
     "neighbours",

@@ -137,7 +137,9 @@ NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
 
 
 @pytest.mark.parametrize("words", [("add", "drop", "-p", "tcp", "--dport", "9"),
-                                   ("del", "4")])
+                                   ("del", "4"),
+                                   # refused before the ruleset is read: nothing is added
+                                   ("trace", "tcp", "127.0.0.1", "9", "--host")])
 def test_without_privilege_exit_77_naming_cap_net_admin(words):
     need_root("needs root to drop to nobody")
     need_tool("setpriv")

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from socklab.errors import Malformed
-from socklab.filter import ruleset
+from socklab.filter import read as ruleset
 from socklab.kernel import nftables
 
 JSON = json.dumps({"nftables": [

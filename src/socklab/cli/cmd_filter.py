@@ -10,6 +10,8 @@ examples:
   socklab filter add accept --chain input --state established,related
   socklab filter add reject -s 10.0.0.0/8 -i veth0
   socklab filter del 4                    the rule with handle 4 (table inet socklab, input)
+  socklab --netns lab1 filter trace tcp 10.0.0.2 80
+                                          the chains and rules a TCP SYN meets, and the verdict
 
 Rules are added to socklab's own table (inet socklab), made with its base chain
 when missing (type filter, priority 0, policy accept).
@@ -50,10 +52,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      help="show the nft and iptables lines that do the same")
     add.add_argument("-n", "--dry-run", action="store_true",
                      help="check and explain, add nothing")
+    tr = sub.add_parser("trace", help="send one probe and show the rules it meets, as "
+                                      "the kernel reports them (nft monitor trace)")
+    tr.add_argument("proto", choices=("tcp", "udp", "icmp"), help="the probe: a TCP SYN, a "
+                    "UDP datagram or an ICMP echo request")
+    tr.add_argument("dst", metavar="ADDRESS", help="its destination")
+    tr.add_argument("port", nargs="?", help="its destination port (tcp, udp)")
+    tr.add_argument("-s", "--src", metavar="ADDRESS", help="its source (a local address)")
+    tr.add_argument("--host", action="store_true",
+                    help="trace on this host's ruleset (without --netns); a rule is added "
+                         "and removed there")
     dele = sub.add_parser("del", help="delete a rule by its handle (as 'socklab filter' shows)")
     dele.add_argument("handle", type=_handle)
     _rule_options(dele)
-    for sp in (add, dele):
+    for sp in (add, dele, tr):
         _global_options(sp, suppress=True)
 
 
@@ -112,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
         return _add(args)
     if args.filter_command == "del":
         return _del(args)
+    if args.filter_command == "trace":
+        return _trace(args)
     return _list(args)
 
 
@@ -152,9 +166,43 @@ def _del(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trace(args: argparse.Namespace) -> int:
+    """Exit 0 when the kernel reported the probe's walk, 1 when no event came."""
+    from socklab.cli import render
+    from socklab.filter import trace
+
+    flow = trace.flow(args.proto, args.dst, args.port, args.src)
+    result = trace.trace(flow, netns=args.netns, host=args.host, prefer=args.source)
+    if args.json:
+        render.write_json(result)
+        return 0 if result.steps else 1
+    sport = f" (source port {result.sport})" if result.sport else ""
+    print(f"probe: {flow.describe()}{sport}; traced by: {result.trace_rule}")
+    if result.send_error:
+        print(f"sending it said: {result.send_error}")
+    for step in result.steps:
+        mark = "   <- decisive" if step is result.decisive else ""
+        print(f"  {step.describe()}{mark}")
+    if not result.steps:
+        print("no trace event came: no chain of any table saw the packet")
+        return 1
+    d = result.decisive
+    if d is None:
+        print(f"verdict: {result.verdict or 'none'} (no chain decided)")
+    elif d.event.kind == "policy":
+        print(f"verdict: {result.verdict}, by the policy of chain {d.event.family} "
+              f"{d.event.table} {d.event.chain}")
+    else:
+        print(f"verdict: {result.verdict}, by rule [{d.event.handle}] of {d.event.family} "
+              f"{d.event.table} {d.event.chain}: {d.rule}")
+    for fam, table, chain, handle, n in result.counters:
+        print(f"counter: {fam} {table} {chain} rule [{handle}] +{n} packet(s)")
+    return 0
+
+
 def _list(args: argparse.Namespace) -> int:
     from socklab.cli import render
-    from socklab.filter import ruleset
+    from socklab.filter import read as ruleset
 
     rs = ruleset.ruleset(prefer=args.source)
     if args.json:

@@ -28,7 +28,8 @@ from typing import NamedTuple
 
 from socklab.errors import BadInput, Malformed
 
-__all__ = ["RuleSpec", "add", "delete", "explain", "nft_commands", "spec"]
+__all__ = ["RuleSpec", "add", "delete", "explain", "filter_add", "filter_del", "nft_commands",
+           "spec"]
 
 ACTIONS = ("accept", "drop", "reject")
 HOOKS = ("input", "output", "forward")
@@ -264,3 +265,19 @@ def _entered(netns: str | None) -> AbstractContextManager[object]:
     from socklab.kernel import netns as knetns
 
     return knetns.entered(netns) if netns else nullcontext()
+
+
+def filter_add(action: str, hook: str = "input", *, proto: str | None = None,
+               src: str | None = None, dst: str | None = None, sport: str | None = None,
+               dport: str | None = None, iif: str | None = None, oif: str | None = None,
+               states: str | tuple[str, ...] | list[str] = (), counter: bool = False,
+               family: str | None = None, table: str = DEFAULT_TABLE,
+               netns: str | None = None) -> int:
+    """``socklab.filter_add("drop", proto="tcp", dport="22", counter=True)``: checked
+    by :func:`spec`, added by :func:`add`; returns the rule's handle."""
+    r = spec(action, hook, proto=proto, src=src, dst=dst, sport=sport, dport=dport, iif=iif,
+             oif=oif, states=states, counter=counter, family=family, table=table)
+    return add(r, netns)
+
+
+filter_del = delete
