@@ -48,6 +48,8 @@ _LAZY = {
     "filter_trace": "socklab.filter.trace",
     "filter_add": "socklab.filter.rules",
     "filter_del": "socklab.filter.rules",
+    "ipsec_policies": "socklab.ipsec.read",
+    "ipsec_states": "socklab.ipsec.read",
 }
 
 __all__ = [
@@ -69,6 +71,8 @@ __all__ = [
     "filter_add",
     "filter_del",
     "filter_trace",
+    "ipsec_policies",
+    "ipsec_states",
     "links",
     "listen",
     "neighbours",

@@ -64,9 +64,10 @@ def test_public_api_is_pinned():
     assert sorted(socklab.__all__) == sorted([
         "BadAddress", "BadInput", "Endpoint", "Malformed", "MissingPrivilege", "NetworkError",
         "NotFound", "Server", "SocketRecord", "SocklabError", "Timeout", "addresses", "aio",
-        "connect", "explain_route", "filter_add", "filter_del", "filter_trace", "links",
-        "listen", "neighbours", "netns", "parse_endpoint", "relay", "route_get", "routes",
-        "rules", "ruleset", "socket", "socketpair", "sockets", "sysctl", "trace", "tracing",
+        "connect", "explain_route", "filter_add", "filter_del", "filter_trace",
+        "ipsec_policies", "ipsec_states", "links", "listen", "neighbours", "netns",
+        "parse_endpoint", "relay", "route_get", "routes", "rules", "ruleset", "socket",
+        "socketpair", "sockets", "sysctl", "trace", "tracing",
     ])
     for name in socklab.__all__:
         assert getattr(socklab, name) is not None

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "neigh": ("cmd_neigh", "neighbour tables: ARP and NDP (arp -an, ip neigh)"),
     "sysctl": ("cmd_sysctl", "kernel parameters, read, written, explained (sysctl)"),
     "filter": ("cmd_filter", "the nftables ruleset, rule changes, packet traces (nft, iptables)"),
+    "ipsec": ("cmd_ipsec", "IPsec policies and security associations (ip xfrm)"),
     "connect": ("cmd_connect", "connect to an endpoint, stdin/stdout to the socket (nc)"),
     "listen": ("cmd_listen", "listen on an endpoint and serve clients (nc -l, ncat)"),
     "relay": ("cmd_relay", "relay two endpoints both ways (socat)"),
