@@ -36,3 +36,29 @@ def test_skip_is_failure_under_ci_as_root(pytester, monkeypatch):
 def test_skip_stays_skip_without_ci(pytester, monkeypatch):
     result = _run(pytester, monkeypatch, ci=False)
     result.assert_outcomes(skipped=1)
+
+
+KERNEL_FEATURE = """
+import pytest
+
+@pytest.mark.needs_kernel_feature
+def test_probes_the_kernel():
+    pytest.skip("kernel: Requested type not found")
+
+@pytest.mark.privileged
+def test_other_marker():
+    pytest.skip("would need something")
+"""
+
+
+def test_only_a_kernel_feature_probe_may_skip_under_ci_as_root(pytester, monkeypatch):
+    pytester.makeconftest((TESTS / "conftest.py").read_text())
+    pytester.syspathinsert(TESTS)
+    pytester.makepyfile(test_inner=KERNEL_FEATURE)
+    monkeypatch.setenv("CI", "true")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-m",
+                                          "needs_kernel_feature or privileged")
+    if os.geteuid() == 0:
+        result.assert_outcomes(skipped=1, failed=1)
+    else:
+        result.assert_outcomes(skipped=2)

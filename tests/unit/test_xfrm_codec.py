@@ -179,3 +179,28 @@ def test_layouts_and_numbers_are_the_headers(tmp_path):
     for name, value in values.items():
         mine = getattr(xfrm, name)
         assert (mine if isinstance(mine, int) else mine.size) == int(value), name
+
+
+@given(st.sampled_from([v4, v6]).flatmap(lambda a: st.tuples(a, a)).filter(
+           lambda ab: ab[0] != ab[1]),
+       st.integers(256, 2**32 - 1), st.integers(256, 2**32 - 1),
+       st.sampled_from([16, 24, 32]).flatmap(lambda n: st.binary(min_size=n, max_size=n)),
+       st.binary(min_size=32, max_size=32), st.integers(1, 2**32 - 1))
+def test_esp_pair_requests_decode_to_the_pair(addrs, spi_out, spi_in, enc, auth, reqid):
+    from socklab.ipsec import manual
+
+    pair = manual.esp_pair(addrs[0], addrs[1], hex(spi_out), str(spi_in), enc.hex(),
+                           "0x" + auth.hex(), reqid=reqid)
+    sas, pols = manual.parts(pair)
+    sent = manual.messages(pair)
+    assert [t for t, _ in sent] == [xfrm.XFRM_MSG_NEWSA] * 2 + [xfrm.XFRM_MSG_NEWPOLICY] * 2
+    decoded_sas = [_one(t, body, lambda b, s, e: xfrm.decode_sa(b, s, e, keys=True))
+                   for t, body in sent[:2]]
+    decoded_pols = [_one(t, body, xfrm.decode_policy) for t, body in sent[2:]]
+    assert decoded_sas == list(sas) and decoded_pols == list(pols)
+    assert [(s.src, s.dst, s.spi) for s in decoded_sas] == [
+        (pair.local, pair.remote, spi_out), (pair.remote, pair.local, spi_in)]
+    assert {a.key for s in decoded_sas for a in s.algorithms} == {enc, auth}
+    assert all(p.templates[0].reqid == reqid for p in decoded_pols)
+    lines = "\n".join(manual.explain(pair))
+    assert enc.hex() not in lines and auth.hex() not in lines

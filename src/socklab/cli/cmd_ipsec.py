@@ -9,8 +9,16 @@ examples:
   socklab ipsec policy --json
   socklab ipsec state --show-keys
   socklab --netns lab1 ipsec
+  socklab ipsec add 10.0.0.1 10.0.0.2 --spi-out 0x1000 --spi-in 0x1001 \
+      --enc-key 0x<32 hex digits> --auth-key 0x<64 hex digits> --explain
+  socklab ipsec del 10.0.0.1 10.0.0.2 --spi-out 0x1000 --spi-in 0x1001
 
-classic: ip xfrm policy; ip xfrm state; setkey -D -P; setkey -D
+'add' keys one host's half of a transport-mode ESP pair by hand (two SAs, two
+policies); the other host runs it with the addresses and SPIs swapped. Keys
+typed on a command line are seen by every user (ps): lab keys only. Kernels
+without ESP (no esp4/esp6 module) refuse the SAs, and nothing is left behind.
+
+classic: ip xfrm policy; ip xfrm state; setkey -D -P; setkey -D; ip xfrm state add ...
 """
 
 from __future__ import annotations
@@ -24,10 +32,33 @@ IP_PROTOS = {1: "icmp", 6: "tcp", 17: "udp", 58: "ipv6-icmp", 132: "sctp", 136: 
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("what", nargs="?", choices=("policy", "state"),
-                   help="only the policies (SPD) or only the SAs (SAD)")
+    from socklab.cli.main import Parser, _global_options
+
     p.add_argument("--show-keys", action="store_true",
                    help="print the SAs' keys too (secrets: mind who reads the screen)")
+    sub = p.add_subparsers(dest="what", metavar="WHAT", parser_class=Parser)
+    sub.add_parser("policy", help="only the security policies (SPD)")
+    sub.add_parser("state", help="only the security associations (SAD)")
+    add = sub.add_parser("add", help="key a transport-mode ESP pair by hand (labs)")
+    dele = sub.add_parser("del", help="delete a pair made by 'add'")
+    for sp in (add, dele):
+        sp.add_argument("local", help="this host's address")
+        sp.add_argument("remote", help="the peer's address")
+        sp.add_argument("--spi-out", required=True, metavar="SPI", help="SPI of local -> remote")
+        sp.add_argument("--spi-in", required=True, metavar="SPI", help="SPI of remote -> local")
+        sp.add_argument("--reqid", type=int, default=1, help="ties policies to SAs (default 1)")
+    add.add_argument("--enc-key", required=True, metavar="HEX",
+                     help="cbc(aes) key: 128, 192 or 256 bits")
+    add.add_argument("--auth-key", required=True, metavar="HEX",
+                     help="hmac(sha256) key: 256 bits")
+    add.add_argument("--explain", action="store_true",
+                     help="show the ip xfrm lines that do the same (keys hidden unless "
+                          "--show-keys)")
+    add.add_argument("-n", "--dry-run", action="store_true", help="check and explain only")
+    add.add_argument("--show-keys", action="store_true", default=argparse.SUPPRESS,
+                     help="keys in the explained lines")
+    for sp in sub.choices.values():
+        _global_options(sp, suppress=True)
 
 
 def _selector(s: Selector) -> str:
@@ -97,10 +128,41 @@ NO_SA = ("no security association: nothing can be protected yet; an SA holds the
          "algorithms and keys a policy's packets would use (made by IKE or by hand)")
 
 
+def _manual(args: argparse.Namespace) -> int:
+    from socklab.ipsec import manual
+
+    zero = ("00" * 16, "00" * 32)  # del names SAs by address and SPI: no key needed
+    enc, auth = (args.enc_key, args.auth_key) if args.what == "add" else zero
+    pair = manual.esp_pair(args.local, args.remote, args.spi_out, args.spi_in, enc, auth,
+                           reqid=args.reqid)
+    if args.what == "del":
+        missing = manual.delete(pair, netns=args.netns)
+        if len(missing) == 4:
+            from socklab.errors import NotFound
+
+            raise NotFound(f"ipsec del: no ESP pair {pair.local} <-> {pair.remote} with SPIs "
+                           f"0x{pair.spi_out:08x}/0x{pair.spi_in:08x}")
+        for what in missing:
+            print(f"not there: {what}")
+        print(f"deleted the ESP pair {pair.local} <-> {pair.remote} "
+              f"({4 - len(missing)} of 4 objects)")
+        return 0
+    lines = manual.explain(pair, show_keys=args.show_keys)
+    if not args.dry_run:
+        manual.add(pair, netns=args.netns)
+        print(f"added the ESP pair {pair.local} <-> {pair.remote}: SAs 0x{pair.spi_out:08x} "
+              f"(out) and 0x{pair.spi_in:08x} (in), policies out and in, reqid {pair.reqid}")
+    if args.explain or args.dry_run:
+        print("\n".join(lines))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from socklab.cli import render
     from socklab.ipsec import read
 
+    if args.what in ("add", "del"):
+        return _manual(args)
     policies = read.ipsec_policies() if args.what != "state" else None
     states = read.ipsec_states(show_keys=args.show_keys) if args.what != "policy" else None
     if args.json:

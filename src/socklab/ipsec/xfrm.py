@@ -38,12 +38,15 @@ from socklab.ipsec.model import (
 )
 from socklab.kernel import netlink
 
-__all__ = ["decode_policy", "decode_sa", "encode_policy", "encode_sa"]
+__all__ = ["decode_policy", "decode_sa", "encode_policy", "encode_policy_id", "encode_sa",
+           "encode_sa_id"]
 
 # <linux/xfrm.h>: message types
 XFRM_MSG_NEWSA = 16
+XFRM_MSG_DELSA = 17
 XFRM_MSG_GETSA = 18
 XFRM_MSG_NEWPOLICY = 19
+XFRM_MSG_DELPOLICY = 20
 XFRM_MSG_GETPOLICY = 21
 # enum xfrm_attr_type_t
 XFRMA_ALG_AUTH = 1
@@ -68,6 +71,8 @@ SA_INFO_SIZE = (SELECTOR.size + SA_ID.size + 16 + LIFETIME_CFG.size + LIFETIME_C
 ALGO = struct.Struct("=64sI")  # struct xfrm_algo: name, key length in bits
 ALGO_EXTRA = struct.Struct("=64sII")  # xfrm_algo_auth (trunc_len), xfrm_algo_aead (icv_len)
 MARK = struct.Struct("=II")
+USERSA_ID = struct.Struct("=16s4sHBx")  # struct xfrm_usersa_id: 24
+USERPOLICY_ID_TAIL = struct.Struct("=IB3x")  # after the selector: index, dir; 64 in all
 U32 = struct.Struct("=I")
 
 FAMILIES = {2: "inet", 10: "inet6"}
@@ -276,3 +281,16 @@ def encode_sa(sa: SA) -> bytes:
                            _number(MODES, sa.mode, "mode"), sa.replay_window, sa.flags))
     body += b"".join(_pack_algorithm(alg) for alg in sa.algorithms)
     return body + _pack_mark_and_if_id(sa.mark, sa.if_id)
+
+
+def encode_sa_id(sa: SA) -> bytes:
+    """The ``XFRM_MSG_DELSA`` payload naming ``sa`` (destination, SPI, protocol)."""
+    return USERSA_ID.pack(pack_address(sa.dst), sa.spi.to_bytes(4, "big"),
+                          _number(FAMILIES, sa.family, "family"),
+                          _number(PROTOS, sa.proto, "protocol"))
+
+
+def encode_policy_id(p: Policy) -> bytes:
+    """The ``XFRM_MSG_DELPOLICY`` payload naming ``p`` by selector and direction."""
+    return pack_selector(p.selector) + USERPOLICY_ID_TAIL.pack(
+        0, _number(DIRS, p.dir, "direction"))
