@@ -130,3 +130,14 @@ def test_bad_flows_exit_2_before_anything_changes(ruled, words):
     r = run_cli("--netns", ruled.name, "filter", "trace", *words)
     assert r.returncode == 2, r.stderr
     assert r.stderr.count(b"\n") == 1
+
+
+def test_an_empty_ruleset_lets_the_probe_through(netns):
+    need_tool("nft")
+    r = run_cli("--netns", netns.name, "filter", "trace", "udp", "127.0.0.1", "9", "--json")
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert (got["seen"], got["steps"], got["verdict"]) == (True, [], "accept")
+    assert netns.exec("nft", "list", "ruleset").stdout == ""
+    r = run_cli("--netns", netns.name, "filter", "trace", "icmp", "127.0.0.1")
+    assert r.returncode == 0 and b"verdict: accept (no chain" in r.stdout

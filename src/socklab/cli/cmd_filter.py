@@ -167,7 +167,7 @@ def _del(args: argparse.Namespace) -> int:
 
 
 def _trace(args: argparse.Namespace) -> int:
-    """Exit 0 when the kernel reported the probe's walk, 1 when no event came."""
+    """Exit 0 when the kernel traced the probe, 1 when no trace event came at all."""
     from socklab.cli import render
     from socklab.filter import trace
 
@@ -175,7 +175,7 @@ def _trace(args: argparse.Namespace) -> int:
     result = trace.trace(flow, netns=args.netns, host=args.host, prefer=args.source)
     if args.json:
         render.write_json(result)
-        return 0 if result.steps else 1
+        return 0 if result.seen else 1
     sport = f" (source port {result.sport})" if result.sport else ""
     print(f"probe: {flow.describe()}{sport}; traced by: {result.trace_rule}")
     if result.send_error:
@@ -183,9 +183,13 @@ def _trace(args: argparse.Namespace) -> int:
     for step in result.steps:
         mark = "   <- decisive" if step is result.decisive else ""
         print(f"  {step.describe()}{mark}")
-    if not result.steps:
-        print("no trace event came: no chain of any table saw the packet")
+    if not result.seen:
+        print("no trace event came: the probe was not seen by netfilter (no route to it?)")
         return 1
+    if not result.steps:
+        print("verdict: accept (no chain of any table but socklab's trace table was on its "
+              "way: nothing filters it)")
+        return 0
     d = result.decisive
     if d is None:
         print(f"verdict: {result.verdict or 'none'} (no chain decided)")

@@ -92,6 +92,7 @@ class TraceResult(NamedTuple):
     counters: tuple[tuple[str, str, str, int, int], ...]  # family, table, chain, handle, +N
     trace_rule: str  # the nft rule that set nftrace (removed again)
     send_error: str | None  # what the sending call said (EPERM: dropped on output)
+    seen: bool  # the kernel traced the probe (in socklab's own trace chains at least)
 
 
 def flow(proto: str, dst: str, port: int | str | None = None,
@@ -266,10 +267,14 @@ def trace(f: Flow, netns: str | None = None, host: bool = False,
     steps = [Step(e, texts.get((e.family, e.table, e.chain, e.handle or 0), (0, ""))[1])
              for e in events if e.table != table]
     verdict, decisive = _decisive(steps)
+    seen = bool(events)
+    if seen and not steps:
+        verdict = "accept"  # traced, and no chain of any other table was on its way
     old = _counters(before)
     moved = tuple((k[0], k[1], k[2], k[3], n - old[k][0])
                   for k, (n, _t) in texts.items() if k in old and n > old[k][0])
-    return TraceResult(f, sport, tuple(steps), verdict, decisive, moved, rule, send_error)
+    return TraceResult(f, sport, tuple(steps), verdict, decisive, moved, rule, send_error,
+                       seen)
 
 
 def _remove(table: str, prefer: str) -> None:
