@@ -39,6 +39,8 @@ def _stop_leftover_listeners() -> Iterator[None]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()
+    # a test marked needs_kernel_feature skips when the kernel lacks the feature it
+    # probes for (the reason is the kernel's own error): no setup can make it run
     if (report.skipped and ci_as_root() and not hasattr(report, "wasxfail")
             and item.get_closest_marker("needs_kernel_feature") is None):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr

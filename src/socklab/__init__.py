@@ -50,6 +50,12 @@ _LAZY = {
     "ping": "socklab.probe.ping:ping",
     "traceroute": "socklab.probe.traceroute:traceroute",
     "scan": "socklab.probe.scan:scan",
+    "ruleset": "socklab.filter.read",
+    "filter_trace": "socklab.filter.trace",
+    "filter_add": "socklab.filter.rules",
+    "filter_del": "socklab.filter.rules",
+    "ipsec_policies": "socklab.ipsec.read",
+    "ipsec_states": "socklab.ipsec.read",
 }
 
 __all__ = [
@@ -69,6 +75,11 @@ __all__ = [
     "change",
     "connect",
     "explain_route",
+    "filter_add",
+    "filter_del",
+    "filter_trace",
+    "ipsec_policies",
+    "ipsec_states",
     "links",
     "listen",
     "neighbours",
@@ -79,6 +90,7 @@ __all__ = [
     "route_get",
     "routes",
     "rules",
+    "ruleset",
     "scan",
     "snapshot",
     "socket",

@@ -64,9 +64,11 @@ def test_public_api_is_pinned():
     assert sorted(socklab.__all__) == sorted([
         "BadAddress", "BadInput", "Endpoint", "Malformed", "MissingPrivilege", "NetworkError",
         "NotFound", "Server", "SocketRecord", "SocklabError", "Timeout", "addresses", "aio",
-        "change", "connect", "explain_route", "links", "listen", "neighbours", "netns",
-        "parse_endpoint", "relay", "route_get", "routes", "rules", "snapshot", "socket",
-        "socketpair", "sockets", "sysctl", "trace", "tracing", "ping", "traceroute", "scan",
+        "change", "connect", "explain_route", "filter_add", "filter_del", "filter_trace",
+        "ipsec_policies", "ipsec_states", "links", "listen", "neighbours", "netns",
+        "parse_endpoint", "relay", "route_get", "routes", "rules", "ruleset", "snapshot",
+        "socket", "socketpair", "sockets", "sysctl", "trace", "tracing", "ping", "traceroute",
+        "scan",
     ])
     for name in socklab.__all__:
         assert getattr(socklab, name) is not None

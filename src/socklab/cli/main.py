@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("cmd_diff", "what changed between two snapshots, or since one"),
     "ifconfig": ("cmd_ifconfig", "ifconfig's grammar: show or change an interface"),
     "arp": ("cmd_arp", "arp's grammar: show, add (-s) or delete (-d) ARP entries"),
+    "filter": ("cmd_filter", "the nftables ruleset, rule changes, packet traces (nft, iptables)"),
+    "ipsec": ("cmd_ipsec", "IPsec policies and security associations (ip xfrm)"),
     "connect": ("cmd_connect", "connect to an endpoint, stdin/stdout to the socket (nc)"),
     "listen": ("cmd_listen", "listen on an endpoint and serve clients (nc -l, ncat)"),
     "relay": ("cmd_relay", "relay two endpoints both ways (socat)"),

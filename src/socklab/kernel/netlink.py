@@ -58,6 +58,11 @@ __all__ = [
 # <linux/netlink.h>
 NETLINK_ROUTE = 0
 NETLINK_SOCK_DIAG = 4
+NETLINK_XFRM = 6
+NETLINK_NETFILTER = 12
+
+SOL_NETLINK = 270
+NETLINK_ADD_MEMBERSHIP = 1
 
 NLMSG_NOOP = 1
 NLMSG_ERROR = 2
@@ -337,6 +342,21 @@ class NetlinkSocket:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+    def join(self, group: int) -> None:
+        """Receive multicast group ``group`` too (``NETLINK_ADD_MEMBERSHIP``, netlink(7))."""
+        self.sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group)
+
+    def receive(self, timeout: float) -> bytes | None:
+        """One datagram (a copy), or None when none comes within ``timeout`` seconds."""
+        import select
+
+        poller = select.poll()
+        poller.register(self.sock.fileno(), select.POLLIN)
+        if not poller.poll(max(0, int(timeout * 1000))):
+            return None
+        n = self.sock.recv_into(self._view)
+        return bytes(self._view[:n])
 
     def request(self, msg_type: int, payload: bytes,
                 flags: int = NLM_F_REQUEST | NLM_F_DUMP) -> int:
