@@ -138,7 +138,9 @@ class SocketRecord(NamedTuple):
     nl); ``family`` the address family (inet, inet6, unix, packet, netlink).
     For UNIX sockets ``local_address`` is the path, ``@name`` for an abstract
     name or ``*`` when unnamed, and the ports are None. For PACKET sockets the
-    address is the interface index and ``protocol`` the ethertype; for NETLINK
+    address is the name of the interface the socket is bound to (its index
+    if the name cannot be read, ``*`` when unbound), ``interface`` its index and
+    ``protocol`` the ethertype (``0x0003``: ETH_P_ALL, every protocol); for NETLINK
     ones the port is the portid and ``protocol`` the protocol name.
 
     Fields the source could not see are None: the /proc fallback has no
@@ -185,15 +187,31 @@ class SocketRecord(NamedTuple):
 
     def local(self) -> str:
         """The local end as ss prints it: ``127.0.0.1:80``, ``[::1]:80``, ``0.0.0.0:*``,
-        ``/run/x.sock 1234`` (UNIX: name and inode), ``rtnl:5678`` (netlink)."""
+        ``/run/x.sock 1234`` (UNIX: name and inode), ``rtnl:5678`` (netlink),
+        ``[2048]:eth0`` (PACKET: ethertype in decimal, as ss -n; ``*`` for
+        ETH_P_ALL or an unbound socket, ss's ``packet_show_line``)."""
         if self.family == "unix":
             return f"{self.local_address} {self.inode}"
+        if self.family == "packet":
+            return f"{packet_protocol_text(self.protocol)}:{self.local_address}"
         return endpoint_text(self.family, self.local_address, self.local_port, self.v6only)
 
     def peer(self) -> str:
         if self.family == "unix":
             return f"* {self.peer_inode}" if self.peer_inode is not None else "*"
         return endpoint_text(self.family, self.peer_address, self.peer_port, self.v6only)
+
+
+def packet_protocol_text(protocol: str | None) -> str:
+    """A PACKET socket's ethertype as ``ss -n`` prints it: ``*`` for ETH_P_ALL (3),
+    else the number in decimal within brackets (``[2048]`` for IPv4)."""
+    if protocol is None:
+        return "*"
+    try:
+        number = int(protocol, 16)
+    except ValueError:  # a record made by hand: shown as it is
+        return protocol
+    return "*" if number == 3 else f"[{number}]"
 
 
 def endpoint_text(family: str, address: str, port: int | None,

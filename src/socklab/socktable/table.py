@@ -147,7 +147,10 @@ def _one_namespace(q: Query, extended: bool, source: str,
     reqs = _requests(q, extended, as_rows)
     nl: netlink.NetlinkSocket | None = None
     texts: dict[str, str | None] = {}
+    ifnames: dict[int, str] = {}
     with enter():
+        if any(req.kind == "packet" for req in reqs):
+            ifnames = _interface_names()
         if source != "proc":
             try:
                 nl = netlink.NetlinkSocket(netlink.NETLINK_SOCK_DIAG)
@@ -161,6 +164,8 @@ def _one_namespace(q: Query, extended: bool, source: str,
             if nl is not None:
                 try:
                     items = _dump(nl, req.payload, req.decode)
+                    if req.kind == "packet":
+                        items = _with_interface_names(items, ifnames)
                     if keep is not None and not req.checked:
                         items = filter(keep, items)
                     yield from items if req.rows or not as_rows else map(row_of, items)
@@ -180,6 +185,8 @@ def _one_namespace(q: Query, extended: bool, source: str,
             if text is not None:
                 req.bad.clear()  # what sock_diag left out before it failed
                 records = _parse_proc(req.procname, text, req.bad)
+                if req.kind == "packet":
+                    records = _with_interface_names(records, ifnames)
                 if keep is not None:
                     records = filter(keep, records)
                 yield from map(row_of, records) if as_rows else records
@@ -187,6 +194,25 @@ def _one_namespace(q: Query, extended: bool, source: str,
     finally:
         if nl is not None:
             nl.close()
+
+
+def _interface_names() -> dict[int, str]:
+    """Index -> name of the interfaces of the namespace the thread is in (an index
+    means nothing outside its namespace: read where the sockets are)."""
+    try:
+        return dict(socket.if_nameindex())
+    except OSError:
+        return {}
+
+
+def _with_interface_names(records: Iterable[SocketRecord],
+                          names: dict[int, str]) -> Iterator[SocketRecord]:
+    """PACKET records with the name of the interface they are bound to, as ss
+    prints it (``ip:eth0``); the index stays in ``interface``, and is the name
+    when the interface is gone."""
+    for rec in records:
+        name = names.get(rec.interface) if rec.interface else None
+        yield rec._replace(local_address=name) if name is not None else rec
 
 
 def _dump(nl: netlink.NetlinkSocket, payload: bytes, decode: Decoder) -> Iterator[SocketRecord]:
