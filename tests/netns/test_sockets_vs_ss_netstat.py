@@ -10,9 +10,7 @@ and the records compared field by field. Nothing else lives in a fresh namespace
 the kernel's own NETLINK sockets and each tool's sock_diag socket (left out: every
 tool sees its own).
 
-socklab names a NETLINK protocol (``rtnl:0``) where ``ss -n`` gives its number
-(``0:0``), and shows the owner of a NETLINK socket that ``ss -p`` leaves blank:
-both compared through that mapping.
+socklab shows the owner of a NETLINK socket that ``ss -p`` leaves blank.
 """
 
 from __future__ import annotations
@@ -26,11 +24,8 @@ import pytest
 from classic_parsers import parse_netstat, parse_ss
 from helpers import SOCKLAB, need_tool
 
-from socklab.socktable.model import NETLINK_PROTOCOLS
-
 pytestmark = pytest.mark.privileged
 
-NL_NUMBERS = {name: str(number) for number, name in NETLINK_PROTOCOLS.items()}
 SOCK_DIAG = 4  # NETLINK_SOCK_DIAG: each tool's own dump socket
 
 
@@ -92,15 +87,7 @@ def _ours(row: dict) -> bool:
     if row["netid"] != "nl":
         return True
     proto, _, portid = row["local"].partition(":")
-    return not (proto in (str(SOCK_DIAG), "tcpdiag") and portid != "0")
-
-
-def _as_ss_n(row: dict) -> dict:
-    """socklab's row with a NETLINK protocol by number, as ss -n prints it."""
-    if row["netid"] == "nl":
-        proto, _, portid = row["local"].partition(":")
-        row = {**row, "local": f"{NL_NUMBERS.get(proto, proto)}:{portid}"}
-    return row
+    return not (proto == str(SOCK_DIAG) and portid != "0")
 
 
 def _key(row: dict) -> tuple:
@@ -118,8 +105,7 @@ def _comm() -> str:
 def test_ss_an_and_the_table_list_the_same_sockets(zoo):
     ns, made = zoo
     real = [r for r in parse_ss(ns.exec("ss", "-an").stdout) if _ours(r)]
-    ours = [_as_ss_n(r) for r in parse_ss(ns.exec(*SOCKLAB, "sockets", "-an").stdout)
-            if _ours(r)]
+    ours = [r for r in parse_ss(ns.exec(*SOCKLAB, "sockets", "-an").stdout) if _ours(r)]
     assert sorted(map(_key, ours)) == sorted(map(_key, real))
     by_local = {r["local"]: r for r in ours}
     # every socket the test made is there, each as ss shows its kind
@@ -160,8 +146,7 @@ def test_ss_anp_owners_of_every_family(zoo):
     """``ss -anp`` gives no owner for NETLINK sockets; socklab does: the others agree."""
     ns, made = zoo
     real = {r["local"]: r for r in parse_ss(ns.exec("ss", "-anp").stdout) if _ours(r)}
-    ours = {r["local"]: r for r in map(_as_ss_n, parse_ss(ns.exec(*SOCKLAB, "sockets",
-                                                                   "-anp").stdout))
+    ours = {r["local"]: r for r in parse_ss(ns.exec(*SOCKLAB, "sockets", "-anp").stdout)
             if _ours(r)}
     assert ours.keys() == real.keys()
     for local, row in ours.items():
@@ -254,3 +239,16 @@ def test_the_library_names_the_interface_of_a_packet_socket(zoo):
         "lo", 1, "0x0800", "[2048]:lo", "*")
     unbound = recs[_inode(made["packet-all"])]
     assert (unbound.local_address, unbound.interface, unbound.local()) == ("*", 0, "*:*")
+
+
+def test_resolving_names_the_netlink_protocol_as_ss_a(zoo):
+    """-r, as ss without -n: ``rtnl:PORTID`` (ss -a then names the portid's process
+    too: ``rtnl:kernel``; socklab keeps the number)."""
+    ns, made = zoo
+    portid = made["netlink"].getsockname()[0]
+    rows = {r["local"] for r in parse_ss(ns.exec(*SOCKLAB, "sockets", "-ar").stdout)
+            if r["netid"] == "nl"}
+    assert {"rtnl:0", f"rtnl:{portid}"} <= rows
+    real = {r["local"].split(":")[0] for r in parse_ss(ns.exec("ss", "-a").stdout)
+            if r["netid"] == "nl"}
+    assert {local.split(":")[0] for local in rows} == real

@@ -324,12 +324,13 @@ def _shown(label: str) -> str:
 
 
 def _named_rows(recs: list[Any]) -> list[Any]:
-    """Rows with ports named from /etc/services (-r)."""
+    """Rows with ports named from /etc/services and NETLINK protocols by name (-r),
+    as ss without -n."""
     from socklab.kernel import procfs
 
     services = procfs.read_services()
     return [(r.netid, r.state, r.recv_q, r.send_q,
-             _named(r.local(), r.local_port, r.netid, services),
+             _named(r.named_local(), r.local_port, r.netid, services),
              _named(r.peer(), r.peer_port, r.netid, services)) for r in recs]
 
 
