@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -159,6 +160,42 @@ def test_ss_anp_owners_of_every_family(zoo):
         (_comm(), os.getpid(), made["netlink"].fileno())]
 
 
+@pytest.fixture
+def shared(zoo):
+    """The TCP listener inherited by two children (``sleep``): three owners."""
+    ns, made = zoo
+    fd = made["tcp-listen"].fileno()
+    kids = [subprocess.Popen(["sleep", "60"], pass_fds=[fd]) for _ in range(2)]
+    try:
+        yield ns, made, kids
+    finally:
+        for kid in kids:
+            kid.kill()
+            kid.wait()
+
+
+def test_several_owners_read_as_ss_and_netstat_show_them(shared):
+    """ss lists the owners last found first; netstat names the first one found;
+    the JSON records keep them in the order /proc was read."""
+    ns, made, kids = shared
+    real = parse_ss(ns.exec("ss", "-tuanp").stdout)
+    ours = parse_ss(ns.exec(*SOCKLAB, "sockets", "-tuanp").stdout)
+    assert sorted(map(_key, ours)) == sorted(map(_key, real))
+    port = made["tcp-listen"].getsockname()[1]
+    (listener,) = [r for r in ours if r["local"] == f"127.0.0.1:{port}" and
+                   r["state"] == "LISTEN"]
+    fd = made["tcp-listen"].fileno()
+    assert sorted(listener["users"]) == sorted([(_comm(), os.getpid(), fd)] +
+                                               [("sleep", k.pid, fd) for k in kids])
+    records = json.loads(ns.exec(*SOCKLAB, "--json", "sockets", "-tlp").stdout)
+    (rec,) = [r for r in records if r["local_port"] == port]
+    assert [tuple(p.values()) for p in rec["processes"]][::-1] == [
+        (pid, name, f) for name, pid, f in listener["users"]]
+    (line,) = [r for r in parse_netstat(ns.exec("netstat", "-tlnp").stdout)
+               if r["local"] == f"127.0.0.1:{port}"]
+    assert line["pid"] == rec["processes"][0]["pid"]
+
+
 # netstat's state words (net-tools netstat.c tcp_state[]); an unconnected UDP
 # socket has none (udp_do_one: TCP_CLOSE is "")
 NETSTAT_STATES = {"ESTAB": "ESTABLISHED", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECV",
@@ -178,13 +215,13 @@ def _netstat_view(rec: dict) -> dict:
     state = NETSTAT_STATES.get(rec["state"], rec["state"])
     if rec["netid"] == "udp" and rec["state"] == "UNCONN":
         state = ""
-    pids = {p["pid"] for p in rec["processes"]}
-    assert len(pids) == 1, rec
+    # netstat keeps the first owner /proc gives (prg_cache_add ignores the others)
+    pid = rec["processes"][0]["pid"]
     return {"proto": rec["netid"] + ("6" if rec["family"] == "inet6" else ""),
             "recv_q": rec["recv_q"], "send_q": 0 if rec["state"] == "LISTEN" else rec["send_q"],
             "local": _netstat_end(rec["local_address"], rec["local_port"]),
             "foreign": _netstat_end(rec["peer_address"], rec["peer_port"]),
-            "state": state, "pid": pids.pop()}
+            "state": state, "pid": pid}
 
 
 @pytest.mark.parametrize("owners", [False, True])

@@ -213,9 +213,13 @@ def _summary(records: Iterable[Any], as_json: bool) -> int:
 
 
 def _owners(r: Any) -> str:
+    """ss's process column. The records list the owners in the order /proc is read;
+    ss prepends each one it finds (misc/ss.c ``user_ent_add``), so it shows them
+    last found first: the same order here."""
     if not r.processes:
         return ""
-    return "users:(" + ",".join(f'("{p.name}",pid={p.pid},fd={p.fd})' for p in r.processes) + ")"
+    return "users:(" + ",".join(f'("{p.name}",pid={p.pid},fd={p.fd})'
+                                for p in reversed(r.processes)) + ")"
 
 
 def _details(r: Any, args: argparse.Namespace) -> str:
