@@ -88,28 +88,30 @@ def _requests(q: Query, extended: bool, as_rows: bool = False) -> list[_Request]
     ``as_rows``: TCP and UDP dumps decode straight to table rows (see :func:`rows`)."""
     ext = (diag.EXT_INFO | diag.EXT_CONG | diag.EXT_SKMEM) if extended else 0
     reqs: list[_Request] = []
-    for netid in ("tcp", "udp", "raw"):
-        if netid in q.netids:
-            reqs += _inet_requests(q, netid, ext, as_rows)
-    if q.netids & {"u_str", "u_dgr", "u_seq"}:
-        show = diag.UDIAG_SHOW_NAME | diag.UDIAG_SHOW_PEER | diag.UDIAG_SHOW_RQLEN | \
-            diag.UDIAG_SHOW_UID | (diag.UDIAG_SHOW_MEMINFO if extended else 0)
-        bad: list[Malformed] = []
-        reqs.append(_Request("unix", diag.unix_request(show, q.state_mask()),
-                             _chunks(diag.decode_unix, bad, True), "unix", False, True, bad))
+    # ss's order (misc/ss.c main): netlink, packet, unix, raw, udp, tcp.
     # PACKET and NETLINK queues are memory counts (ss asks for them always): the
     # memory is dropped from the records again unless asked for
+    bad: list[Malformed]
+    if "nl" in q.netids:
+        bad = []
+        reqs.append(_Request("netlink", diag.netlink_request(diag.NDIAG_SHOW_MEMINFO),
+                             _chunks(diag.decode_netlink, bad, extended), "netlink", False, False,
+                             bad))
     if q.netids & {"p_raw", "p_dgr"}:
         bad = []
         reqs.append(_Request("packet",
                              diag.packet_request(diag.PACKET_SHOW_INFO | diag.PACKET_SHOW_MEMINFO),
                              _chunks(diag.decode_packet, bad, extended), "packet", False, False,
                              bad))
-    if "nl" in q.netids:
+    if q.netids & {"u_str", "u_dgr", "u_seq"}:
+        show = diag.UDIAG_SHOW_NAME | diag.UDIAG_SHOW_PEER | diag.UDIAG_SHOW_RQLEN | \
+            diag.UDIAG_SHOW_UID | (diag.UDIAG_SHOW_MEMINFO if extended else 0)
         bad = []
-        reqs.append(_Request("netlink", diag.netlink_request(diag.NDIAG_SHOW_MEMINFO),
-                             _chunks(diag.decode_netlink, bad, extended), "netlink", False, False,
-                             bad))
+        reqs.append(_Request("unix", diag.unix_request(show, q.state_mask()),
+                             _chunks(diag.decode_unix, bad, True), "unix", False, True, bad))
+    for netid in ("raw", "udp", "tcp"):
+        if netid in q.netids:
+            reqs += _inet_requests(q, netid, ext, as_rows)
     return reqs
 
 
@@ -228,7 +230,8 @@ def sockets(*kinds: str, query: Query | None = None, listening: bool = False,
             netns_name: str | None = None, all_netns: bool = False,
             skipped: Callable[[str, SocklabError], None] | None = None,
             ) -> Iterator[SocketRecord]:
-    """The sockets that match, in the kernel's order (as ``ss``).
+    """The sockets that match, in ss's order: by kind (netlink, packet, unix, raw,
+    udp, tcp), IPv4 before IPv6, each in the kernel's order.
 
     ``socklab.sockets("tcp", listening=True)`` is ``ss -tl``; the filter words
     are those of :func:`socklab.socktable.filters.build_query` (a prepared
