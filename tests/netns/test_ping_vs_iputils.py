@@ -293,3 +293,23 @@ def test_a_loopback_that_drops_echoes_only_for_ipv4(deaf_lo):
     answered, real = same(deaf_lo, "-6", "-c", "2", "-i", "0.2", "::1")
     assert answered == real
     assert answered["counts"][:2] == ("2", "2")
+
+
+def test_a_loopback_that_drops_every_other_echo(deaf_lo):
+    """Half the echoes dropped (nft numgen): 4 sent, 2 answered, 50% loss; exit 0
+    without a deadline (some reply came), exit 1 with -w when fewer than -c replies
+    came by the deadline (iputils: ``!nreceived || (deadline && nreceived < npackets)``)."""
+    deaf_lo.exec("nft", "flush chain inet deaf in")
+    deaf_lo.exec("nft", "add rule inet deaf in iifname lo icmp type echo-request "
+                 "numgen inc mod 2 == 1 drop")
+    procs = both(deaf_lo, "-c", "4", "-i", "0.2", "-W", "0.5", "127.0.0.1")
+    assert [p.returncode for p in procs] == [0, 0], procs
+    ours, real = (parse_ping(p.stdout) for p in procs)
+    assert ours["counts"] == real["counts"] == ("4", "2", None, None, "50")
+    assert ours["shape"] == real["shape"]
+    assert len(ours["replies"]) == len(real["replies"]) == 2
+    a, b = both(deaf_lo, "-c", "4", "-i", "0.2", "-w", "1", "127.0.0.1")
+    assert a.returncode == b.returncode == 1, (a, b)
+    for proc in (a, b):
+        counts = parse_ping(proc.stdout)["counts"]
+        assert int(counts[0]) >= 4 and 0 < int(counts[1]) < 4, proc.stdout
