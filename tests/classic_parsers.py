@@ -167,7 +167,8 @@ def parse_ss(text: str) -> list[dict[str, Any]]:
     and inode: ``/run/x 1234``, ``@name 1234``, ``* 1234``); every other end one word
     (``ADDR:PORT``, ``PROTO:IFACE`` for PACKET, ``PROTO:PORTID`` for NETLINK, ``*``)."""
     lines = text.splitlines()
-    head = lines[0].split()
+    # a Peer column only as wide as its header runs into "Process" (ss 6.1)
+    head = lines[0].replace("Address:PortProcess", "Address:Port Process").split()
     assert head[:8] == SS_COLUMNS and head[8:] in ([], ["Process"]), lines[0]
     rows = []
     for line in lines[1:]:

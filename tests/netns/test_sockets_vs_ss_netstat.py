@@ -289,3 +289,21 @@ def test_resolving_names_the_netlink_protocol_as_ss_a(zoo):
     real = {r["local"].split(":")[0] for r in parse_ss(ns.exec("ss", "-a").stdout)
             if r["netid"] == "nl"}
     assert {local.split(":")[0] for local in rows} == real
+
+
+@pytest.mark.parametrize(("ours", "theirs"), [
+    (["-un"], ["-un"]), (["-wn"], ["-wn"]), (["-uwn"], ["-uwn"]),
+    (["-tn", "--state", "established"], ["-tn", "state", "established"]),
+    (["-tun", "--state", "established"], ["-tun", "state", "established"]),
+    (["-tn"], ["-tn"]), (["-tln"], ["-tln"])])
+def test_a_listing_of_one_state_has_no_state_column(zoo, ours, theirs):
+    """ss leaves the State column out when its state filter holds one state (by
+    default UDP and RAW list ESTABLISHED sockets only): the same words, line by line
+    (ss's header always ends with Process)."""
+    ns, _made = zoo
+    real = [line.split() for line in ns.exec("ss", *theirs).stdout.splitlines()]
+    got = [line.split() for line in ns.exec(*SOCKLAB, "sockets", *ours).stdout.splitlines()]
+    head = [w for w in " ".join(real[0]).replace("PortProcess", "Port Process").split()
+            if w != "Process"]
+    assert [got[0], *got[1:]] == [head, *real[1:]]
+    assert ("State" in head) == (ours in (["-tn"], ["-tln"]))
