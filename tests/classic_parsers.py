@@ -8,6 +8,10 @@ record, field by field.
 - ``route -6 -n``: net-tools lib/inet6_gr.c ``rprint_fib6``
 - ``arp -an`` / ``arp -a``: net-tools arp.c ``arp_disp``
 - ``sysctl -a``: procps sysctl(8), ``key = value``, one line per line of value
+- ``ss -an``, ``ss -tuanp``: iproute2 misc/ss.c (``sock_state_print``,
+  ``sock_addr_print``, ``unix_show``, ``packet_show_line``, ``proc_ctx_print``)
+- ``netstat -tuan``, ``netstat -tuanp``: net-tools netstat.c (``tcp_do_one``,
+  ``udp_do_one``, ``finish_this_one``, ``prg_cache_get``)
 """
 
 from __future__ import annotations
@@ -136,3 +140,80 @@ def parse_sysctl(text: str) -> list[tuple[str, str]]:
         assert sep and key and " " not in key, line
         out.append((key, value))
     return out
+
+
+# -- ss -an, ss -tuanp ------------------------------------------------------------
+
+SS_COLUMNS = ["Netid", "State", "Recv-Q", "Send-Q", "Local", "Address:Port", "Peer",
+              "Address:Port"]
+_SS_USERS = re.compile(r'^users:\((?P<list>.*)\)$')
+_SS_USER = re.compile(r'\("(?P<name>[^"]*)",pid=(?P<pid>\d+),fd=(?P<fd>\d+)\)')
+
+
+def parse_ss_users(text: str) -> list[tuple[str, int, int]] | None:
+    """The process column: ``users:(("name",pid=N,fd=F),...)``, or None when empty."""
+    if not text:
+        return None
+    m = _SS_USERS.match(text)
+    assert m, f"not an ss process column: {text!r}"
+    users = [(u["name"], int(u["pid"]), int(u["fd"])) for u in _SS_USER.finditer(m["list"])]
+    assert ",".join(f'("{n}",pid={p},fd={f})' for n, p, f in users) == m["list"], text
+    return users
+
+
+def parse_ss(text: str) -> list[dict[str, Any]]:
+    """``ss -a[n][p]``: the header (Netid State Recv-Q Send-Q Local Address:Port Peer
+    Address:Port [Process]), then one line per socket. A UNIX end is two words (name
+    and inode: ``/run/x 1234``, ``@name 1234``, ``* 1234``); every other end one word
+    (``ADDR:PORT``, ``PROTO:IFACE`` for PACKET, ``PROTO:PORTID`` for NETLINK, ``*``)."""
+    lines = text.splitlines()
+    # a Peer column only as wide as its header runs into "Process" (ss 6.1)
+    head = lines[0].replace("Address:PortProcess", "Address:Port Process").split()
+    assert head[:8] == SS_COLUMNS and head[8:] in ([], ["Process"]), lines[0]
+    rows = []
+    for line in lines[1:]:
+        f = line.split()
+        netid, state = f[0], f[1]
+        n = 2 if netid.startswith("u_") else 1
+        assert len(f) >= 4 + 2 * n, line
+        rows.append({"netid": netid, "state": state, "recv_q": int(f[2]), "send_q": int(f[3]),
+                     "local": " ".join(f[4:4 + n]), "peer": " ".join(f[4 + n:4 + 2 * n]),
+                     "users": parse_ss_users(" ".join(f[4 + 2 * n:]))})
+    return rows
+
+
+# -- netstat -tuan, netstat -tuanp ------------------------------------------------
+
+NETSTAT_TITLES = ("Active Internet connections (servers and established)",
+                  "Active Internet connections (only servers)",
+                  "Active Internet connections (w/o servers)")
+
+
+def parse_netstat(text: str) -> list[dict[str, Any]]:
+    """``netstat -tuan[p]``: a title line, the header ``Proto Recv-Q Send-Q Local
+    Address Foreign Address State [PID/Program name]``, then ``%-5s %6ld %6ld %-23s
+    %-23s %-12s`` and with -p ``PID/NAME`` (``-`` for another user's socket). The
+    state of an unconnected UDP socket is empty: State and PID are read at their
+    header's columns."""
+    lines = text.splitlines()
+    assert lines[0] in NETSTAT_TITLES, lines[0]
+    head = lines[1]
+    assert head.split()[:9] == ["Proto", "Recv-Q", "Send-Q", "Local", "Address", "Foreign",
+                                "Address", "State", *(["PID/Program"] if "PID" in head
+                                                      else [])][:9], head
+    at_state = head.index("State")
+    at_pid = head.index("PID/Program name") if "PID/Program name" in head else None
+    rows = []
+    for line in lines[2:]:
+        f = line[:at_state].split()
+        assert len(f) == 5, line
+        state = line[at_state:at_pid].strip()
+        owner = line[at_pid:].strip() if at_pid is not None else None
+        pid, program = None, None
+        if owner and owner != "-":
+            pid_text, _, program = owner.partition("/")
+            pid = int(pid_text)
+        rows.append({"proto": f[0], "recv_q": int(f[1]), "send_q": int(f[2]), "local": f[3],
+                     "foreign": f[4], "state": state, "pid": pid, "program": program,
+                     "owner": owner})
+    return rows

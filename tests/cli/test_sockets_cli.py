@@ -125,9 +125,10 @@ def test_rows_formatted_in_batches_are_formatted_again_when_a_later_cell_is_wide
 
     rows = [("tcp", "ESTAB", 0, 0, f"10.0.0.1:{1000 + i}", "10.0.0.2:80") for i in range(5000)]
     rows[4500] = ("tcp", "CLOSE-WAIT", 123456, None, "[2001:db8::1]:443", "[::1]:5")
-    columns = [("State", 1, False), ("Recv-Q", 2, True), ("Send-Q", 3, True),
-               ("Local Address:Port", 4, False), ("Peer Address:Port", 5, False)]
-    _write_rows(iter(rows), columns, multi_kind=False, header=True)
+    columns = [("Netid", 0, False), ("State", 1, False), ("Recv-Q", 2, True),
+               ("Send-Q", 3, True), ("Local Address:Port", 4, False),
+               ("Peer Address:Port", 5, False)]
+    _write_rows(iter(rows), columns, hidden={0}, header=True)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 5001
     fmt = "%-10s %6s %6s %-18s %s"

@@ -235,3 +235,81 @@ def test_a_flood_prints_as_ping_f(netns):
         dots, stats = rest.split("\n--- ", 1)
         assert HEADER.match(head) and stats.startswith("127.0.0.1 ping statistics ---\n")
         assert (dots.count("."), dots.count("\b \b"), set(dots)) == (50, 50, {".", "\b", " "})
+
+
+@pytest.fixture
+def deaf_lo(netns):
+    """A namespace whose loopback drops every ICMP echo request coming in (an nft
+    input rule on lo, IPv4 and IPv6): the echoes leave, nothing answers."""
+    need_tool("nft")
+    netns.exec("nft", "add table inet deaf")
+    netns.exec("nft", "add chain inet deaf in { type filter hook input priority 0 ; }")
+    netns.exec("nft", "add rule inet deaf in iifname lo icmp type echo-request drop")
+    netns.exec("nft", "add rule inet deaf in iifname lo icmpv6 type echo-request drop")
+    return netns
+
+
+@pytest.mark.parametrize("args", [["-c", "2", "-i", "0.2", "-W", "0.5", "127.0.0.1"],
+                                  ["-6", "-c", "2", "-i", "0.2", "-W", "0.5", "::1"],
+                                  ["-c", "1", "-q", "-W", "0.5", "localhost"]])
+def test_a_loopback_that_drops_echoes_reads_as_iputils(deaf_lo, args):
+    """Every echo sent, none answered: exit 1 for both, the same lines and counts
+    (``N packets transmitted, 0 received, 100% packet loss``), no rtt line."""
+    ours, real = both(deaf_lo, *args)
+    assert ours.returncode == real.returncode == 1, (ours, real)
+    assert ours.stderr == real.stderr == ""
+    a, b = parse_ping(ours.stdout), parse_ping(real.stdout)
+    assert a == b
+    n = args[args.index("-c") + 1]
+    assert a["counts"] == (n, "0", None, None, "100")
+    assert a["replies"] == a["errors"] == []
+    assert a["shape"] == ["header", "blank", "statistics", "counts", "blank"]
+
+
+@pytest.mark.parametrize("args", [["-w", "1", "-i", "0.3"], ["-c", "2", "-w", "1", "-i", "0.3"],
+                                  ["-6", "-w", "1", "-i", "0.3"]])
+def test_a_deadline_on_a_loopback_that_drops_echoes(deaf_lo, args):
+    """-w: iputils keeps sending each interval until the deadline and exits 1 (-c
+    counts replies then, and none come); socklab as well: the same shape, exit code,
+    and transmitted counts at most one echo apart (the last may fall on the deadline)."""
+    target = "::1" if "-6" in args else "127.0.0.1"
+    ours, real = both(deaf_lo, *args, target)
+    assert ours.returncode == real.returncode == 1, (ours, real)
+    a, b = parse_ping(ours.stdout), parse_ping(real.stdout)
+    assert a["shape"] == b["shape"]
+    assert a["header"] == b["header"]
+    assert (a["counts"][1:], b["counts"][1:]) == (("0", None, None, "100"),) * 2
+    assert int(a["counts"][0]) >= 3 and int(b["counts"][0]) >= 3
+    assert abs(int(a["counts"][0]) - int(b["counts"][0])) <= 1
+
+
+def test_a_loopback_that_drops_echoes_only_for_ipv4(deaf_lo):
+    """A rule for IPv4 echoes alone: 127.0.0.1 is silent, ::1 answers, and both tools
+    read the replies the same way (exit 0)."""
+    deaf_lo.exec("nft", "flush chain inet deaf in")
+    deaf_lo.exec("nft", "add rule inet deaf in iifname lo icmp type echo-request drop")
+    lost, _ = same(deaf_lo, "-c", "1", "-W", "0.5", "127.0.0.1")
+    assert lost["counts"][:2] == ("1", "0")
+    answered, real = same(deaf_lo, "-6", "-c", "2", "-i", "0.2", "::1")
+    assert answered == real
+    assert answered["counts"][:2] == ("2", "2")
+
+
+def test_a_loopback_that_drops_every_other_echo(deaf_lo):
+    """Half the echoes dropped (nft numgen): 4 sent, 2 answered, 50% loss; exit 0
+    without a deadline (some reply came), exit 1 with -w when fewer than -c replies
+    came by the deadline (iputils: ``!nreceived || (deadline && nreceived < npackets)``)."""
+    deaf_lo.exec("nft", "flush chain inet deaf in")
+    deaf_lo.exec("nft", "add rule inet deaf in iifname lo icmp type echo-request "
+                 "numgen inc mod 2 == 1 drop")
+    procs = both(deaf_lo, "-c", "4", "-i", "0.2", "-W", "0.5", "127.0.0.1")
+    assert [p.returncode for p in procs] == [0, 0], procs
+    ours, real = (parse_ping(p.stdout) for p in procs)
+    assert ours["counts"] == real["counts"] == ("4", "2", None, None, "50")
+    assert ours["shape"] == real["shape"]
+    assert len(ours["replies"]) == len(real["replies"]) == 2
+    a, b = both(deaf_lo, "-c", "4", "-i", "0.2", "-w", "1", "127.0.0.1")
+    assert a.returncode == b.returncode == 1, (a, b)
+    for proc in (a, b):
+        counts = parse_ping(proc.stdout)["counts"]
+        assert int(counts[0]) >= 4 and 0 < int(counts[1]) < 4, proc.stdout

@@ -213,9 +213,13 @@ def _summary(records: Iterable[Any], as_json: bool) -> int:
 
 
 def _owners(r: Any) -> str:
+    """ss's process column. The records list the owners in the order /proc is read;
+    ss prepends each one it finds (misc/ss.c ``user_ent_add``), so it shows them
+    last found first: the same order here."""
     if not r.processes:
         return ""
-    return "users:(" + ",".join(f'("{p.name}",pid={p.pid},fd={p.fd})' for p in r.processes) + ")"
+    return "users:(" + ",".join(f'("{p.name}",pid={p.pid},fd={p.fd})'
+                                for p in reversed(r.processes)) + ")"
 
 
 def _details(r: Any, args: argparse.Namespace) -> str:
@@ -273,9 +277,25 @@ def _table(args: argparse.Namespace, query: Any, multi_kind: bool) -> None:
             cells = zip(*(c for _h, c in extra), strict=True)
             rows = [row + more for row, more in zip(rows, cells, strict=True)]
         columns += [(head, 6 + j, False) for j, (head, _c) in enumerate(extra)]
-    if not multi_kind:
-        columns = columns[1:]
-    _write_rows(rows, columns, multi_kind, header=not args.no_header)
+    hidden = ({0} if not multi_kind else set()) | ({1} if _one_state(query) else set())
+    _write_rows(rows, columns, hidden, header=not args.no_header)
+
+
+# The states ss lists by default for each kind (misc/ss.c default_dbs): connected
+# ones for TCP and UNIX, ESTABLISHED for UDP and RAW, CLOSE and ESTABLISHED for
+# PACKET, CLOSE for NETLINK.
+_ESTAB_ONLY = frozenset({"udp", "raw"})
+
+
+def _one_state(query: Any) -> bool:
+    """Whether the listing can hold one state only: ss then leaves the State
+    column out (``ss -u``, ``ss --netlink``, ``ss -t state established``)."""
+    from socklab.socktable.model import TCP_STATES
+
+    if query.states is not None:  # SYN-RECV is two numbers, one state
+        return len({TCP_STATES.get(n, n) for n in query.states}) == 1
+    netids = query.netids
+    return bool(netids <= _ESTAB_ONLY or netids == {"nl"})
 
 
 def _plain_rows(query: Any, args: argparse.Namespace) -> Iterable[Any]:
@@ -324,19 +344,22 @@ def _shown(label: str) -> str:
 
 
 def _named_rows(recs: list[Any]) -> list[Any]:
-    """Rows with ports named from /etc/services (-r)."""
+    """Rows with ports named from /etc/services and NETLINK protocols by name (-r),
+    as ss without -n."""
     from socklab.kernel import procfs
 
     services = procfs.read_services()
     return [(r.netid, r.state, r.recv_q, r.send_q,
-             _named(r.local(), r.local_port, r.netid, services),
+             _named(r.named_local(), r.local_port, r.netid, services),
              _named(r.peer(), r.peer_port, r.netid, services)) for r in recs]
 
 
-def _write_rows(rows: Iterable[Any], columns: list[tuple[str, int, bool]], multi_kind: bool,
+def _write_rows(rows: Iterable[Any], columns: list[tuple[str, int, bool]], hidden: set[int],
                 header: bool) -> None:
     """Write the rows under ``columns`` (header, field, right-aligned), each padded
-    column as wide as its widest cell (and its header), the last one unpadded.
+    column as wide as its widest cell (and its header), the last one unpadded;
+    the fields in ``hidden`` (Netid, State) are left out, as ss leaves them out
+    when they would say the same on every line.
 
     Rows are formatted 4,096 at a time as they come, with the widths seen so
     far: while this thread formats, the kernel fills the next chunks of the
@@ -351,17 +374,18 @@ def _write_rows(rows: Iterable[Any], columns: list[tuple[str, int, bool]], multi
 
     padded = columns[:-1]
     widths = [len(head) if header else 0 for head, _i, _r in padded]
-    # Netid is field 0 of every row: "%.0s" prints nothing of it for one kind
-    lead = "" if multi_kind else "%.0s"
 
+    # every row holds every field: "%.0s" prints nothing of a hidden one
     def fmt_for(ws: list[int]) -> str:
-        return lead + "".join(f"%{'' if right else '-'}{w}s " for w, (_h, _i, right)
-                              in zip(ws, padded, strict=True)) + "%s"
+        return "".join("%.0s" if i in hidden else f"%{'' if right else '-'}{w}s "
+                       for w, (_h, i, right) in zip(ws, padded, strict=True)) + "%s"
 
     done: list[tuple[str, list[Any], str]] = []  # (format used, rows, their lines)
     it = iter(rows)
     while batch := list(islice(it, 4096)):
         for k, (_head, i, right) in enumerate(padded):
+            if i in hidden:
+                continue
             cells = map(itemgetter(i), batch)
             if right:
                 numbers = list(cells)
@@ -378,7 +402,7 @@ def _write_rows(rows: Iterable[Any], columns: list[tuple[str, int, bool]], multi
     fmt = fmt_for(widths)
     out = sys.stdout
     if header:
-        heads = ([""] if not multi_kind else []) + [head for head, _i, _r in columns]
+        heads = ["" if i in hidden else head for head, i, _r in columns]
         out.write(fmt % tuple(heads) + "\n")
     for used, batch, text in done:
         out.write((text if used == fmt else "\n".join(map(fmt.__mod__, batch))) + "\n")

@@ -44,13 +44,17 @@ TCP_STATES = {
 }
 STATE_NUMBERS = {name: num for num, name in TCP_STATES.items() if num != 12}
 
-# include/uapi/linux/netlink.h protocol numbers -> the names ss prints
+# include/uapi/linux/netlink.h protocol numbers -> the names ss prints (iproute2
+# lib/rt_names.c nl_proto_tab; a number it does not name, as 22 NETLINK_SMC, is
+# printed as the number)
 NETLINK_PROTOCOLS = {
     0: "rtnl", 1: "unused", 2: "usersock", 3: "fw", 4: "tcpdiag", 5: "nflog", 6: "xfrm",
-    7: "selinux", 8: "iscsi", 9: "audit", 10: "fib_lookup", 11: "connector", 12: "nft",
-    13: "ip6fw", 14: "dnrt", 15: "kobj_uevent", 16: "genl", 18: "scsitransport",
-    19: "ecryptfs", 20: "rdma", 21: "crypto", 22: "smc",
+    7: "selinux", 8: "iscsi", 9: "audit", 10: "fiblookup", 11: "connector", 12: "nft",
+    13: "ip6fw", 14: "dec-rt", 15: "uevent", 16: "genl", 18: "scsi-trans",
+    19: "ecryptfs", 20: "rdma", 21: "crypto",
 }
+
+NETLINK_NUMBERS = {name: str(number) for number, name in NETLINK_PROTOCOLS.items()}
 
 TIMER_NAMES = {0: "off", 1: "on", 2: "keepalive", 3: "timewait", 4: "persist"}
 
@@ -138,7 +142,9 @@ class SocketRecord(NamedTuple):
     nl); ``family`` the address family (inet, inet6, unix, packet, netlink).
     For UNIX sockets ``local_address`` is the path, ``@name`` for an abstract
     name or ``*`` when unnamed, and the ports are None. For PACKET sockets the
-    address is the interface index and ``protocol`` the ethertype; for NETLINK
+    address is the name of the interface the socket is bound to (its index
+    if the name cannot be read, ``*`` when unbound), ``interface`` its index and
+    ``protocol`` the ethertype (``0x0003``: ETH_P_ALL, every protocol); for NETLINK
     ones the port is the portid and ``protocol`` the protocol name.
 
     Fields the source could not see are None: the /proc fallback has no
@@ -185,15 +191,42 @@ class SocketRecord(NamedTuple):
 
     def local(self) -> str:
         """The local end as ss prints it: ``127.0.0.1:80``, ``[::1]:80``, ``0.0.0.0:*``,
-        ``/run/x.sock 1234`` (UNIX: name and inode), ``rtnl:5678`` (netlink)."""
+        ``/run/x.sock 1234`` (UNIX: name and inode), ``0:5678`` (NETLINK:
+        protocol number and portid, as ss -n; ``rtnl:5678`` is :meth:`named_local`),
+        ``[2048]:eth0`` (PACKET: ethertype in decimal, as ss -n; ``*`` for
+        ETH_P_ALL or an unbound socket, ss's ``packet_show_line``)."""
         if self.family == "unix":
             return f"{self.local_address} {self.inode}"
+        if self.family == "packet":
+            return f"{packet_protocol_text(self.protocol)}:{self.local_address}"
+        if self.family == "netlink":
+            number = NETLINK_NUMBERS.get(self.local_address, self.local_address)
+            return f"{number}:{self.local_port}"
         return endpoint_text(self.family, self.local_address, self.local_port, self.v6only)
+
+    def named_local(self) -> str:
+        """The local end as ss prints it without -n: a NETLINK protocol by name
+        (``rtnl:5678``); the rest as :meth:`local`."""
+        if self.family == "netlink":
+            return f"{self.local_address}:{self.local_port}"
+        return self.local()
 
     def peer(self) -> str:
         if self.family == "unix":
             return f"* {self.peer_inode}" if self.peer_inode is not None else "*"
         return endpoint_text(self.family, self.peer_address, self.peer_port, self.v6only)
+
+
+def packet_protocol_text(protocol: str | None) -> str:
+    """A PACKET socket's ethertype as ``ss -n`` prints it: ``*`` for ETH_P_ALL (3),
+    else the number in decimal within brackets (``[2048]`` for IPv4)."""
+    if protocol is None:
+        return "*"
+    try:
+        number = int(protocol, 16)
+    except ValueError:  # a record made by hand: shown as it is
+        return protocol
+    return "*" if number == 3 else f"[{number}]"
 
 
 def endpoint_text(family: str, address: str, port: int | None,

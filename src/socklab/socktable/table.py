@@ -88,28 +88,30 @@ def _requests(q: Query, extended: bool, as_rows: bool = False) -> list[_Request]
     ``as_rows``: TCP and UDP dumps decode straight to table rows (see :func:`rows`)."""
     ext = (diag.EXT_INFO | diag.EXT_CONG | diag.EXT_SKMEM) if extended else 0
     reqs: list[_Request] = []
-    for netid in ("tcp", "udp", "raw"):
-        if netid in q.netids:
-            reqs += _inet_requests(q, netid, ext, as_rows)
-    if q.netids & {"u_str", "u_dgr", "u_seq"}:
-        show = diag.UDIAG_SHOW_NAME | diag.UDIAG_SHOW_PEER | diag.UDIAG_SHOW_RQLEN | \
-            diag.UDIAG_SHOW_UID | (diag.UDIAG_SHOW_MEMINFO if extended else 0)
-        bad: list[Malformed] = []
-        reqs.append(_Request("unix", diag.unix_request(show, q.state_mask()),
-                             _chunks(diag.decode_unix, bad, True), "unix", False, True, bad))
+    # ss's order (misc/ss.c main): netlink, packet, unix, raw, udp, tcp.
     # PACKET and NETLINK queues are memory counts (ss asks for them always): the
     # memory is dropped from the records again unless asked for
+    bad: list[Malformed]
+    if "nl" in q.netids:
+        bad = []
+        reqs.append(_Request("netlink", diag.netlink_request(diag.NDIAG_SHOW_MEMINFO),
+                             _chunks(diag.decode_netlink, bad, extended), "netlink", False, False,
+                             bad))
     if q.netids & {"p_raw", "p_dgr"}:
         bad = []
         reqs.append(_Request("packet",
                              diag.packet_request(diag.PACKET_SHOW_INFO | diag.PACKET_SHOW_MEMINFO),
                              _chunks(diag.decode_packet, bad, extended), "packet", False, False,
                              bad))
-    if "nl" in q.netids:
+    if q.netids & {"u_str", "u_dgr", "u_seq"}:
+        show = diag.UDIAG_SHOW_NAME | diag.UDIAG_SHOW_PEER | diag.UDIAG_SHOW_RQLEN | \
+            diag.UDIAG_SHOW_UID | (diag.UDIAG_SHOW_MEMINFO if extended else 0)
         bad = []
-        reqs.append(_Request("netlink", diag.netlink_request(diag.NDIAG_SHOW_MEMINFO),
-                             _chunks(diag.decode_netlink, bad, extended), "netlink", False, False,
-                             bad))
+        reqs.append(_Request("unix", diag.unix_request(show, q.state_mask()),
+                             _chunks(diag.decode_unix, bad, True), "unix", False, True, bad))
+    for netid in ("raw", "udp", "tcp"):
+        if netid in q.netids:
+            reqs += _inet_requests(q, netid, ext, as_rows)
     return reqs
 
 
@@ -147,7 +149,10 @@ def _one_namespace(q: Query, extended: bool, source: str,
     reqs = _requests(q, extended, as_rows)
     nl: netlink.NetlinkSocket | None = None
     texts: dict[str, str | None] = {}
+    ifnames: dict[int, str] = {}
     with enter():
+        if any(req.kind == "packet" for req in reqs):
+            ifnames = _interface_names()
         if source != "proc":
             try:
                 nl = netlink.NetlinkSocket(netlink.NETLINK_SOCK_DIAG)
@@ -161,6 +166,8 @@ def _one_namespace(q: Query, extended: bool, source: str,
             if nl is not None:
                 try:
                     items = _dump(nl, req.payload, req.decode)
+                    if req.kind == "packet":
+                        items = _with_interface_names(items, ifnames)
                     if keep is not None and not req.checked:
                         items = filter(keep, items)
                     yield from items if req.rows or not as_rows else map(row_of, items)
@@ -180,6 +187,8 @@ def _one_namespace(q: Query, extended: bool, source: str,
             if text is not None:
                 req.bad.clear()  # what sock_diag left out before it failed
                 records = _parse_proc(req.procname, text, req.bad)
+                if req.kind == "packet":
+                    records = _with_interface_names(records, ifnames)
                 if keep is not None:
                     records = filter(keep, records)
                 yield from map(row_of, records) if as_rows else records
@@ -187,6 +196,25 @@ def _one_namespace(q: Query, extended: bool, source: str,
     finally:
         if nl is not None:
             nl.close()
+
+
+def _interface_names() -> dict[int, str]:
+    """Index -> name of the interfaces of the namespace the thread is in (an index
+    means nothing outside its namespace: read where the sockets are)."""
+    try:
+        return dict(socket.if_nameindex())
+    except OSError:
+        return {}
+
+
+def _with_interface_names(records: Iterable[SocketRecord],
+                          names: dict[int, str]) -> Iterator[SocketRecord]:
+    """PACKET records with the name of the interface they are bound to, as ss
+    prints it (``ip:eth0``); the index stays in ``interface``, and is the name
+    when the interface is gone."""
+    for rec in records:
+        name = names.get(rec.interface) if rec.interface else None
+        yield rec._replace(local_address=name) if name is not None else rec
 
 
 def _dump(nl: netlink.NetlinkSocket, payload: bytes, decode: Decoder) -> Iterator[SocketRecord]:
@@ -202,7 +230,8 @@ def sockets(*kinds: str, query: Query | None = None, listening: bool = False,
             netns_name: str | None = None, all_netns: bool = False,
             skipped: Callable[[str, SocklabError], None] | None = None,
             ) -> Iterator[SocketRecord]:
-    """The sockets that match, in the kernel's order (as ``ss``).
+    """The sockets that match, in ss's order: by kind (netlink, packet, unix, raw,
+    udp, tcp), IPv4 before IPv6, each in the kernel's order.
 
     ``socklab.sockets("tcp", listening=True)`` is ``ss -tl``; the filter words
     are those of :func:`socklab.socktable.filters.build_query` (a prepared
