@@ -126,11 +126,11 @@ def test_a_raw_ping_socket_sees_replies_but_not_our_own_requests(netns, v6):
     import select
 
     def run() -> list[int]:
-        session = ping._open_session("::1" if v6 else "127.0.0.1", 3, interval=0)
-        assert session.kind == "raw"
+        pinger = ping._open("::1" if v6 else "127.0.0.1", ping.PingOptions(3, interval=0))
+        assert pinger.session.kind == "raw"
         for _ in range(3):
-            session._send()
-        types, sock = [], session.sock
+            pinger.send_one()
+        types, sock = [], pinger.sock
         while select.select([sock], [], [], 0.5)[0] and len(types) < 10:
             data = sock.recv(4096)
             types.append(data[0] if v6 else data[(data[0] & 0xF) * 4])

@@ -31,7 +31,7 @@ from socklab.errors import BadInput, NetworkError, from_oserror
 from socklab.kernel import sock as ksock
 from socklab.names import resolve
 from socklab.probe import icmp
-from socklab.probe.ping import IP_RECVERR, IPV6_RECVERR, offender_info, open_icmp_socket
+from socklab.probe.icmpsock import IP_RECVERR, IPV6_RECVERR, open_icmp_socket
 
 __all__ = ["Hop", "Probe", "TraceResult", "packet_size", "traceroute"]
 
@@ -215,7 +215,7 @@ def _wait_errqueue(sock: socket.socket, v: int, sent: float, wait: float,
             with contextlib.suppress(OSError):
                 sock.recv(65536, socket.MSG_DONTWAIT)  # an answer to an old probe
             continue
-        found = offender_info(anc)
+        found = icmp.offender_info(anc)
         if found is None:
             continue
         etype, code, who, info = found
