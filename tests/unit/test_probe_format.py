@@ -54,3 +54,10 @@ def test_traceroute_marks_and_hop_lines():
     assert cmd_traceroute.hop_line(hop) == " 1  * 10.0.0.1  0.200 ms !H  0.030 ms !H"
     assert cmd_traceroute.hop_line(traceroute.Hop(12, (P(None, None),) * 3)) == "12  * * *"
     assert traceroute.packet_size(False) == 60 and traceroute.packet_size(True) == 80
+
+
+def test_a_refused_call_is_named_as_iputils_names_it():
+    sent = ping.PingReply(3, "127.0.0.1", 0, None, None, False, "Operation not permitted", True)
+    read = sent._replace(seq=0, error="No buffer space available")
+    assert cmd_ping.local_line(sent) == "ping: sendmsg: Operation not permitted"
+    assert cmd_ping.local_line(read) == "ping: recvmsg: No buffer space available"
