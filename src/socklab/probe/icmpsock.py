@@ -28,7 +28,7 @@ from socklab.errors import MissingPrivilege, NetworkError, NotFound, from_oserro
 from socklab.kernel import sock as ksock
 from socklab.probe import icmp
 
-__all__ = ["IPV6_RECVERR", "IP_RECVERR", "SocketKind", "Unroutable", "flood_socket",
+__all__ = ["ICMP_ERRNOS", "IPV6_RECVERR", "IP_RECVERR", "SocketKind", "Unroutable", "flood_socket",
            "open_icmp_socket", "route_check", "setup"]
 
 SocketKind = Literal["dgram", "raw"]
@@ -40,6 +40,13 @@ SO_RCVBUFFORCE = 33  # SO_RCVBUF beyond net.core.rmem_max; not in Python's socke
 SO_TIMESTAMPNS = 35
 SOL_RAW, ICMP_FILTER, ICMP6_FILTER = 255, 1, 1
 FLOOD_RCVBUF = 1 << 20  # a flood's receive buffer: replies of a whole window, and more
+# errors the kernel derives from a router's ICMP error (icmp_err_convert,
+# icmpv6_err_convert) and raises once from a read as the socket's pending error: the
+# ICMP message itself (raw socket) or the error queue (IP_RECVERR) reports it too
+ICMP_ERRNOS = frozenset((errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENOPROTOOPT,
+                         errno.ECONNREFUSED, errno.EMSGSIZE, errno.EOPNOTSUPP,
+                         errno.EHOSTDOWN, errno.ENONET, errno.EACCES, errno.EPERM,
+                         errno.EPROTO))
 
 
 class Unroutable(NetworkError):

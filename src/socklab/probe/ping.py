@@ -58,14 +58,6 @@ DRAIN = 256  # messages read per wake-up at most: a fast ping must not overflow 
 _IDENTS = itertools.count(1)
 MIN_USER_INTERVAL = 0.2  # iputils: below this, only a privileged user
 FLOOD_BATCH = 32  # echoes per sendmmsg at interval 0 (128 in flight, 32: measured best here)
-# errors the kernel derives from a router's ICMP error (icmp_err_convert,
-# icmpv6_err_convert) and raises once from recv as the socket's pending error: the
-# ICMP message itself (raw socket) or the error queue (datagram socket) reports it
-_ICMP_ERRNOS = frozenset((errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENOPROTOOPT,
-                          errno.ECONNREFUSED, errno.EMSGSIZE, errno.EOPNOTSUPP,
-                          errno.EHOSTDOWN, errno.ENONET, errno.EACCES, errno.EPERM,
-                          errno.EPROTO))
-
 OnReply = Callable[[PingReply], None]
 
 
@@ -189,7 +181,7 @@ class _Pinger:
         router's ICMP error is reported by that error itself: the error queue on a
         datagram socket (read now, as iputils does), the ICMP message on a raw one
         (read next). Any other is recorded (iputils: ``ping: recvmsg: REASON``)."""
-        if exc.errno in _ICMP_ERRNOS:
+        if exc.errno in icmpsock.ICMP_ERRNOS:
             if not self.dgram:
                 return []  # the ICMP message is the next read, and reported then
             queued = self._queued()
