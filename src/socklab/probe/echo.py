@@ -191,6 +191,12 @@ class EchoSession:
         """Request ``seq`` left at ``ns`` (CLOCK_REALTIME), the start of its round trip."""
         self.sent_at[seq & 0xFFFF] = ns
 
+    def sent_many(self, seqs: list[int], ns: int) -> None:
+        """:meth:`sent` for a batch that left in one call (sendmmsg)."""
+        sent_at = self.sent_at
+        for seq in seqs:
+            sent_at[seq & 0xFFFF] = ns
+
     def wait(self, now: float) -> float | None:
         """How long to wait for replies before the next request is due, or None when
         the ping is over (deadline passed, every answer came, or the last request's
