@@ -66,6 +66,8 @@ def open_icmp_socket(v6: bool) -> tuple[socket.socket, SocketKind, str]:
                             "admits this process's group")
     except PermissionError:  # EACCES: the group is not in ping_group_range; try raw
         pass
+    except OSError as exc:  # no IPv6 here (EAFNOSUPPORT), no descriptor left ...
+        raise from_oserror(exc, "open an ICMP socket") from exc
     try:
         s = ksock.socket(family, socket.SOCK_RAW, proto)
         return s, "raw", ("a raw ICMP socket: ping_group_range does not admit this group, "
@@ -75,6 +77,8 @@ def open_icmp_socket(v6: bool) -> tuple[socket.socket, SocketKind, str]:
             "open an ICMP socket", "CAP_NET_RAW",
             "or let your group open ICMP datagram sockets: sysctl -w "
             "net.ipv4.ping_group_range='0 2147483647'") from exc
+    except OSError as exc:
+        raise from_oserror(exc, "open an ICMP socket") from exc
 
 
 def _is_address(text: str, family: int) -> bool:
@@ -109,7 +113,10 @@ def route_check(family: int, address: str, source: str | None) -> None:
     socket connected to the destination, nothing sent): no route, or a route that
     refuses (unreachable, prohibit, blackhole), is Unroutable, exit 2. ``source``
     was checked on the ICMP socket already (:func:`setup`)."""
-    probe = ksock.socket(family, socket.SOCK_DGRAM)
+    try:
+        probe = ksock.socket(family, socket.SOCK_DGRAM)
+    except OSError as exc:
+        raise from_oserror(exc, "ping: socket") from exc
     try:
         if source:
             _bind_source(probe, family, source)
