@@ -126,11 +126,11 @@ def test_a_raw_ping_socket_sees_replies_but_not_our_own_requests(netns, v6):
     import select
 
     def run() -> list[int]:
-        session = ping._open_session("::1" if v6 else "127.0.0.1", 3, interval=0)
-        assert session.kind == "raw"
+        pinger = ping._open("::1" if v6 else "127.0.0.1", ping.PingOptions(3, interval=0))
+        assert pinger.session.kind == "raw"
         for _ in range(3):
-            session._send()
-        types, sock = [], session.sock
+            pinger.send_one()
+        types, sock = [], pinger.sock
         while select.select([sock], [], [], 0.5)[0] and len(types) < 10:
             data = sock.recv(4096)
             types.append(data[0] if v6 else data[(data[0] & 0xF) * 4])
@@ -233,3 +233,33 @@ def test_ctrl_c_prints_the_statistics_and_exits_0_as_iputils(netns):
             proc.kill()
     assert proc.returncode == 0, err
     assert "--- 127.0.0.1 ping statistics ---" in out and "packets transmitted" in out
+
+
+@pytest.mark.parametrize("dgram", [False, True])
+def test_a_failed_read_is_a_local_reply_unless_an_icmp_error_reports_it(netns, dgram):
+    """A read that raises the socket's pending error: one the kernel derived from a
+    router's ICMP error is reported by that error (the ICMP message a raw socket
+    reads next, the error queue of a datagram socket); any other is recorded as a
+    local reply with sequence number 0 (iputils' "ping: recvmsg: REASON")."""
+    import errno
+
+    if dgram:
+        netns.exec("sysctl", "-w", "net.ipv4.ping_group_range=0 2147483647")
+
+    def run():
+        pinger = ping._open("127.0.0.1", ping.PingOptions(1, interval=0.2))
+        try:
+            icmp_made = pinger._receive_error(OSError(errno.EHOSTUNREACH, "unreachable"))
+            other = pinger._receive_error(OSError(errno.ENOBUFS, "no buffer"))
+            return pinger.session.kind, icmp_made, other, pinger.session.result()
+        finally:
+            pinger.sock.close()
+
+    kind, icmp_made, other, result = netns.run(run)
+    assert kind == ("dgram" if dgram else "raw")
+    # raw: the ICMP message comes next; dgram: the error queue is empty here, so
+    # the error is recorded as it is
+    assert [(r.seq, r.local) for r in icmp_made] == ([(0, True)] if dgram else [])
+    assert [(r.seq, r.local, r.error) for r in other] == \
+        [(0, True, "No buffer space available")]
+    assert result.replies == (*icmp_made, *other) and result.errors == 0

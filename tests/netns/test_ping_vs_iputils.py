@@ -203,20 +203,21 @@ def test_receive_times_are_the_kernels(netns):
     import time
 
     def late() -> list[float | None]:
-        session = ping._open_session("127.0.0.1", 5, interval=1)
+        pinger = ping._open("127.0.0.1", ping.PingOptions(5, interval=1))
+        replies = pinger.session.replies
         rtts = []
         try:
             for _ in range(5):
                 time.sleep(0.2)
-                session._send()
+                pinger.send_one()
                 time.sleep(0.2)
-                session.readable()
-                rtts.append(session.replies[-1].rtt_ms if session.replies else None)
+                pinger.readable()
+                rtts.append(replies[-1].rtt_ms if replies else None)
                 if rtts[-1] is not None and rtts[-1] < 100:
                     break
             return rtts
         finally:
-            session.sock.close()
+            pinger.sock.close()
 
     rtts = netns.run(late)
     assert all(r is not None for r in rtts), rtts  # every echo answered, and read

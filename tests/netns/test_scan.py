@@ -160,3 +160,33 @@ def test_worker_processes_give_the_same_answer():
         s.close()
     assert [(r.port, r.state) for r in one] == [(r.port, r.state) for r in two]
     assert (port, "open") in [(r.port, r.state) for r in two]
+
+
+def test_too_few_descriptors_for_the_connects_in_flight_is_one_line_exit_1(target):
+    """Dropped ports keep their sockets open until the timeout: 1,000 in flight
+    under a limit of 64 descriptors run out (EMFILE). One line naming the way
+    out, exit 1; the same when the scan is split over worker processes (7,000
+    ports)."""
+    ns, _open_ports = target
+    ns.exec("nft", "add rule inet t in tcp dport 3000-9999 drop")
+    for workers in ("", "-p 3000-9999"):
+        ports = ["-p", "3000-3999"] if not workers else workers.split()
+        proc = ns.exec("sh", "-c", 'ulimit -n 64; exec "$@"', "sh", *SOCKLAB, "scan",
+                       "10.77.0.2", *ports, "--timeout", "2", check=False)
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stderr.startswith("socklab: error: ") and proc.stderr.count("\n") == 1
+        assert "Too many open files" in proc.stderr and "ulimit -n" in proc.stderr
+
+
+@pytest.mark.parametrize(("code", "self_connect", "verdict"), [
+    (0, False, ("open", "syn-ack")),
+    (0, True, ("closed", "self-connect")),
+    (111, False, ("closed", "conn-refused")),  # ECONNREFUSED
+    (113, False, ("filtered", "hostunreach")),  # EHOSTUNREACH
+    (101, False, ("filtered", "netunreach")),  # ENETUNREACH
+    (13, False, ("filtered", "acces")),  # EACCES
+    (110, False, ("filtered", "no-response")),  # ETIMEDOUT
+    (71, False, ("filtered", "EPROTO")),
+])
+def test_a_connects_result_as_nmap_names_it(code, self_connect, verdict):
+    assert scan.judge(code, self_connect) == verdict

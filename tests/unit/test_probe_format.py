@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from socklab.cli import cmd_ping, cmd_traceroute
-from socklab.probe import ping, traceroute
+from socklab.probe import icmp, ping, traceroute
 
 
 def test_reply_times_have_iputils_precision():
@@ -32,14 +32,14 @@ def test_statistics_end_with_rtt_or_an_empty_line():
 
 
 def test_router_errors_in_iputils_words():
-    assert ping.error_text(False, 3, 1) == "Destination Host Unreachable"
-    assert ping.error_text(False, 3, 13) == "Packet filtered"
-    assert ping.error_text(False, 3, 4, 1400) == "Frag needed and DF set (mtu = 1400)"
-    assert ping.error_text(False, 11, 0) == "Time to live exceeded"
-    assert ping.error_text(True, 1, 0) == "Destination unreachable: No route"
-    assert ping.error_text(True, 1, 1) == "Destination unreachable: Administratively prohibited"
-    assert ping.error_text(True, 3, 0) == "Time exceeded: Hop limit"
-    assert ping.error_text(True, 2, 0, 1280) == "Packet too big: mtu=1280"
+    assert icmp.error_text(False, 3, 1) == "Destination Host Unreachable"
+    assert icmp.error_text(False, 3, 13) == "Packet filtered"
+    assert icmp.error_text(False, 3, 4, 1400) == "Frag needed and DF set (mtu = 1400)"
+    assert icmp.error_text(False, 11, 0) == "Time to live exceeded"
+    assert icmp.error_text(True, 1, 0) == "Destination unreachable: No route"
+    assert icmp.error_text(True, 1, 1) == "Destination unreachable: Administratively prohibited"
+    assert icmp.error_text(True, 3, 0) == "Time exceeded: Hop limit"
+    assert icmp.error_text(True, 2, 0, 1280) == "Packet too big: mtu=1280"
 
 
 def test_traceroute_marks_and_hop_lines():
@@ -54,3 +54,10 @@ def test_traceroute_marks_and_hop_lines():
     assert cmd_traceroute.hop_line(hop) == " 1  * 10.0.0.1  0.200 ms !H  0.030 ms !H"
     assert cmd_traceroute.hop_line(traceroute.Hop(12, (P(None, None),) * 3)) == "12  * * *"
     assert traceroute.packet_size(False) == 60 and traceroute.packet_size(True) == 80
+
+
+def test_a_refused_call_is_named_as_iputils_names_it():
+    sent = ping.PingReply(3, "127.0.0.1", 0, None, None, False, "Operation not permitted", True)
+    read = sent._replace(seq=0, error="No buffer space available")
+    assert cmd_ping.local_line(sent) == "ping: sendmsg: Operation not permitted"
+    assert cmd_ping.local_line(read) == "ping: recvmsg: No buffer space available"

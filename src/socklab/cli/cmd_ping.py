@@ -90,6 +90,13 @@ def statistics(host: str, result: ping.PingResult, flood: bool = False) -> str:
     return text
 
 
+def local_line(reply: ping.PingReply) -> str:
+    """A call this host's kernel refused, as iputils says it on stderr: a send
+    (``ping: sendmsg: REASON``), or, with sequence number 0, a receive."""
+    call = "recvmsg" if reply.seq == 0 else "sendmsg"
+    return f"ping: {call}: {reply.error}"
+
+
 class _Names:
     """Reply sources as iputils shows them when the host was given by name: the
     reverse lookup then the address, ``localhost (127.0.0.1)``; one lookup per
@@ -127,21 +134,30 @@ def run(args: argparse.Namespace) -> int:
     from socklab.cli import render
     from socklab.probe import ping
 
-    count, deadline = args.count, args.deadline
-    interval = 0.0 if args.flood else args.interval
-    dots = args.flood and not (args.quiet or args.json)  # ping -f: . sent, backspace back
-    show = not (args.quiet or args.json)
+    # argparse's values, typed here once (the types its converters return)
+    host: str = args.host
+    count: int | None = args.count
+    deadline: float | None = args.deadline
+    size: int = args.size
+    flood: bool = args.flood
+    interval: float = 0.0 if flood else args.interval
+    ttl: int | None = args.ttl
+    timeout: float = args.timeout
+    source: str | None = args.interface
+    ipv6: bool | None = args.ipv6
     text = not args.json
-    names = _Names(args.host)
+    dots = flood and not (args.quiet or args.json)  # ping -f: . sent, backspace back
+    show = not (args.quiet or args.json)
+    names = _Names(host)
 
     def on_reply(r: ping.PingReply) -> None:
-        if r.local:  # the send failed here: iputils' "ping: sendmsg: ...", E in a flood
+        if r.local:  # a call failed here: iputils' "ping: sendmsg: ...", E in a flood
             if dots:
                 sys.stdout.write("E")
                 sys.stdout.flush()
             elif show:
                 sys.stdout.flush()
-                print(f"ping: sendmsg: {r.error}", file=sys.stderr, flush=True)
+                print(local_line(r), file=sys.stderr, flush=True)
             return
         if dots:
             sys.stdout.write("\b \b")
@@ -158,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
                   + (" (DUP!)" if r.duplicate else ""), flush=True)
 
     def on_start(address: str) -> None:
-        print(header(args.host, address, args.size), flush=True)
+        print(header(host, address, size), flush=True)
 
     def on_send(_seq: int) -> None:
         sys.stdout.write(".")
@@ -168,18 +184,19 @@ def run(args: argparse.Namespace) -> int:
         count = 2**31  # like ping: until interrupted
     # no callback where it would do nothing: at -i 0 each is a call per echo
     # (and the senders' one runs under the GIL the reader needs)
-    result = ping.ping(args.host, count, interval=interval, size=args.size, ttl=args.ttl,
-                       timeout=args.timeout, deadline=deadline, source=args.interface,
-                       ipv6=args.ipv6, on_reply=on_reply if show or dots else None,
+    result = ping.ping(host, count, interval=interval, size=size, ttl=ttl,
+                       timeout=timeout, deadline=deadline, source=source,
+                       ipv6=ipv6, on_reply=on_reply if show or dots else None,
                        on_send=on_send if dots else None,
                        on_start=on_start if text else None,
                        until_interrupted=True)  # Ctrl-C: the statistics, as iputils
     if args.json:
         render.write_json(result)
     else:
-        print(statistics(args.host, result, interval == 0))  # after a flood's dots too
+        print(statistics(host, result, interval == 0))  # after a flood's dots too
         if args.debug:
             print(f"(socket: {result.socket_type}: {result.why})")
     # iputils: 1 when no reply came, or fewer than -c by the deadline -w
-    short = deadline is not None and args.count is not None and result.received < args.count
+    wanted: int | None = args.count  # count is 2**31 when not given
+    short = deadline is not None and wanted is not None and result.received < wanted
     return 1 if not result.received or short else 0

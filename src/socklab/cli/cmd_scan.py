@@ -40,22 +40,29 @@ def run(args: argparse.Namespace) -> int:
     from socklab.probe import scan
     from socklab.probe.top_ports import NAMES
 
+    # argparse's values, typed here once (the types its converters give)
+    words: list[str] = args.hosts
+    spec: str | None = args.ports
+    timeout: float = args.timeout
+    concurrency: int = args.concurrency
+    show_all: bool = args.all
+    as_json: bool = args.json
     known = procfs.read_services()
     services = {name: port for (port, proto), name in known.items() if proto == "tcp"}
     names = {port: name for (port, proto), name in known.items() if proto == "tcp"}
-    ports = scan.parse_ports(args.ports, services)
-    hosts = scan.parse_targets(args.hosts)
+    ports = scan.parse_ports(spec, services)
+    hosts = scan.parse_targets(words)
     bar = None
-    if sys.stderr.isatty() and not args.json:
+    if sys.stderr.isatty() and not as_json:
         from socklab.cli.talkcommon import ProgressBar
 
         bar = ProgressBar("scan", "ports/s", 1)
-    results = scan.scan(hosts, ports, timeout=args.timeout, concurrency=args.concurrency,
+    results = scan.scan(hosts, ports, timeout=timeout, concurrency=concurrency,
                         names={**names, **NAMES}, progress=bar)
-    if args.json:
+    if as_json:
         render.write_json(results)
         return 0
-    shown = results if args.all else [r for r in results if r.state == "open"]
+    shown = results if show_all else [r for r in results if r.state == "open"]
     render.emit(shown, [render.Column("host", "HOST"), render.Column("port", "PORT", right=True),
                         render.Column("state", "STATE"), render.Column("service", "SERVICE"),
                         render.Column("reason", "REASON")], False)

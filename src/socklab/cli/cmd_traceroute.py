@@ -65,19 +65,27 @@ def run(args: argparse.Namespace) -> int:
     from socklab.cli import render
     from socklab.probe import traceroute
 
-    method = "tcp" if args.tcp_port is not None else (args.method or "udp")
+    # argparse's values, typed here once (the types its converters and consts give)
+    host: str = args.host
+    port: int | None = args.tcp_port
+    chosen: traceroute.Method | None = args.method  # --udp, --icmp
+    method: traceroute.Method = "tcp" if port is not None else chosen or "udp"
+    max_hops: int = args.max_hops
+    probes: int = args.queries
+    wait: float = args.wait
+    ipv6: bool | None = args.ipv6
 
     def on_start(address: str) -> None:
         size = traceroute.packet_size(":" in address)
-        print(f"traceroute to {args.host} ({address}), {args.max_hops} hops max, "
+        print(f"traceroute to {host} ({address}), {max_hops} hops max, "
               f"{size} byte packets", flush=True)
 
     def on_hop(hop: traceroute.Hop) -> None:
         print(hop_line(hop), flush=True)  # as soon as the hop is done, as traceroute
 
     text = not args.json
-    result = traceroute.traceroute(args.host, method, args.tcp_port, max_hops=args.max_hops,
-                                   probes=args.queries, wait=args.wait, ipv6=args.ipv6,
+    result = traceroute.traceroute(host, method, port, max_hops=max_hops,
+                                   probes=probes, wait=wait, ipv6=ipv6,
                                    on_start=on_start if text else None,
                                    on_hop=on_hop if text else None)
     if args.json:

@@ -8,6 +8,10 @@ caused it, which is how a prober knows which of its probes it answers.
 The checksum is the Internet checksum (RFC 1071). For ICMPv6 the kernel fills
 it in (it covers a pseudo-header with the addresses), so :func:`build_echo`
 leaves it zero.
+
+A datagram socket with ``IP_RECVERR`` gets the routers' errors about its
+packets in its error queue rather than as ICMP messages: :func:`offender_info`
+reads the kernel's ``struct sock_extended_err`` that comes with them.
 """
 
 # No "from __future__ import annotations": NamedTuple would compile every field's
@@ -19,7 +23,8 @@ from typing import NamedTuple
 
 from socklab.errors import Malformed
 
-__all__ = ["Message", "build_echo", "checksum", "echo_builder", "parse"]
+__all__ = ["Message", "build_echo", "checksum", "echo_builder", "error_text", "offender",
+           "offender_info", "parse"]
 
 ECHO_REPLY, DEST_UNREACH, ECHO_REQUEST, TIME_EXCEEDED = 0, 3, 8, 11
 ECHO6_REQUEST, ECHO6_REPLY, DEST6_UNREACH, TIME6_EXCEEDED = 128, 129, 1, 3
@@ -153,6 +158,81 @@ def parse(data: bytes, v6: bool = False, ip_header: bool = False) -> Message:
                             "not 8")
     a, b = struct.unpack_from("!HH", inner, 4 if proto in (1, 58) else 0)
     return Message(kind, code, 0, 0, body, ttl, source, proto, dst, a, b, hops)
+
+
+# iputils ping's words for ICMP errors (ping.c pr_icmph; ping6_common.c), by type and
+# code: a user reads the same line whichever ping ran
+_UNREACH = {0: "Destination Net Unreachable", 1: "Destination Host Unreachable",
+            2: "Destination Protocol Unreachable", 3: "Destination Port Unreachable",
+            4: "Frag needed and DF set (mtu = {info})", 5: "Source Route Failed",
+            6: "Destination Net Unknown", 7: "Destination Host Unknown",
+            8: "Source Host Isolated", 9: "Destination Net Prohibited",
+            10: "Destination Host Prohibited",
+            11: "Destination Net Unreachable for Type of Service",
+            12: "Destination Host Unreachable for Type of Service", 13: "Packet filtered",
+            14: "Precedence Violation", 15: "Precedence Cutoff"}
+_UNREACH6 = {0: "No route", 1: "Administratively prohibited",
+             2: "Beyond scope of source address", 3: "Address unreachable",
+             4: "Port unreachable"}
+
+
+def error_text(v6: bool, etype: int, code: int, info: int = 0) -> str:
+    """An ICMP error as iputils ping prints it after ``From ADDR icmp_seq=N``."""
+    if v6:
+        if etype == DEST6_UNREACH:
+            return "Destination unreachable: " + _UNREACH6.get(code, f"Unknown code {code}")
+        if etype == 2:
+            return f"Packet too big: mtu={info}"
+        if etype == TIME6_EXCEEDED:
+            return "Time exceeded: " + ("Hop limit" if code == 0 else
+                                        "Defragmentation failure" if code == 1 else
+                                        f"Unknown code {code}")
+        if etype == 4:
+            return f"Parameter problem: code {code}"
+        return f"Unknown icmp type: {etype}"
+    if etype == DEST_UNREACH:
+        return _UNREACH.get(code, f"Dest Unreachable, Bad Code: {code}").format(info=info)
+    if etype == TIME_EXCEEDED:
+        return {0: "Time to live exceeded", 1: "Frag reassembly time exceeded"}.get(
+            code, f"Time exceeded, Bad Code: {code}")
+    if etype == 12:
+        return "Parameter problem"
+    if etype == 5:
+        return "Redirect"
+    if etype == 4:
+        return "Source Quench"
+    return f"Bad ICMP type: {etype}"
+
+
+# an error read from a socket's error queue (IP_RECVERR, ip(7)): struct
+# sock_extended_err in the control data, then the address of the sender
+EXTENDED_ERR = struct.Struct("=IBBBBII")  # errno, origin, type, code, pad, info, data
+SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6 = 2, 3
+
+
+def offender(anc: list[tuple[int, int, bytes]]) -> tuple[int, int, str | None] | None:
+    """(ICMP type, code, sender) from an error-queue message's control data."""
+    found = offender_info(anc)
+    return found[:3] if found is not None else None
+
+
+def offender_info(anc: list[tuple[int, int, bytes]]) -> tuple[int, int, str | None, int] | None:
+    """(ICMP type, code, sender, info: the MTU of "frag needed") from an error-queue
+    message's control data (struct sock_extended_err, then the sender's address)."""
+    for _level, _ctype, cdata in anc:
+        if len(cdata) < EXTENDED_ERR.size:
+            continue
+        _e, origin, etype, code, _p, info, _d = EXTENDED_ERR.unpack_from(cdata)
+        if origin not in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6):
+            continue
+        off = cdata[EXTENDED_ERR.size:]
+        fam = struct.unpack_from("=H", off)[0] if len(off) >= 2 else 0
+        if fam == socket.AF_INET and len(off) >= 8:
+            return etype, code, socket.inet_ntop(socket.AF_INET, off[4:8]), info
+        if fam == socket.AF_INET6 and len(off) >= 24:
+            return etype, code, socket.inet_ntop(socket.AF_INET6, off[8:24]), info
+        return etype, code, None, info
+    return None
 
 
 # classic BPF (<linux/filter.h>): struct sock_filter is code, jt, jf, k

@@ -25,23 +25,26 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
-from socklab.errors import BadInput, NetworkError
+from socklab.errors import BadInput, NetworkError, SocklabError, from_oserror
 from socklab.kernel import sock as ksock
 from socklab.names import resolve
 from socklab.probe.top_ports import NAMES, TOP_PORTS
 
-__all__ = ["PortResult", "parse_ports", "parse_targets", "scan"]
+__all__ = ["PortResult", "PortState", "judge", "parse_ports", "parse_targets", "scan"]
 
 MAX_HOSTS = 1 << 16  # a /16
 LINGER_RST = struct.pack("ii", 1, 0)
 
 
+PortState = Literal["open", "closed", "filtered"]
+
+
 class PortResult(NamedTuple):
     host: str
     port: int
-    state: str  # open, closed, filtered
+    state: PortState
     service: str | None
     reason: str  # syn-ack, conn-refused, no-response, host-unreach ...
 
@@ -169,13 +172,15 @@ def _forked(targets: list[tuple[str, int]], workers: int, timeout: float, concur
             os.close(r)
             code = 0
             try:
-                found = _scan(part, timeout, concurrency, names, None)
-                data = marshal.dumps([tuple(x) for x in found])
+                try:
+                    data = marshal.dumps([tuple(x) for x in
+                                          _scan(part, timeout, concurrency, names, None)])
+                except SocklabError as exc:  # the parent raises it, with the reason
+                    code, data = 1, marshal.dumps(str(exc))
                 with os.fdopen(w, "wb") as out:
                     out.write(data)
-            except BaseException:
-                code = 1
-            os._exit(code)
+            finally:
+                os._exit(code)  # never back into the parent's code (its finally clauses)
         os.close(w)
         children.append((pid, r))
     share = len(targets)
@@ -184,13 +189,24 @@ def _forked(targets: list[tuple[str, int]], workers: int, timeout: float, concur
         if progress:
             progress(min(done * workers, share), share)
 
-    results = _scan(slices[-1], timeout, concurrency, names, scaled)
+    try:
+        results = _scan(slices[-1], timeout, concurrency, names, scaled)
+    except BaseException:  # this slice failed (or Ctrl-C): the workers' are moot
+        import signal
+
+        for pid, r in children:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(r)
+        raise
     for pid, r in children:
         with os.fdopen(r, "rb") as pipe:
             data = pipe.read()
         _, status = os.waitpid(pid, 0)
         if os.waitstatus_to_exitcode(status) != 0 or not data:
-            raise NetworkError("scan", None, "a scanning worker process failed")
+            why = marshal.loads(data) if data else None
+            raise NetworkError("scan", None, "a scanning worker process failed" + (
+                f": {why}" if isinstance(why, str) else ""))
         results += [PortResult(*x) for x in marshal.loads(data)]
     if progress:
         progress(share, share)
@@ -222,7 +238,7 @@ def _scan(targets: list[tuple[str, int]], timeout: float, concurrency: int,
     # a socket whose connect was refused, kept for the next port of its family
     spare: dict[int, socket.socket] = {}
 
-    def finish(host: str, port: int, state: str, reason: str) -> None:
+    def finish(host: str, port: int, state: PortState, reason: str) -> None:
         results.append(PortResult(host, port, state, names.get(port), reason))
         if progress:
             progress(len(results), total)
@@ -233,7 +249,7 @@ def _scan(targets: list[tuple[str, int]], timeout: float, concurrency: int,
                 host, port = targets[nxt]
                 nxt += 1
                 family = socket.AF_INET6 if ":" in host else socket.AF_INET
-                s = spare.pop(family, None) or ksock.socket(family, nonblock)
+                s = spare.pop(family, None) or _socket(family, nonblock)
                 addr = (host, port)
                 code = s.connect_ex(addr)
                 if code == errno.EINPROGRESS:
@@ -253,7 +269,10 @@ def _scan(targets: list[tuple[str, int]], timeout: float, concurrency: int,
                     deadline = time.monotonic() + timeout
                     flying[fd] = (s, host, port, deadline)
                     deadlines.append((deadline, fd, s))
-                    ep.register(fd, select.EPOLLOUT)
+                    try:
+                        ep.register(fd, select.EPOLLOUT)
+                    except OSError as exc:  # no room left (max_user_watches, memory)
+                        raise from_oserror(exc, "scan: epoll_ctl") from exc
                     continue
                 state, reason = _judge(s, code, port)
                 s.close()
@@ -284,13 +303,36 @@ def _scan(targets: list[tuple[str, int]], timeout: float, concurrency: int,
     return results
 
 
-def _judge(s: socket.socket, code: int, port: int) -> tuple[str, str]:
+def _socket(family: int, kind: int) -> socket.socket:
+    try:
+        return ksock.socket(family, kind)
+    except OSError as exc:
+        if exc.errno in (errno.EMFILE, errno.ENFILE):  # one descriptor per connect in flight
+            raise NetworkError("scan: socket", exc.errno, f"{os.strerror(exc.errno)}: "
+                               "fewer connects in flight (concurrency), or a higher "
+                               "limit (ulimit -n)") from exc
+        raise from_oserror(exc, "scan: socket") from exc
+
+
+def _judge(s: socket.socket, code: int, port: int) -> tuple[PortState, str]:
+    """The state of a port whose connect ended with ``code`` (0 or an errno);
+    an open port's connection is reset on close (SO_LINGER 0), as nmap does."""
     if code == 0:
-        local, peer = s.getsockname(), s.getpeername()
-        if local[:2] == peer[:2]:  # connected to itself: nobody listens there
-            return "closed", "self-connect"
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RST)
-        return "open", "syn-ack"
+        try:
+            self_connect = s.getsockname()[:2] == s.getpeername()[:2]
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RST)
+        except OSError:  # reset already (ENOTCONN): the SYN-ACK came, so it is open
+            return judge(code, False)
+        return judge(code, self_connect)
+    return judge(code, False)
+
+
+def judge(code: int, self_connect: bool) -> tuple[PortState, str]:
+    """A port's state and the reason, from its connect's result (SO_ERROR: 0 or an
+    errno), as nmap -sT names them. ``self_connect``: the socket connected to
+    itself (loopback's simultaneous open), not to a listener."""
+    if code == 0:
+        return ("closed", "self-connect") if self_connect else ("open", "syn-ack")
     if code == errno.ECONNREFUSED:
         return "closed", "conn-refused"
     if code in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM):

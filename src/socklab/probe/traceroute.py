@@ -17,7 +17,6 @@ hears the routers; without one, the hops are shown as unknown.
 
 # No "from __future__ import annotations": NamedTuple would compile every field's
 # annotation at import (a ForwardRef each, 3 ms a command; docs/design.md).
-import contextlib
 import errno
 import os
 import select
@@ -25,21 +24,22 @@ import socket
 import struct
 import time
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from socklab.errors import BadInput, NetworkError, from_oserror
 from socklab.kernel import sock as ksock
 from socklab.names import resolve
 from socklab.probe import icmp
-from socklab.probe.ping import IP_RECVERR, IPV6_RECVERR, offender_info, open_icmp_socket
+from socklab.probe.icmpsock import ICMP_ERRNOS, IP_RECVERR, IPV6_RECVERR, open_icmp_socket
 
-__all__ = ["Hop", "Probe", "TraceResult", "packet_size", "traceroute"]
+__all__ = ["Hop", "Method", "Probe", "TraceResult", "packet_size", "traceroute"]
 
 BASE_PORT = 33434
 PAYLOAD_SIZE = 32  # data bytes of a probe, as traceroute sends by default
 PAYLOAD = bytes(0x40 + i for i in range(PAYLOAD_SIZE))  # traceroute's "@ABC..." pattern
 MAX_WAIT = 2147483.0
 ICMP_TIME_EXCEEDED = {4: 11, 6: 3}
+Method = Literal["udp", "icmp", "tcp"]
 
 
 class Probe(NamedTuple):
@@ -61,7 +61,7 @@ class Hop(NamedTuple):
 class TraceResult(NamedTuple):
     host: str
     address: str
-    method: str
+    method: Method
     hops: tuple[Hop, ...]
     reached: bool
 
@@ -98,7 +98,7 @@ def packet_size(v6: bool) -> int:
     return (40 if v6 else 20) + 8 + PAYLOAD_SIZE
 
 
-def traceroute(host: str, method: str = "udp", port: int | None = None, *, max_hops: int = 30,
+def traceroute(host: str, method: Method = "udp", port: int | None = None, *, max_hops: int = 30,
                probes: int = 3, wait: float = 1.0, ipv6: bool | None = None,
                on_start: Callable[[str], None] | None = None,
                on_hop: Callable[[Hop], None] | None = None) -> TraceResult:
@@ -205,17 +205,11 @@ def _wait_errqueue(sock: socket.socket, v: int, sent: float, wait: float,
             break
         try:
             _data, anc, _f, _a = sock.recvmsg(512, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
-        except BlockingIOError:
-            if reached_on_reply:
-                try:
-                    sock.recv(65536, socket.MSG_DONTWAIT)
-                except OSError:
-                    continue
+        except BlockingIOError:  # no error queued: a reply, or an answer to an old probe
+            if _read_reply(sock) and reached_on_reply:
                 return Probe(address, (time.monotonic() - sent) * 1000, True)
-            with contextlib.suppress(OSError):
-                sock.recv(65536, socket.MSG_DONTWAIT)  # an answer to an old probe
             continue
-        found = offender_info(anc)
+        found = icmp.offender_info(anc)
         if found is None:
             continue
         etype, code, who, info = found
@@ -226,6 +220,22 @@ def _wait_errqueue(sock: socket.socket, v: int, sent: float, wait: float,
         reached = who == address and etype != ICMP_TIME_EXCEEDED[v] and note is None
         return Probe(who, rtt, reached, note)
     return Probe(None, None)
+
+
+def _read_reply(sock: socket.socket) -> bool:
+    """Read one datagram waiting on a probe's socket: True when one was there. A read
+    that raises the socket's pending error, made of a router's ICMP error, is not
+    an answer: the error queue holds that error, read at the next wake-up. Any
+    other error goes up to :func:`traceroute`, which names the operation."""
+    try:
+        sock.recv(65536, socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return False
+    except OSError as exc:
+        if exc.errno in ICMP_ERRNOS:
+            return False
+        raise
+    return True
 
 
 class _ICMP:
