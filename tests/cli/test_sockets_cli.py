@@ -61,7 +61,7 @@ def test_bad_input_exits_2_with_one_line(argv):
 def test_fast_json_equals_the_json_module():
     import json
 
-    from socklab.cli.cmd_sockets import inet_json, record_json
+    from socklab.cli.sockets_json import inet_json, record_json
     from socklab.socktable.model import Process, SocketRecord, Timer
 
     samples = [
@@ -97,10 +97,10 @@ def test_fast_json_equals_the_json_module():
 
 
 def test_json_listing_picks_the_batch_path_only_where_it_holds(capsys):
-    """_json writes a batch of sock_diag TCP/UDP records the lean way, and any
+    """write() puts a batch of sock_diag TCP/UDP records the lean way, and any
     other batch (a /proc record without queues, a UNIX one) the general way:
     the text equals the json module's either way."""
-    from socklab.cli.cmd_sockets import _json
+    from socklab.cli.sockets_json import write
     from socklab.socktable.model import SocketRecord
 
     tcp = [r for r in socklab.sockets("tcp", "udp", all_states=True) if r.cookie is not None]
@@ -111,7 +111,7 @@ def test_json_listing_picks_the_batch_path_only_where_it_holds(capsys):
     unix = SocketRecord("u_str", "unix", "LISTEN", 0, 0, '/tmp/a"b', None, "*", None, 13, 0,
                         0, 0, None, 5)
     for records in (tcp, [*tcp, from_proc], [unix, *tcp], [*tcp, flagged], []):
-        _json(records, plain=True)
+        write(records, plain=True)
         objects = [json.dumps(r.as_dict()) for r in records]
         expected = "[\n  " + ",\n  ".join(objects) + "\n]\n" if records else "[]\n"
         assert capsys.readouterr().out == expected

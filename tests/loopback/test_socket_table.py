@@ -13,7 +13,6 @@ import socklab
 from socklab.socktable import table
 from socklab.socktable.filters import build_query
 from socklab.socktable.model import row_of
-from socklab.socktable.table import last_sources
 
 PID = os.getpid()
 
@@ -227,18 +226,21 @@ def test_both_sources_give_equal_records(tcp_trio, unix_path):
     try:
         mine = {os.fstat(s.fileno()).st_ino for s in (*tcp_trio, u, d)}
 
-        def snapshot(source):
+        def snapshot(source, sources):
             keep = ("netid", "family", "state", "local_address", "local_port",
                     "peer_address", "peer_port", "inode")
             # /proc/net/unix has no queues: compare them for IP sockets only
             return {(*(getattr(r, k) for k in keep), r.recv_q if r.family != "unix" else None)
                     for r in socklab.sockets("tcp", "udp", "unix", all_states=True,
-                                             source=source) if r.inode in mine}
+                                             source=source, sources=sources)
+                    if r.inode in mine}
 
-        via_diag = snapshot("diag")
-        assert set(last_sources().values()) == {"sock_diag"}
-        via_proc = snapshot("proc")
-        assert all(v.startswith("/proc/net/") for v in last_sources().values())
+        diag_sources: dict[str, str] = {}
+        via_diag = snapshot("diag", diag_sources)
+        assert set(diag_sources.values()) == {"sock_diag"}
+        proc_sources: dict[str, str] = {}
+        via_proc = snapshot("proc", proc_sources)
+        assert proc_sources and all(v.startswith("/proc/net/") for v in proc_sources.values())
         assert via_diag == via_proc and len(via_diag) == len(mine)
     finally:
         u.close()

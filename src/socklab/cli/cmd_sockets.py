@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from socklab.errors import BadInput, MissingPrivilege, SocklabError
@@ -91,105 +91,16 @@ def run(args: argparse.Namespace) -> int:
     if args.summary:
         return _summary(records, args.json)
     extended = args.info or args.memory or args.extended
-    _json(records, plain=not (extended or args.processes or args.all_netns))
+    from socklab.cli import sockets_json
+
+    sockets_json.write(records, plain=not (extended or args.processes or args.all_netns))
     return 0
 
 
-def _debug_sources(records: Iterable[Any], sources: Any) -> Iterable[Any]:
+def _debug_sources(records: Iterable[Any], sources: dict[str, str]) -> Iterable[Any]:
     yield from records
-    for kind, src in sources().items():
+    for kind, src in sources.items():
         sys.stderr.write(f"socklab: debug: {kind} sockets from {src}\n")
-
-
-_encode_str: Callable[[str], str] | None = None  # json's string quoting, loaded on use
-
-
-def _load_encoder() -> Callable[[str], str]:
-    global _encode_str
-    from json.encoder import encode_basestring
-
-    _encode_str = encode_basestring
-    return encode_basestring
-
-
-def record_json(r: Any) -> str:
-    """One record as a JSON object, equal to ``json.dumps(r.as_dict())``.
-
-    Written out with one f-string: the JSON encoder spends most of its time
-    re-encoding the twenty keys of every record, and a 60,000-row listing is
-    the benchmark. netid, family and state come from socklab's own tables
-    (plain ASCII words), so they need no escaping.
-    """
-    (netid, family, state, rq, sq, laddr, lport, paddr, pport, inode, uid, iface, pinode,
-     proto, cookie, netns, procs, timer, mem, info, v6only) = r  # one unpack, not 21 lookups
-    if procs is not None or timer is not None or mem is not None or info is not None:
-        import json
-
-        return json.dumps(r.as_dict())
-    e = _encode_str or _load_encoder()
-    return (
-        f'{{"netid": "{netid}", "family": "{family}", "state": "{state}", '
-        f'"recv_q": {"null" if rq is None else rq}, '
-        f'"send_q": {"null" if sq is None else sq}, '
-        f'"local_address": {e(laddr)}, "local_port": {"null" if lport is None else lport}, '
-        f'"peer_address": {e(paddr)}, "peer_port": {"null" if pport is None else pport}, '
-        f'"inode": {inode}, "uid": {"null" if uid is None else uid}, '
-        f'"interface": {iface}, "peer_inode": {"null" if pinode is None else pinode}, '
-        f'"protocol": {"null" if proto is None else e(proto)}, '
-        f'"cookie": {"null" if cookie is None else cookie}, '
-        f'"netns": {"null" if netns is None else e(netns)}, '
-        '"processes": null, "timer": null, "memory": null, "tcp_info": null, '
-        f'"v6only": {_BOOL[v6only]}}}'
-    )
-
-
-_BOOL = {None: "null", True: "true", False: "false"}
-
-
-def inet_json(r: Any) -> str:
-    """:func:`record_json` of a TCP or UDP record from sock_diag with nothing added
-    (no owners, namespace or extensions) and no v6-only flag (not a listening or
-    unconnected IPv6 socket), with no test per field: every number is set, peer
-    inode, protocol and the rest are None, and an address as ``inet_ntop``
-    writes it (digits, hex, dots, colons) needs no escaping. :func:`_json`
-    checks that a whole batch is such records first."""
-    (netid, family, state, rq, sq, laddr, lport, paddr, pport, inode, uid, iface, _pinode,
-     _proto, cookie, _netns, _procs, _timer, _mem, _info, _v6only) = r
-    return (
-        f'{{"netid": "{netid}", "family": "{family}", "state": "{state}", '
-        f'"recv_q": {rq}, "send_q": {sq}, "local_address": "{laddr}", '
-        f'"local_port": {lport}, "peer_address": "{paddr}", "peer_port": {pport}, '
-        f'"inode": {inode}, "uid": {uid}, "interface": {iface}, "peer_inode": null, '
-        f'"protocol": null, "cookie": {cookie}, "netns": null, "processes": null, '
-        '"timer": null, "memory": null, "tcp_info": null, "v6only": null}'
-    )
-
-
-def _json(records: Iterable[Any], plain: bool) -> None:
-    """A JSON list, streamed 4,096 records at a time: memory stays flat for large tables.
-
-    ``plain``: nothing was added to the records (no -p, -e, -m, -i, --all-netns).
-    Then a batch of TCP and UDP records that all come from sock_diag (a cookie
-    each; the /proc fallback has none, nor does it always have queues) and
-    without a v6-only flag goes through :func:`inet_json`: the batch is
-    checked in three C-level passes instead of thirteen tests per record."""
-    from itertools import islice
-    from operator import itemgetter
-
-    netid, cookie, v6only = itemgetter(0), itemgetter(14), itemgetter(20)
-    out = sys.stdout
-    rows = iter(records)
-    sep = "[\n  "
-    while batch := list(islice(rows, 4096)):
-        lean = plain and None not in map(cookie, batch) and set(map(netid, batch)) <= \
-            _DIAG_INET and set(map(v6only, batch)) == _NO_FLAG
-        out.write(sep + ",\n  ".join(map(inet_json if lean else record_json, batch)))
-        sep = ",\n  "
-    out.write("\n]\n" if sep != "[\n  " else "[]\n")
-
-
-_DIAG_INET = {"tcp", "udp"}  # RAW records carry a protocol
-_NO_FLAG = {None}
 
 
 def _summary(records: Iterable[Any], as_json: bool) -> int:
@@ -301,21 +212,23 @@ def _one_state(query: Any) -> bool:
 def _plain_rows(query: Any, args: argparse.Namespace) -> Iterable[Any]:
     from socklab.socktable import table
 
-    rows: Iterable[Any] = table.rows(query, source=args.source)
-    return _debug_sources(rows, table.last_sources) if args.debug else rows
+    sources: dict[str, str] = {}
+    rows: Iterable[Any] = table.rows(query, source=args.source, sources=sources)
+    return _debug_sources(rows, sources) if args.debug else rows
 
 
 def _records(query: Any, args: argparse.Namespace) -> Iterable[Any]:
     from socklab.socktable import table
 
     skipped: list[tuple[str, SocklabError]] = []
+    sources: dict[str, str] = {}
     records: Iterable[Any] = table.sockets(
         query=query, processes=args.processes, extended=args.info or args.memory or args.extended,
         source=args.source, all_netns=args.all_netns,
-        skipped=lambda label, exc: skipped.append((label, exc)))
+        skipped=lambda label, exc: skipped.append((label, exc)), sources=sources)
     if args.all_netns:
         records = _skipped_notes(records, skipped, args.debug)
-    return _debug_sources(records, table.last_sources) if args.debug else records
+    return _debug_sources(records, sources) if args.debug else records
 
 
 def _skipped_notes(records: Iterable[Any], skipped: list[tuple[str, SocklabError]],

@@ -5,7 +5,7 @@ Rules:
 1. Ask the kernel through sock_diag netlink first (inet_diag for TCP/UDP/RAW,
    unix_diag, packet_diag, netlink_diag), with the state bitmask, family and
    protocol filtered in the kernel; fall back to parsing /proc/net for a kind
-   whose diag module is missing (ENOENT). :func:`last_sources` says which
+   whose diag module is missing (ENOENT). :func:`sockets`' ``sources`` says which
    source served which kind.
 2. Records stream out one by one (a generator): memory stays flat however
    many sockets there are.
@@ -13,7 +13,7 @@ Rules:
    (``processes=True`` or a pid/process filter), before the dump.
 4. A socket the kernel describes in a way socklab cannot read (a sock_diag
    message or a /proc/net line: :class:`~socklab.errors.Malformed`) is left
-   out and the listing goes on with the others; :func:`last_sources` counts
+   out and the listing goes on with the others; ``sources`` counts
    them and quotes the first. A reply whose length cannot be followed to the
    next message ends the listing with Malformed (what follows is lost).
 """
@@ -32,18 +32,9 @@ from socklab.socktable import diag, procnet
 from socklab.socktable.filters import Query, build_query
 from socklab.socktable.model import Process, Row, SocketRecord, row_of
 
-__all__ = ["last_sources", "rows", "sockets"]
+__all__ = ["rows", "sockets"]
 
 Decoder = Callable[[memoryview, int], tuple[list[Any], bool]]
-
-_sources: dict[str, str] = {}
-
-
-def last_sources() -> dict[str, str]:
-    """Which source (``sock_diag`` or ``/proc/net/...``) served each kind in the last
-    listing, with the unreadable sockets it left out (rule 4)."""
-    return dict(_sources)
-
 
 def _source(name: str, bad: list[Malformed]) -> str:
     if not bad:
@@ -52,7 +43,7 @@ def _source(name: str, bad: list[Malformed]) -> str:
 
 
 class _Request(NamedTuple):
-    kind: str  # what last_sources() names: tcp/inet, unix, packet ...
+    kind: str  # what ``sources`` names: tcp/inet, unix, packet ...
     payload: bytes  # the sock_diag request
     decode: Decoder  # its chunk decoder
     procname: str  # the /proc/net file to read instead
@@ -138,7 +129,7 @@ def _parse_proc(procname: str, text: str, bad: list[Malformed]) -> Iterator[Sock
 def _one_namespace(q: Query, extended: bool, source: str,
                    enter: Callable[[], AbstractContextManager[object]],
                    keep: Callable[[SocketRecord], bool] | None,
-                   as_rows: bool = False) -> Iterator[Any]:
+                   sources: dict[str, str], as_rows: bool = False) -> Iterator[Any]:
     """Records of one namespace: sockets and files are opened inside ``enter()``,
     read outside (a netlink socket stays in the namespace it was made in).
 
@@ -171,7 +162,7 @@ def _one_namespace(q: Query, extended: bool, source: str,
                     if keep is not None and not req.checked:
                         items = filter(keep, items)
                     yield from items if req.rows or not as_rows else map(row_of, items)
-                    _sources[req.kind] = _source("sock_diag", req.bad)
+                    sources[req.kind] = _source("sock_diag", req.bad)
                     continue
                 except OSError as exc:
                     if source == "diag" or exc.errno not in (errno.ENOENT, errno.EOPNOTSUPP,
@@ -182,7 +173,7 @@ def _one_namespace(q: Query, extended: bool, source: str,
                     text = procfs.read_net(req.procname)
             else:
                 text = texts.get(req.procname)
-            _sources[req.kind] = f"/proc/net/{req.procname}" if text is not None else \
+            sources[req.kind] = f"/proc/net/{req.procname}" if text is not None else \
                 "unavailable"
             if text is not None:
                 req.bad.clear()  # what sock_diag left out before it failed
@@ -192,7 +183,7 @@ def _one_namespace(q: Query, extended: bool, source: str,
                 if keep is not None:
                     records = filter(keep, records)
                 yield from map(row_of, records) if as_rows else records
-                _sources[req.kind] = _source(f"/proc/net/{req.procname}", req.bad)
+                sources[req.kind] = _source(f"/proc/net/{req.procname}", req.bad)
     finally:
         if nl is not None:
             nl.close()
@@ -229,7 +220,7 @@ def sockets(*kinds: str, query: Query | None = None, listening: bool = False,
             processes: bool = False, extended: bool = False, source: str = "auto",
             netns_name: str | None = None, all_netns: bool = False,
             skipped: Callable[[str, SocklabError], None] | None = None,
-            ) -> Iterator[SocketRecord]:
+            sources: dict[str, str] | None = None) -> Iterator[SocketRecord]:
     """The sockets that match, in ss's order: by kind (netlink, packet, unix, raw,
     udp, tcp), IPv4 before IPv6, each in the kernel's order.
 
@@ -259,7 +250,7 @@ def sockets(*kinds: str, query: Query | None = None, listening: bool = False,
     owners: dict[int, list[tuple[int, str, int]]] | None = None
     if processes or q.needs_owners:
         owners = procfs.socket_owners()
-    _sources.clear()
+    found = sources if sources is not None else {}
     spaces: Iterable[tuple[str | None, Callable[[], AbstractContextManager[object]]]]
     if all_netns:
         spaces = netns.each(skipped)
@@ -273,7 +264,8 @@ def sockets(*kinds: str, query: Query | None = None, listening: bool = False,
     # _one_namespace for what the kernel did not filter (and what /proc gave).
     check_all = q.has_address_filters
     for label, enter in spaces:
-        recs = _one_namespace(q, extended, source, enter, None if check_all else q.matches)
+        recs = _one_namespace(q, extended, source, enter, None if check_all else q.matches,
+                              found)
         if not (check_all or owners is not None or all_netns):
             yield from recs
             continue
@@ -290,7 +282,8 @@ def sockets(*kinds: str, query: Query | None = None, listening: bool = False,
             yield rec
 
 
-def rows(query: Query | None = None, source: str = "auto") -> Iterator[Row]:
+def rows(query: Query | None = None, source: str = "auto",
+         sources: dict[str, str] | None = None) -> Iterator[Row]:
     """The plain table's rows (:data:`~socklab.socktable.model.Row`) of the
     sockets that match, in :func:`sockets`' order: ``row_of`` of each record.
 
@@ -302,7 +295,7 @@ def rows(query: Query | None = None, source: str = "auto") -> Iterator[Row]:
     if source not in ("auto", "diag", "proc"):
         raise BadInput(f"unknown source {source!r} (auto, diag or proc)")
     if q.has_address_filters or q.needs_owners:
-        yield from map(row_of, sockets(query=q, source=source))
+        yield from map(row_of, sockets(query=q, source=source, sources=sources))
         return
-    _sources.clear()
-    yield from _one_namespace(q, False, source, nullcontext, q.matches, as_rows=True)
+    found = sources if sources is not None else {}
+    yield from _one_namespace(q, False, source, nullcontext, q.matches, found, as_rows=True)
