@@ -21,9 +21,15 @@ import argparse
 import sys
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from socklab.errors import BadInput, MissingPrivilege, SocklabError
+
+if TYPE_CHECKING:
+    from socklab.socktable.filters import Query
+    from socklab.socktable.model import Row, SocketRecord
+
+T = TypeVar("T")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -97,13 +103,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _debug_sources(records: Iterable[Any], sources: dict[str, str]) -> Iterable[Any]:
+def _debug_sources(records: Iterable[T], sources: dict[str, str]) -> Iterable[T]:
     yield from records
     for kind, src in sources.items():
         sys.stderr.write(f"socklab: debug: {kind} sockets from {src}\n")
 
 
-def _summary(records: Iterable[Any], as_json: bool) -> int:
+def _summary(records: Iterable[SocketRecord], as_json: bool) -> int:
     from socklab.cli import render
 
     counts: dict[str, Counter[str]] = {}
@@ -123,7 +129,7 @@ def _summary(records: Iterable[Any], as_json: bool) -> int:
     return 0
 
 
-def _owners(r: Any) -> str:
+def _owners(r: SocketRecord) -> str:
     """ss's process column. The records list the owners in the order /proc is read;
     ss prepends each one it finds (misc/ss.c ``user_ent_add``), so it shows them
     last found first: the same order here."""
@@ -133,7 +139,7 @@ def _owners(r: Any) -> str:
                                 for p in reversed(r.processes)) + ")"
 
 
-def _details(r: Any, args: argparse.Namespace) -> str:
+def _details(r: SocketRecord, args: argparse.Namespace) -> str:
     parts = []
     if args.extended:
         if r.uid is not None:
@@ -156,7 +162,7 @@ def _details(r: Any, args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
-def _table(args: argparse.Namespace, query: Any, multi_kind: bool) -> None:
+def _table(args: argparse.Namespace, query: Query, multi_kind: bool) -> None:
     """ss's layout: each column as wide as its widest cell.
 
     Rows are plain tuples (``socktable.model.Row``, then any extra column);
@@ -171,7 +177,7 @@ def _table(args: argparse.Namespace, query: Any, multi_kind: bool) -> None:
                ("Send-Q", 3, True), ("Local Address:Port", 4, False),
                ("Peer Address:Port", 5, False)]
     if not (details or args.processes or args.resolve or args.all_netns):
-        rows: Iterable[Any] = _plain_rows(query, args)
+        rows: Iterable[Row] = _plain_rows(query, args)
     else:
         from socklab.socktable.model import row_of
 
@@ -198,7 +204,7 @@ def _table(args: argparse.Namespace, query: Any, multi_kind: bool) -> None:
 _ESTAB_ONLY = frozenset({"udp", "raw"})
 
 
-def _one_state(query: Any) -> bool:
+def _one_state(query: Query) -> bool:
     """Whether the listing can hold one state only: ss then leaves the State
     column out (``ss -u``, ``ss --netlink``, ``ss -t state established``)."""
     from socklab.socktable.model import TCP_STATES
@@ -209,20 +215,20 @@ def _one_state(query: Any) -> bool:
     return bool(netids <= _ESTAB_ONLY or netids == {"nl"})
 
 
-def _plain_rows(query: Any, args: argparse.Namespace) -> Iterable[Any]:
+def _plain_rows(query: Query, args: argparse.Namespace) -> Iterable[Row]:
     from socklab.socktable import table
 
     sources: dict[str, str] = {}
-    rows: Iterable[Any] = table.rows(query, source=args.source, sources=sources)
+    rows: Iterable[Row] = table.rows(query, source=args.source, sources=sources)
     return _debug_sources(rows, sources) if args.debug else rows
 
 
-def _records(query: Any, args: argparse.Namespace) -> Iterable[Any]:
+def _records(query: Query, args: argparse.Namespace) -> Iterable[SocketRecord]:
     from socklab.socktable import table
 
     skipped: list[tuple[str, SocklabError]] = []
     sources: dict[str, str] = {}
-    records: Iterable[Any] = table.sockets(
+    records: Iterable[SocketRecord] = table.sockets(
         query=query, processes=args.processes, extended=args.info or args.memory or args.extended,
         source=args.source, all_netns=args.all_netns,
         skipped=lambda label, exc: skipped.append((label, exc)), sources=sources)
@@ -231,8 +237,8 @@ def _records(query: Any, args: argparse.Namespace) -> Iterable[Any]:
     return _debug_sources(records, sources) if args.debug else records
 
 
-def _skipped_notes(records: Iterable[Any], skipped: list[tuple[str, SocklabError]],
-                   debug: bool) -> Iterable[Any]:
+def _skipped_notes(records: Iterable[SocketRecord], skipped: list[tuple[str, SocklabError]],
+                   debug: bool) -> Iterable[SocketRecord]:
     """--all-netns: after the listing, one stderr line naming the namespaces that
     could not be entered (and the capability that would), and with --debug one
     line for each namespace that vanished while listing (deleted, or its last
@@ -256,7 +262,7 @@ def _shown(label: str) -> str:
     return label if label.isprintable() and " " not in label and label else repr(label)
 
 
-def _named_rows(recs: list[Any]) -> list[Any]:
+def _named_rows(recs: list[SocketRecord]) -> list[Row]:
     """Rows with ports named from /etc/services and NETLINK protocols by name (-r),
     as ss without -n."""
     from socklab.kernel import procfs
@@ -267,7 +273,7 @@ def _named_rows(recs: list[Any]) -> list[Any]:
              _named(r.peer(), r.peer_port, r.netid, services)) for r in recs]
 
 
-def _write_rows(rows: Iterable[Any], columns: list[tuple[str, int, bool]], hidden: set[int],
+def _write_rows(rows: Iterable[Row], columns: list[tuple[str, int, bool]], hidden: set[int],
                 header: bool) -> None:
     """Write the rows under ``columns`` (header, field, right-aligned), each padded
     column as wide as its widest cell (and its header), the last one unpadded;
@@ -293,9 +299,11 @@ def _write_rows(rows: Iterable[Any], columns: list[tuple[str, int, bool]], hidde
         return "".join("%.0s" if i in hidden else f"%{'' if right else '-'}{w}s "
                        for w, (_h, i, right) in zip(ws, padded, strict=True)) + "%s"
 
-    done: list[tuple[str, list[Any], str]] = []  # (format used, rows, their lines)
+    done: list[tuple[str, list[tuple[object, ...]], str]] = []  # (format, rows, their lines)
+    batch: list[tuple[object, ...]]  # a row's missing queue becomes "-" (the cell's text)
     it = iter(rows)
-    while batch := list(islice(it, 4096)):
+    while chunk := list(islice(it, 4096)):
+        batch = [*chunk]
         for k, (_head, i, right) in enumerate(padded):
             if i in hidden:
                 continue

@@ -11,12 +11,15 @@ import json
 import sys
 from collections.abc import Iterable
 from json.encoder import encode_basestring
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from socklab.socktable.model import SocketRecord
 
 __all__ = ["inet_json", "record_json", "write"]
 
 
-def record_json(r: Any) -> str:
+def record_json(r: SocketRecord) -> str:
     """One record as a JSON object, equal to ``json.dumps(r.as_dict())``.
 
     Written out with one f-string: the JSON encoder spends most of its time
@@ -48,7 +51,7 @@ def record_json(r: Any) -> str:
 _BOOL = {None: "null", True: "true", False: "false"}
 
 
-def inet_json(r: Any) -> str:
+def inet_json(r: SocketRecord) -> str:
     """:func:`record_json` of a TCP or UDP record from sock_diag with nothing added
     (no owners, namespace or extensions) and no v6-only flag (not a listening or
     unconnected IPv6 socket), with no test per field: every number is set, peer
@@ -67,7 +70,7 @@ def inet_json(r: Any) -> str:
     )
 
 
-def write(records: Iterable[Any], plain: bool) -> None:
+def write(records: Iterable[SocketRecord], plain: bool) -> None:
     """A JSON list, streamed 4,096 records at a time: memory stays flat for large tables.
 
     ``plain``: nothing was added to the records (no -p, -e, -m, -i, --all-netns).
