@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
 
 # the longest wait the commands take: iputils' bound for -i and -W (INT_MAX ms)
 MAX_SECONDS = 2147483.0
@@ -59,7 +58,7 @@ def integer(low: int, high: int, what: str = "number") -> Callable[[str], int]:
     return parse
 
 
-def add_source_option(p: Any) -> None:
+def add_source_option(p: argparse.ArgumentParser) -> None:
     """``--source`` for the stack commands (socklab.stack.read.SOURCES)."""
     p.add_argument("--source", choices=("auto", "netlink", "proc"), default="auto",
                    help="where to read: rtnetlink, or /proc/net and ioctls as net-tools "

@@ -6,7 +6,7 @@ prints the models themselves).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from socklab.cli.render import Column
 
@@ -57,7 +57,7 @@ def _peer(link: Link, names: dict[int, str]) -> str:
     return f"{link.link_name or link.link} ({where})"
 
 
-def link_row(link: Link, names: dict[int, str]) -> dict[str, Any]:
+def link_row(link: Link, names: dict[int, str]) -> dict[str, object]:
     related = []
     if link.master is not None:
         related.append(f"master {names.get(link.master, link.master)}")
@@ -465,7 +465,7 @@ def route6_n(routes: list[Route], table_ids: dict[str, int],
     return lines
 
 
-def rule_row(r: Rule) -> dict[str, Any]:
+def rule_row(r: Rule) -> dict[str, object]:
     sel = [f"from {r.src}"]
     if r.dst != "all":
         sel.append(f"to {r.dst}")
@@ -482,7 +482,7 @@ def rule_row(r: Rule) -> dict[str, Any]:
             "action": action}
 
 
-def neigh_row(n: Neighbour) -> dict[str, Any]:
+def neigh_row(n: Neighbour) -> dict[str, object]:
     return {"dst": n.dst, "lladdr": n.lladdr, "dev": n.dev, "state": ",".join(n.state),
             "router": "yes" if n.router else ""}
 

@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TextIO
 
 from socklab import trace
 from socklab.errors import MissingPrivilege, SocklabError
@@ -48,7 +48,7 @@ class SectionResult:
     course: str
     status: str = "ok"  # ok | skipped | failed
     reason: str = ""
-    steps: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[dict[str, object]] = field(default_factory=list)
 
 
 class Tour:
@@ -69,7 +69,7 @@ class Tour:
             self.out.flush()
         self._blank = not text
 
-    def _record(self, step: dict[str, Any]) -> None:
+    def _record(self, step: dict[str, object]) -> None:
         if self._current is not None:
             self._current.steps.append(step)
 
@@ -82,13 +82,13 @@ class Tour:
             self._line("  " + line)
         self._line()
 
-    def fact(self, label: str, value: Any, note: str = "") -> None:
+    def fact(self, label: str, value: object, note: str = "") -> None:
         """One thing the kernel told us: ``label: value  (note)``."""
         self._record({"kind": "fact", "label": label, "value": value, "note": note})
         tail = f"   ({note})" if note else ""
         self._line(f"  {label}: {value}{tail}")
 
-    def lines(self, lines: list[str], data: Any = None) -> None:
+    def lines(self, lines: list[str], data: object = None) -> None:
         """Pre-rendered lines (a table), with the rows behind them for JSON."""
         self._record({"kind": "table", "lines": lines, "data": data})
         for line in lines:
