@@ -44,6 +44,7 @@ _LAZY = {
     "relay": "socklab.talk.pump",
     "aio": "socklab.talk.aio",
     "SocketRecord": "socklab.socktable.model",
+    "sniff": "socklab.capture.sniff",
 }
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "route_get",
     "routes",
     "rules",
+    "sniff",
     "socket",
     "socketpair",
     "sockets",

@@ -65,7 +65,8 @@ def test_public_api_is_pinned():
         "BadAddress", "BadInput", "Endpoint", "Malformed", "MissingPrivilege", "NetworkError",
         "NotFound", "Server", "SocketRecord", "SocklabError", "Timeout", "addresses", "aio",
         "connect", "explain_route", "links", "listen", "neighbours", "netns", "parse_endpoint",
-        "relay", "route_get", "routes", "rules", "socket", "socketpair", "sockets", "sysctl",
+        "relay", "route_get", "routes", "rules", "sniff", "socket", "socketpair", "sockets",
+        "sysctl",
         "trace", "tracing",
     ])
     for name in socklab.__all__:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 
-__all__ = ["commit", "discard", "open_read", "open_temp"]
+__all__ = ["chunks", "commit", "discard", "open_read", "open_temp", "write_all"]
 
 
 def open_read(path: str) -> tuple[int, int]:
@@ -35,3 +36,20 @@ def discard(fd: int, tmp: str) -> None:
         os.close(fd)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(tmp)
+
+
+def chunks(path: str, size: int = 1 << 16) -> Iterator[bytes]:
+    """The bytes of the file at ``path``, ``size`` at a time (OSError as the OS says)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        while chunk := os.read(fd, size):
+            yield chunk
+    finally:
+        os.close(fd)
+
+
+def write_all(fd: int, data: bytes | bytearray) -> None:
+    """Write all of ``data`` (os.write may take less than it is given)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
