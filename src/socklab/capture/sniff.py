@@ -188,22 +188,22 @@ class Capture:
         for ts, data, length in self.raw():
             yield decode_packet(data, self.linktype, ts / 1e9, length)
 
-    def save(self, path: str, on_packet: Callable[[int, bytes, int], None] | None = None,
-             ) -> CaptureStats:
-        """Write the packets kept to the pcap file ``path`` (rule 3); ``on_packet``
-        sees each one as it is written. Returns the counters."""
+    def save(self, path: str, on_start: Callable[[], None] | None = None) -> CaptureStats:
+        """Write the packets kept to the pcap file ``path`` (rule 3); ``on_start`` is
+        called once the file is open. Returns the counters."""
         from socklab.kernel import files
 
         try:
             fd, tmp = files.open_temp(path)
         except OSError as exc:
+            self.close()
             raise from_oserror(exc, f"write {path}") from exc
         try:
+            if on_start is not None:
+                on_start()
             buf = bytearray(pcap.file_header(self.linktype, self.snaplen))
             for ts, data, length in self.raw():
                 buf += pcap.record(ts, data, length)
-                if on_packet is not None:
-                    on_packet(ts, data, length)
                 if len(buf) >= 1 << 16 or (self._ring is not None and not self._ring.ready()):
                     files.write_all(fd, buf)
                     buf.clear()

@@ -47,6 +47,7 @@ _UNREACH = {  # print-icmp.c: the ICMP_UNREACH_* texts; {0} the quoted destinati
 _UNREACH6 = {0: "unreachable route", 1: "unreachable prohibited", 2: "beyond scope",
              3: "unreachable address", 5: "unreachable source address policy failure",
              6: "unreachable reject route"}
+_EXTENSION_NAMES = {0: "HBH ", 60: "DSTOPT "}
 _ICMP6_NAMES = {133: "router solicitation", 134: "router advertisement",
                 137: "redirect", 130: "multicast listener query",
                 131: "multicast listener report", 132: "multicast listener done"}
@@ -126,8 +127,10 @@ class Printer:
             proto = PROTO_NAMES.get(ip.protocol, "unknown")
             head = (f"IP6 (flowlabel 0x{ip.flow_label:05x}, hlim {ip.hop_limit}, next-header "
                     f"{proto} ({ip.protocol}) payload length: {ip.payload_length}) ")
+        # tcpdump names the extension headers it walks through (print-ip6.c)
+        names = "".join(_EXTENSION_NAMES.get(e, "") for e in ip.extensions)
         return head + self._upper(p, ip.src, ip.dst, ip.protocol, ip.first_fragment,
-                                  ip.payload_length)
+                                  ip.payload_length, names)
 
     def _arp(self, p: Packet, arp: ARP) -> str:
         length = p.length - (14 if not isinstance(p.link, Cooked) else
@@ -144,7 +147,10 @@ class Printer:
     # -- transport layer -----------------------------------------------------
 
     def _upper(self, p: Packet, src: IPAddress, dst: IPAddress, proto: int, first: bool,
-               length: int) -> str:
+               length: int, extensions: str = "") -> str:
+        if extensions:
+            return self._upper(p, src, dst, proto, first, length).replace(
+                ": ", f": {extensions}", 1)
         t = p.transport
         if isinstance(t, TCP):
             return f"{src}.{t.src_port} > {dst}.{t.dst_port}: {self._tcp(t, src, dst)}"

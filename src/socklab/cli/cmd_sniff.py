@@ -78,20 +78,24 @@ def run(args: argparse.Namespace) -> int:
                         buffer_size=args.buffer_size * 1024, timeout=args.timeout,
                         stop=lambda: bool(stopping))
         link = _LINKTYPE_NAMES.get(capture.linktype, str(capture.linktype))
-        if args.read:
-            sys.stderr.write(f"reading from file {args.read}, link-type {link}, "
-                             f"snapshot length {args.snaplen}\n")
-        else:
-            sys.stderr.write(f"listening on {args.interface or 'any'}, link-type {link}, "
-                             f"snapshot length {args.snaplen} bytes\n")
-        sys.stderr.flush()
+
+        def banner() -> None:
+            if args.read:
+                sys.stderr.write(f"reading from file {args.read}, link-type {link}, "
+                                 f"snapshot length {args.snaplen}\n")
+            else:
+                sys.stderr.write(f"listening on {args.interface or 'any'}, link-type {link}, "
+                                 f"snapshot length {args.snaplen} bytes\n")
+            sys.stderr.flush()
+
         if args.write:
-            capture.save(args.write)
+            capture.save(args.write, on_start=banner)
         else:
             from socklab.kernel.packet import interface_name
 
             printer = Printer(verbose=args.verbose, absolute=args.absolute_seq,
                               interface_name=interface_name)
+            banner()
             interactive = sys.stdout.isatty()
             for packet in capture:
                 if args.json:
