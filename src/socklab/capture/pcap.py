@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from socklab.errors import Malformed
 
-__all__ = ["MAX_RECORD", "Header", "Reader", "Record", "file_header", "record"]
+__all__ = ["MAX_RECORD", "Header", "Reader", "Record", "file_header", "record", "record_header"]
 
 MAGIC_MICRO, MAGIC_NANO = 0xA1B2C3D4, 0xA1B23C4D
 MAX_RECORD = 262144  # libpcap's MAXIMUM_SNAPLEN
@@ -49,8 +49,13 @@ def file_header(linktype: int, snaplen: int = MAX_RECORD) -> bytes:
 
 def record(timestamp_ns: int, data: bytes | memoryview, length: int) -> bytes:
     """One record: its header and the bytes kept."""
+    return record_header(timestamp_ns, len(data), length) + bytes(data)
+
+
+def record_header(timestamp_ns: int, kept: int, length: int) -> bytes:
+    """A record's 16-byte header (the bytes kept follow it)."""
     seconds, nanos = divmod(timestamp_ns, 1_000_000_000)
-    return _RECORD.pack(seconds, nanos // 1000, len(data), length) + bytes(data)
+    return _RECORD.pack(seconds, nanos // 1000, kept, length)
 
 
 class Reader:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from socklab.capture import bpf, pcap
 from socklab.capture.decode import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, Packet, decode_packet
 from socklab.errors import BadInput, from_oserror
+from socklab.kernel import packet
 
 __all__ = ["Capture", "CaptureStats", "sniff"]
 
@@ -83,8 +84,6 @@ class Capture:
         self.stats = CaptureStats()
         self.interface = None if interface in (None, "any") else interface
         self.read = read
-        from socklab.kernel import packet
-
         self._ring: packet.PacketRing | None = None
         self._reader: pcap.Reader | None = None
         self._program: bpf.Program | None = None
@@ -132,14 +131,15 @@ class Capture:
         """``(timestamp_ns, bytes, length on the wire)`` of each packet kept, in the
         capture's link type; ends at ``count``, ``timeout`` or ``stop()``."""
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        source = self._from_file() if self._reader is not None else self._live(deadline)
         try:
-            source = self._from_file() if self._reader is not None else self._live(deadline)
             for item in source:
                 yield item
                 self.stats.captured += 1
                 if self.count is not None and self.stats.captured >= self.count:
                     return
         finally:
+            source.close()  # gives its block back, and no view of the ring outlives it
             self.close()
 
     def _from_file(self) -> Iterator[tuple[int, bytes, int]]:
@@ -158,7 +158,8 @@ class Capture:
             yield from kept(self._reader.feed(chunk))
         self._reader.close()
 
-    def _live(self, deadline: float | None) -> Iterator[tuple[int, bytes, int]]:
+    def _batches(self, deadline: float | None) -> Iterator[list[packet.Frame]]:
+        """The ring's blocks until ``stop()`` or the deadline (rule 4)."""
         ring = self._ring
         assert ring is not None
         last = False
@@ -172,15 +173,53 @@ class Capture:
                 wait = min(wait, deadline - time.monotonic())
                 if wait <= 0:
                     return
-            for frame in ring.frames(wait):
-                data = frame.data
-                if ring.cooked:  # rule 2
-                    data = _SLL.pack(frame.packet_type, frame.arphrd, len(frame.address),
-                                     frame.address.ljust(8, b"\0"), frame.protocol) + data
-                    length = frame.length + _SLL.size
+            yield from ring.batches(wait)
+
+    def _cooked_header(self, frame: packet.Frame) -> bytes:
+        """The Linux cooked header (rule 2) of a frame from a SOCK_DGRAM socket."""
+        return _SLL.pack(frame.packet_type, frame.arphrd, len(frame.address),
+                         frame.address.ljust(8, b"\0"), frame.protocol)
+
+    def _live(self, deadline: float | None) -> Iterator[tuple[int, bytes, int]]:
+        cooked = self._ring is not None and self._ring.cooked
+        for batch in self._batches(deadline):
+            for frame in batch:
+                if cooked:
+                    yield (frame.timestamp_ns, self._cooked_header(frame) + frame.data,
+                           frame.length + _SLL.size)
                 else:
-                    length = frame.length
-                yield frame.timestamp_ns, data, length
+                    yield frame.timestamp_ns, bytes(frame.data), frame.length
+
+    def _save_live(self, fd: int) -> None:
+        """Write the ring's frames straight from its memory (writev, no copy)."""
+        from socklab.kernel import files
+
+        ring = self._ring
+        assert ring is not None
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        batches = self._batches(deadline)
+        try:
+            for batch in batches:
+                parts: list[bytes | memoryview] = []
+                for frame in batch:
+                    size = len(frame.data)
+                    if ring.cooked:
+                        parts += [pcap.record_header(frame.timestamp_ns, size + _SLL.size,
+                                                     frame.length + _SLL.size),
+                                  self._cooked_header(frame), frame.data]
+                    else:
+                        parts += [pcap.record_header(frame.timestamp_ns, size, frame.length),
+                                  frame.data]
+                    self.stats.captured += 1
+                    if self.count is not None and self.stats.captured >= self.count:
+                        break
+                files.write_vectors(fd, parts)
+                parts.clear()
+                if self.count is not None and self.stats.captured >= self.count:
+                    return
+        finally:
+            batches.close()
+            self.close()
 
     # -- consumers --------------------------------------------------------------
 
@@ -201,13 +240,18 @@ class Capture:
         try:
             if on_start is not None:
                 on_start()
-            buf = bytearray(pcap.file_header(self.linktype, self.snaplen))
-            for ts, data, length in self.raw():
-                buf += pcap.record(ts, data, length)
-                if len(buf) >= 1 << 16 or (self._ring is not None and not self._ring.ready()):
-                    files.write_all(fd, buf)
-                    buf.clear()
-            files.write_all(fd, buf)
+            files.write_all(fd, pcap.file_header(self.linktype, self.snaplen))
+            if self._ring is not None:
+                self._save_live(fd)
+            else:
+                buf = bytearray()
+                for ts, data, length in self.raw():
+                    buf += pcap.record_header(ts, len(data), length)
+                    buf += data
+                    if len(buf) >= 1 << 16:
+                        files.write_all(fd, buf)
+                        buf.clear()
+                files.write_all(fd, buf)
             files.commit(fd, tmp, path)
         except OSError as exc:
             files.discard(fd, tmp)

@@ -7,7 +7,8 @@ import os
 import tempfile
 from collections.abc import Iterator
 
-__all__ = ["chunks", "commit", "discard", "open_read", "open_temp", "write_all"]
+__all__ = ["chunks", "commit", "discard", "open_read", "open_temp", "write_all",
+           "write_vectors"]
 
 
 def open_read(path: str) -> tuple[int, int]:
@@ -53,3 +54,17 @@ def write_all(fd: int, data: bytes | bytearray) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+def write_vectors(fd: int, parts: list[bytes | memoryview]) -> None:
+    """Write ``parts`` one after the other with writev(2), at most IOV_MAX (1024)
+    a call, going on after a short write."""
+    i = 0
+    while i < len(parts):
+        chunk = parts[i:i + 1024]
+        done = os.writev(fd, chunk)
+        i += len(chunk)
+        total = sum(len(p) for p in chunk)
+        if done < total:  # rare: write the rest of this chunk the slow way
+            rest = b"".join(bytes(p) for p in chunk)[done:]
+            write_all(fd, rest)

@@ -54,12 +54,34 @@ def interface_name(index: int) -> str:
         return str(index)
 
 
+_INSN = struct.Struct("=HBBI")  # struct sock_filter: code, jt, jf, k
+_LD_W_ABS, _JEQ_K, _RET_K = 0x20, 0x15, 0x06
+_SKF_AD_PKTTYPE, _SKF_AD_IFINDEX = 0xFFFFF000 + 4, 0xFFFFF000 + 8
+
+
+def _skip_loopback_outgoing(program: bytes | None, loopback: int, snaplen: int,
+                            every_interface: bool) -> bytes:
+    """``program`` behind a test that drops outgoing frames of the loopback device.
+
+    Each packet sent on ``lo`` reaches a packet socket twice, going out and coming
+    in; libpcap drops the first copy when it reads it, after it took room in the
+    ring. Dropping it in the kernel halves what a busy loopback writes to the ring
+    (the counters then count each packet once). ``SKF_AD_*`` are the kernel's
+    ancillary loads (linux/filter.h)."""
+    rest = program if program is not None else _INSN.pack(_RET_K, 0, 0, snaplen)
+    head = [(_LD_W_ABS, 0, 0, _SKF_AD_PKTTYPE), (_JEQ_K, 0, 1, PACKET_OUTGOING),
+            (_RET_K, 0, 0, 0)]
+    if every_interface:  # only on lo: the outgoing frames of other devices are real
+        head = [(_LD_W_ABS, 0, 0, _SKF_AD_IFINDEX), (_JEQ_K, 0, 3, loopback), *head]
+    return b"".join(_INSN.pack(*i) for i in head) + rest
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
     """One captured frame and what the kernel said of it (``sockaddr_ll``)."""
 
     timestamp_ns: int
-    data: bytes
+    data: bytes | memoryview  # a view of the ring in PacketRing.batches()
     length: int  # on the wire
     ifindex: int
     packet_type: int  # PACKET_HOST ... PACKET_OUTGOING
@@ -100,6 +122,9 @@ class PacketRing:
             self.loopback = socket.if_nametoindex("lo")
         except OSError:
             self.loopback = -1
+        if interface is None or ifindex == self.loopback:
+            program = _skip_loopback_outgoing(program, self.loopback, snaplen,
+                                              every_interface=interface is None)
         kind = socket.SOCK_DGRAM if self.cooked else socket.SOCK_RAW
         try:
             self.sock = socket.socket(socket.AF_PACKET, kind,
@@ -140,8 +165,18 @@ class PacketRing:
         self.view = memoryview(self.ring)
 
     def frames(self, timeout: float | None = None) -> Iterator[Frame]:
-        """The frames of the blocks ready now, waiting up to ``timeout`` seconds for one
-        (None: until one is ready). Each block is given back once its frames are read."""
+        """The frames of the blocks ready now (copied out of the ring), waiting up to
+        ``timeout`` seconds for one (None: until one is ready)."""
+        for batch in self.batches(timeout):
+            for f in batch:
+                yield Frame(f.timestamp_ns, bytes(f.data), f.length, f.ifindex,
+                            f.packet_type, f.arphrd, f.protocol, f.address)
+
+    def batches(self, timeout: float | None = None) -> Iterator[list[Frame]]:
+        """The frames of each block ready now, one list per block, their ``data`` a
+        view of the ring: valid until the generator is resumed, when the block goes
+        back to the kernel (so a writer can hand the views to writev, no copy).
+        Waits up to ``timeout`` seconds for a first block (None: until one is ready)."""
         if not self.ready():
             poller = select.poll()
             poller.register(self.sock.fileno(), select.POLLIN | select.POLLERR)
@@ -149,27 +184,32 @@ class PacketRing:
                 poller.poll(None if timeout is None else int(timeout * 1000))
             except InterruptedError:  # a signal: let the caller look at its flags
                 return
+        view = self.view
         while self.ready():
             base = self._block * self.block_size
-            _, count, first = _BLOCK.unpack_from(self.view, base + 8)
+            _, count, first = _BLOCK.unpack_from(view, base + 8)
             at = base + first
             frames = []
             for _ in range(min(count, self.block_size // 48)):
-                nxt, sec, nsec, snaplen, length, _, mac, _net = _HDR3.unpack_from(self.view, at)
+                nxt, sec, nsec, snaplen, length, _, mac, _net = _HDR3.unpack_from(view, at)
                 _, proto, ifindex, hatype, pkttype, halen, addr = _LL.unpack_from(
-                    self.view, at + _LL_AT)
+                    view, at + _LL_AT)
                 if not (pkttype == PACKET_OUTGOING and ifindex == self.loopback):
                     end = min(at + mac + snaplen, base + self.block_size)
-                    frames.append(Frame(sec * 1_000_000_000 + nsec,
-                                        bytes(self.view[at + mac:end]), length, ifindex,
-                                        pkttype, hatype, socket.ntohs(proto),
-                                        addr[:min(halen, 8)]))
-                if nxt == 0:
+                    frames.append(Frame(sec * 1_000_000_000 + nsec, view[at + mac:end],
+                                        length, ifindex, pkttype, hatype,
+                                        socket.ntohs(proto), addr[:min(halen, 8)]))
+                if nxt == 0 or at + nxt >= base + self.block_size:
                     break
                 at += nxt
-            struct.pack_into("=I", self.view, base + 8, TP_STATUS_KERNEL)
-            self._block = (self._block + 1) % self.block_nr
-            yield from frames
+            try:
+                yield frames
+            finally:
+                for f in frames:  # no view of the block outlives it
+                    if isinstance(f.data, memoryview):
+                        f.data.release()
+                struct.pack_into("=I", view, base + 8, TP_STATUS_KERNEL)
+                self._block = (self._block + 1) % self.block_nr
 
     def ready(self) -> bool:
         """True when the kernel has handed over the next block."""
