@@ -134,6 +134,15 @@ def test_loopback_tcp_udp_ping_v4_and_v6(netns, tmp_path):
     stats = proc.err
     assert f"{len(tcpdump_lines(mine))} packets captured" in stats
     assert "packets received by filter" in stats and "0 packets dropped by kernel" in stats
+    # -v: the IP header's fields as tcpdump -v writes them (up to the first ')';
+    # the transport part differs: tcpdump checks checksums, socklab does not)
+    headers = verbose_headers(tcpdump_lines(mine, "-v"))
+    assert len(headers) > 20 and headers[0][1:6] == ["IP", "(tos", "0x0,", "ttl", "64,"]
+    assert verbose_headers(socklab_lines(mine, "-v")) == headers
+
+
+def verbose_headers(lines: list[str]) -> list[list[str]]:
+    return [line.split(")", 1)[0].split() for line in lines if line[:1].isdigit()]
 
 
 def test_veth_arp_neighbour_discovery_tcp_udp_ping(netns_factory, tmp_path):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 from socklab.capture import bpf, pcap
@@ -142,7 +142,7 @@ class Capture:
             source.close()  # gives its block back, and no view of the ring outlives it
             self.close()
 
-    def _from_file(self) -> Iterator[tuple[int, bytes, int]]:
+    def _from_file(self) -> Generator[tuple[int, bytes, int], None, None]:
         assert self._reader is not None
         program = self._program.instructions if self._program else None
 
@@ -158,7 +158,8 @@ class Capture:
             yield from kept(self._reader.feed(chunk))
         self._reader.close()
 
-    def _batches(self, deadline: float | None) -> Iterator[list[packet.Frame]]:
+    def _batches(self, deadline: float | None,
+                 ) -> Generator[list[packet.Frame], None, None]:
         """The ring's blocks until ``stop()`` or the deadline (rule 4)."""
         ring = self._ring
         assert ring is not None
@@ -180,7 +181,7 @@ class Capture:
         return _SLL.pack(frame.packet_type, frame.arphrd, len(frame.address),
                          frame.address.ljust(8, b"\0"), frame.protocol)
 
-    def _live(self, deadline: float | None) -> Iterator[tuple[int, bytes, int]]:
+    def _live(self, deadline: float | None) -> Generator[tuple[int, bytes, int], None, None]:
         cooked = self._ring is not None and self._ring.cooked
         for batch in self._batches(deadline):
             for frame in batch:
