@@ -45,3 +45,40 @@ SAMPLES = [
     eth(0x86DD, ipv6(0, HOP_BY_HOP + NA)),
     eth(0x86DD, ipv6(6, TCP_SYN)),
 ]
+
+# more kinds, each printed by tcpdump in tests/cli/test_sniff_cli.py
+QUOTED_UDP4 = ipv4(17, UDP, "10.0.0.2", "10.0.0.1")[:28]
+QUOTED_UDP6 = ipv6(17, UDP, "fe80::2", "fe80::1")[:48]
+SACK_OPTIONS = bytes.fromhex("0101" "050a000003e8000007d0")  # nop,nop,sack 1 {1000:2000}
+TCP_ACK_SACK = struct.pack("!HHIIBBHHH", 80, 40000, 5000, 1001,
+                           (20 + len(SACK_OPTIONS) + 0) // 4 << 4, 0x10, 512, 0, 0) + SACK_OPTIONS
+TCP_RST = struct.pack("!HHIIBBHHH", 80, 40001, 0, 1001, 5 << 4, 0x14, 0, 0, 0)
+TCP_URG = struct.pack("!HHIIBBHHH", 40002, 40003, 7, 9, 5 << 4, 0x38, 512, 0, 3) + b"abc"
+ARP_REPLY = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 2, bytes.fromhex("020000000002"),
+                        bytes([10, 0, 0, 2]), bytes.fromhex("020000000001"),
+                        bytes([10, 0, 0, 1]))
+ARP_PROBE = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, bytes.fromhex("020000000001"),
+                        bytes([10, 0, 0, 1]), bytes.fromhex("020000000002"),
+                        bytes([10, 0, 0, 2]))
+
+
+def icmp4(typ: int, code: int, rest: int = 0, body: bytes = QUOTED_UDP4) -> bytes:
+    return eth(0x0800, ipv4(1, struct.pack("!BBHI", typ, code, 0, rest) + body,
+                            "10.0.0.1", "10.0.0.2"))
+
+
+def icmp6(typ: int, code: int, rest: int = 0, body: bytes = QUOTED_UDP6) -> bytes:
+    return eth(0x86DD, ipv6(58, struct.pack("!BBHI", typ, code, 0, rest) + body))
+
+
+MORE_SAMPLES = [
+    icmp4(11, 0), icmp4(11, 1), icmp4(3, 0), icmp4(3, 1), icmp4(3, 2), icmp4(3, 4, 1400),
+    icmp4(3, 13), icmp4(0, 0, 0x12340008, bytes(8)),
+    icmp6(1, 4), icmp6(1, 0), icmp6(1, 3), icmp6(3, 0), icmp6(2, 0, 1280),
+    icmp6(129, 0, 0x12340009, bytes(8)),
+    eth(0x0806, ARP_REPLY), eth(0x0806, ARP_PROBE),
+    eth(0x0800, ipv4(6, TCP_ACK_SACK, "10.0.0.2", "10.0.0.1")),
+    eth(0x0800, ipv4(6, TCP_RST, "10.0.0.2", "10.0.0.1")),
+    eth(0x0800, ipv4(6, TCP_URG)),
+    eth(0x0800, ipv4(17, UDP, frag=0x0010)),
+]

@@ -7,7 +7,7 @@ import json
 import subprocess
 
 import pytest
-from capture_samples import SAMPLES
+from capture_samples import MORE_SAMPLES, SAMPLES
 from helpers import need_tool, run_cli
 
 from socklab.capture import pcap
@@ -83,11 +83,19 @@ def test_write_a_filtered_copy_tcpdump_reads(sample_pcap, tmp_path):
     assert theirs.stderr.count("\n") == 1 and len(theirs.stdout.splitlines()) == 3
 
 
-def test_every_sample_as_tcpdump_prints_it(sample_pcap):
+def test_every_sample_as_tcpdump_prints_it(tmp_path):
+    """ICMP errors of every kind, neighbour discovery, ARP replies and probes, TCP
+    flags in tcpdump's order, SACK relative to the conversation, a later fragment."""
     need_tool("tcpdump")
-    theirs = subprocess.run(["tcpdump", "-n", "-r", str(sample_pcap)], capture_output=True,
+    path = tmp_path / "all.pcap"
+    samples = SAMPLES + MORE_SAMPLES
+    path.write_bytes(pcap.file_header(1) + b"".join(
+        pcap.record(1_700_000_000_000_000_000 + i * 1000, s, len(s))
+        for i, s in enumerate(samples)))
+    theirs = subprocess.run(["tcpdump", "-n", "-r", str(path)], capture_output=True,
                             text=True, check=True).stdout.splitlines()
-    ours = run_cli("sniff", "-r", str(sample_pcap)).stdout.decode().splitlines()
+    ours = run_cli("sniff", "-r", str(path)).stdout.decode().splitlines()
+    assert len(ours) == len(samples)
     assert [line.split() for line in ours] == [line.split() for line in theirs]
 
 

@@ -13,6 +13,7 @@ import ipaddress
 
 import pytest
 from capture_samples import (
+    MORE_SAMPLES,
     SAMPLES,
     TCP_SYN,
     eth,
@@ -102,7 +103,8 @@ def test_random_bytes(data):
     _only_malformed(data)
 
 
-@given(st.sampled_from(SAMPLES), st.integers(0, 200), st.integers(0, 255), st.binary(max_size=8))
+@given(st.sampled_from(SAMPLES + MORE_SAMPLES), st.integers(0, 200), st.integers(0, 255),
+       st.binary(max_size=8))
 def test_samples_cut_mutated_and_extended(sample, at, value, tail):
     _only_malformed(sample[:at])
     if at < len(sample):

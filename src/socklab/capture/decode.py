@@ -65,8 +65,8 @@ PROTO_ICMP, PROTO_TCP, PROTO_UDP, PROTO_ICMPV6 = 1, 6, 17, 58
 # sll_pkttype (packet(7)): where the frame was going
 PACKET_TYPES = {0: "host", 1: "broadcast", 2: "multicast", 3: "otherhost", 4: "outgoing"}
 
-TCP_FLAGS = (("F", 0x01), ("S", 0x02), ("R", 0x04), ("P", 0x08), ("U", 0x20),
-             ("E", 0x40), ("W", 0x80))  # tcpdump's letters; ACK is "."
+TCP_FLAGS = (("F", 0x01), ("S", 0x02), ("R", 0x04), ("P", 0x08), (".", 0x10), ("U", 0x20),
+             ("E", 0x40), ("W", 0x80))  # tcpdump's letters, in its order; ACK is "."
 
 
 def _need(data: bytes, size: int, what: str, at: int = 0) -> None:
@@ -303,8 +303,7 @@ class TCP:
     @property
     def flag_text(self) -> str:
         """The flags as tcpdump writes them between brackets: ``S.``, ``P.``, ``F.``."""
-        text = "".join(letter for letter, bit in TCP_FLAGS if self.flags & bit)
-        return text + ("." if self.flags & 0x10 else "") or "none"
+        return "".join(letter for letter, bit in TCP_FLAGS if self.flags & bit) or "none"
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,9 +41,9 @@ _UNREACH = {  # print-icmp.c: the ICMP_UNREACH_* texts; {0} the quoted destinati
     7: "host {0} unreachable - unknown", 8: "{0} unreachable - source host isolated",
     9: "net {0} unreachable - admin prohibited", 10: "host {0} unreachable - admin prohibited",
     11: "net {0} unreachable - tos prohibited", 12: "host {0} unreachable - tos prohibited",
-    13: "{0} unreachable - admin prohibited filter",
-    14: "{0} unreachable - host precedence violation",
-    15: "{0} unreachable - precedence cutoff"}
+    13: "host {0} unreachable - admin prohibited filter",
+    14: "host {0} unreachable - host precedence violation",
+    15: "host {0} unreachable - precedence cutoff"}
 _UNREACH6 = {0: "unreachable route", 1: "unreachable prohibited", 2: "beyond scope",
              3: "unreachable address", 5: "unreachable source address policy failure",
              6: "unreachable reject route"}
@@ -160,14 +160,13 @@ class Printer:
             return f"{src} > {dst}: ICMP {_icmp(t)}, length {t.length}"
         if isinstance(t, ICMPv6):
             return f"{src} > {dst}: ICMP6, {_icmp6(t)}, length {t.length}"
-        name = PROTO_NAMES.get(proto, f"ip-proto-{proto}")
-        if not first:
-            return f"{src} > {dst}: {name.lower()}"
-        return f"{src} > {dst}: {name} {length}" if proto in PROTO_NAMES else \
-            f"{src} > {dst}: ip-proto-{proto} {length}"
+        if not first:  # a later fragment: no transport header (print-ip.c, with -n)
+            return f"{src} > {dst}: ip-proto-{proto}"
+        # tcpdump decodes many more (IGMP, GRE, ESP...): socklab names the number
+        return f"{src} > {dst}: ip-proto-{proto} {length}"
 
     def _tcp(self, t: TCP, src: IPAddress, dst: IPAddress) -> str:
-        seq, ack = self._relative(t, src, dst)
+        seq, ack, sack_base = self._relative(t, src, dst)
         parts = [f"Flags [{t.flag_text}]"]
         if self.verbose:
             parts.append(f"cksum 0x{t.checksum:04x}")
@@ -180,15 +179,16 @@ class Printer:
         if t.flags & 0x20:
             parts.append(f"urg {t.urgent}")
         if t.options:
-            parts.append(f"options [{','.join(_option(n, v) for n, v in t.options)}]")
+            parts.append(f"options [{','.join(_option(n, v, sack_base) for n, v in t.options)}]")
         parts.append(f"length {t.payload_length}")
         return ", ".join(parts)
 
-    def _relative(self, t: TCP, src: IPAddress, dst: IPAddress) -> tuple[int, int]:
+    def _relative(self, t: TCP, src: IPAddress, dst: IPAddress) -> tuple[int, int, int]:
         """tcpdump's relative numbers: one entry per conversation, keyed in a fixed
-        order of (port, address) so both directions share it (print-tcp.c)."""
+        order of (port, address) so both directions share it (print-tcp.c). The third
+        number is what SACK blocks are shown relative to."""
         if self.absolute or not t.flags & 0x10:
-            return t.seq, t.ack
+            return t.seq, t.ack, 0
         rev = t.src_port > t.dst_port or (t.src_port == t.dst_port and src.packed > dst.packed)
         key = ((dst, src, t.dst_port, t.src_port) if rev else (src, dst, t.src_port, t.dst_port))
         known = self._seq.get(key)
@@ -197,21 +197,23 @@ class Printer:
             self._seq.pop(key, None)
             if len(self._seq) >= self._limit:
                 del self._seq[next(iter(self._seq))]
-            self._seq[key] = (base_ack, t.seq) if rev else (t.seq, base_ack)
-            return t.seq, t.ack
+            th_seq, th_ack = (base_ack, t.seq) if rev else (t.seq, base_ack)
+            self._seq[key] = (th_seq, th_ack)
+            return t.seq, t.ack, th_seq if rev else th_ack
         th_seq, th_ack = known
         if rev:
-            return (t.seq - th_ack) & 0xFFFFFFFF, (t.ack - th_seq) & 0xFFFFFFFF
-        return (t.seq - th_seq) & 0xFFFFFFFF, (t.ack - th_ack) & 0xFFFFFFFF
+            return (t.seq - th_ack) & 0xFFFFFFFF, (t.ack - th_seq) & 0xFFFFFFFF, th_seq
+        return (t.seq - th_seq) & 0xFFFFFFFF, (t.ack - th_ack) & 0xFFFFFFFF, th_ack
 
 
-def _option(name: str, values: tuple[int, ...]) -> str:
+def _option(name: str, values: tuple[int, ...], sack_base: int = 0) -> str:
     if name == "TS":
         return f"TS val {values[0]} ecr {values[1]}"
     if name in ("mss", "wscale"):
         return f"{name} {values[0]}"
     if name == "sack":
-        blocks = "".join(f"{{{values[i]}:{values[i + 1]}}}" for i in range(0, len(values), 2))
+        v = [(x - sack_base) & 0xFFFFFFFF for x in values]
+        blocks = "".join(f"{{{v[i]}:{v[i + 1]}}}" for i in range(0, len(v), 2))
         return f"sack {len(values) // 2} {blocks}"
     if name.startswith("opt-"):
         return f"{name}:{bytes(values).hex()}"
@@ -254,6 +256,6 @@ def _icmp6(t: ICMPv6) -> str:
         return f"destination unreachable, {_UNREACH6.get(t.code, 'unknown')} {q.dst}"
     if t.type == 2:
         return f"packet too big, mtu {t.mtu}"
-    if t.type == 3:
-        return "time exceeded in-transit" if t.code == 0 else "time exceeded reassembly"
+    if t.type == 3 and t.code == 0 and q is not None:
+        return f"time exceeded in-transit for {q.dst}"
     return _ICMP6_NAMES.get(t.type, f"unknown icmp6 type ({t.type})")
