@@ -44,7 +44,7 @@ _LAZY = {
     "relay": "socklab.talk.pump",
     "aio": "socklab.talk.aio",
     "SocketRecord": "socklab.socktable.model",
-    "sniff": "socklab.capture.sniff",
+    "sniff": "socklab.capture.sniffer",
 }
 
 __all__ = [

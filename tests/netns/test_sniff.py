@@ -257,3 +257,38 @@ def test_without_cap_net_raw_exit_77_naming_it(netns):
     assert proc.returncode == 77, proc.stderr
     assert "CAP_NET_RAW" in proc.stderr and proc.stderr.count("\n") == 1
     assert proc.stderr.startswith("socklab: error: ")
+
+
+def test_ctrl_c_ends_the_capture_and_keeps_the_file(netns, tmp_path):
+    need_tool("ping")
+    path = tmp_path / "ctrl-c.pcap"
+    proc = netns.popen(*SOCKLAB, "sniff", "-i", "lo", "-w", str(path), "icmp",
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    assert "listening on" in proc.stderr.readline().decode()
+    netns.exec("ping", "-c", "1", "127.0.0.1")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "2 packets captured" in err.decode()
+    assert len(tcpdump_lines(str(path))) == 2
+    assert os.listdir(tmp_path) == ["ctrl-c.pcap"]
+
+
+def test_the_library_yields_decoded_records(netns):
+    """socklab.sniff() as a user calls it: records, not text; stats at the end."""
+    need_tool("ping")
+    import socklab
+    from socklab.capture.decode import ICMP, IPv4
+
+    def capture_a_ping():
+        with socklab.sniff("lo", count=2, filter="icmp", timeout=30) as capture:
+            subprocess.run(["ping", "-c", "1", "127.0.0.1"], check=True, capture_output=True)
+            packets = list(capture)
+        return packets, capture.stats
+
+    packets, stats = netns.run(capture_a_ping)
+    assert [type(p.network) for p in packets] == [IPv4, IPv4]
+    assert [(p.transport.type, p.transport.seq) for p in packets
+            if isinstance(p.transport, ICMP)] == [(8, 1), (0, 1)]
+    assert stats.captured == 2 and stats.received == 2 and stats.dropped == 0

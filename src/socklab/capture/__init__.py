@@ -1,6 +1,6 @@
 """Packet capture: decoders, pcap files, the filter compiler and the sniffer.
 
-Everything here is pure but :mod:`socklab.capture.sniff`, which drives the
+Everything here is pure but :mod:`socklab.capture.sniffer`, which drives the
 PF_PACKET socket of :mod:`socklab.kernel.packet` and the files of
 :mod:`socklab.kernel.files`:
 

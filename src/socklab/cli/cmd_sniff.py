@@ -63,7 +63,7 @@ def _layers(packet: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from socklab.capture.sniff import sniff
+    from socklab.capture.sniffer import sniff
     from socklab.capture.text import Printer
 
     stopping: list[int] = []
