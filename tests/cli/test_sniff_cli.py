@@ -4,6 +4,7 @@ pcap files socklab wrote itself (no capture, no privilege)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -72,6 +73,9 @@ def test_write_a_filtered_copy_tcpdump_reads(sample_pcap, tmp_path):
     proc = run_cli("sniff", "-r", str(sample_pcap), "-w", str(out), "icmp or icmp6")
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.pcap", "samples.pcap"]
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # as tcpdump -w, not mkstemp's 0600
     reader = pcap.Reader()
     records = reader.feed(out.read_bytes())
     reader.close()

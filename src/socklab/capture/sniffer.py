@@ -239,6 +239,7 @@ class Capture:
             self.close()
             raise from_oserror(exc, f"write {path}") from exc
         try:
+            files.usual_mode(fd)  # as tcpdump's file: others may read it unless umask says no
             if on_start is not None:
                 on_start()
             files.write_all(fd, pcap.file_header(self.linktype, self.snaplen))

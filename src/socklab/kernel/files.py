@@ -7,8 +7,8 @@ import os
 import tempfile
 from collections.abc import Iterator
 
-__all__ = ["chunks", "commit", "discard", "open_read", "open_temp", "write_all",
-           "write_vectors"]
+__all__ = ["chunks", "commit", "discard", "open_read", "open_temp", "usual_mode",
+           "write_all", "write_vectors"]
 
 
 def open_read(path: str) -> tuple[int, int]:
@@ -68,3 +68,18 @@ def write_vectors(fd: int, parts: list[bytes | memoryview]) -> None:
         if done < total:  # rare: write the rest of this chunk the slow way
             rest = b"".join(bytes(p) for p in chunk)[done:]
             write_all(fd, rest)
+
+
+def usual_mode(fd: int, proc_root: str = "/proc") -> None:
+    """Give a file made by :func:`open_temp` (0600) the mode ``open(2)`` would have
+    given it: 0666 less the umask, read from ``/proc/self/status`` (setting the
+    umask to read it would race with other threads)."""
+    umask = 0o022
+    try:
+        with open(f"{proc_root}/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    umask = int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    os.fchmod(fd, 0o666 & ~umask)
