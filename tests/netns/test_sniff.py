@@ -108,9 +108,15 @@ def tcp_exchange(host: str, port: int) -> None:
 
 
 def udp_to_closed_port(host: str, port: int) -> None:
+    """A datagram to a closed port, returning once its ICMP error is back (the
+    connected socket gets ECONNREFUSED): the captures have seen both by then."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_DGRAM) as s:
-        s.sendto(b"abc", (host, port))
+        s.settimeout(30)
+        s.connect((host, port))
+        s.send(b"abc")
+        with pytest.raises(ConnectionRefusedError):
+            s.recv(16)
 
 
 def test_loopback_tcp_udp_ping_v4_and_v6(netns, tmp_path):
