@@ -16,6 +16,7 @@ import subprocess
 import threading
 
 import pytest
+from capture_tools import settle
 from helpers import need_tool, veth_link
 
 from socklab.capture import bpf, pcap
@@ -58,9 +59,13 @@ def _traffic(a, b) -> None:
             c.sendall(b"hello")
             c.recv(16)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        with socket.socket(family, socket.SOCK_DGRAM) as u:
-            for p in (20002, 20005, 20011):
-                u.sendto(b"abc", (host, p))
+        for p in (20002, 20005, 20011):  # each answered by port unreachable
+            with socket.socket(family, socket.SOCK_DGRAM) as u:
+                u.settimeout(30)
+                u.connect((host, p))
+                u.send(b"abc")
+                with pytest.raises(ConnectionRefusedError):
+                    u.recv(16)
 
     for host in ("10.7.0.2", "fd07::2"):
         t = threading.Thread(target=b.run, args=(serve, host, 20001))
@@ -96,6 +101,8 @@ def captures(tmp_path_factory):
                     line = p.stderr.readline().decode()
                 assert "listening on" in line, line
             _traffic(a, b)
+            for path in files.values():
+                settle(path)
         finally:
             for p in procs:
                 p.send_signal(signal.SIGTERM)

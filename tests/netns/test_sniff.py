@@ -20,6 +20,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from capture_tools import settle
 from helpers import SOCKLAB, need_tool, veth_link
 
 pytestmark = pytest.mark.privileged
@@ -49,6 +50,8 @@ def capturing(ns, *cmd: str) -> Iterator[Capture]:
         first = proc.stderr.readline().decode()
         assert "listening on" in first, first
         yield capture
+        if "-w" in cmd:
+            settle(cmd[cmd.index("-w") + 1])
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
