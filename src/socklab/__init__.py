@@ -56,6 +56,7 @@ _LAZY = {
     "filter_del": "socklab.filter.rules",
     "ipsec_policies": "socklab.ipsec.read",
     "ipsec_states": "socklab.ipsec.read",
+    "sniff": "socklab.capture.sniffer",
 }
 
 __all__ = [
@@ -93,6 +94,7 @@ __all__ = [
     "ruleset",
     "scan",
     "snapshot",
+    "sniff",
     "socket",
     "socketpair",
     "sockets",

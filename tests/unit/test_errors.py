@@ -68,7 +68,7 @@ def test_public_api_is_pinned():
         "ipsec_policies", "ipsec_states", "links", "listen", "neighbours", "netns",
         "parse_endpoint", "relay", "route_get", "routes", "rules", "ruleset", "snapshot",
         "socket", "socketpair", "sockets", "sysctl", "trace", "tracing", "ping", "traceroute",
-        "scan",
+        "scan", "sniff",
     ])
     for name in socklab.__all__:
         assert getattr(socklab, name) is not None

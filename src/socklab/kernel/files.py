@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 
-__all__ = ["commit", "discard", "open_read", "open_temp", "read_bounded"]
+__all__ = ["chunks", "commit", "discard", "open_read", "open_temp", "read_bounded",
+           "usual_mode", "write_all", "write_vectors"]
 
 
 def open_read(path: str) -> tuple[int, int]:
@@ -47,14 +49,60 @@ def read_bounded(path: str, limit: int) -> bytes:
     longer than ``limit``); OSError as the OS says."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        chunks = []
+        parts = []
         left = limit + 1
         while left > 0:
             chunk = os.read(fd, min(left, 1 << 20))
             if not chunk:
                 break
-            chunks.append(chunk)
+            parts.append(chunk)
             left -= len(chunk)
-        return b"".join(chunks)
+        return b"".join(parts)
     finally:
         os.close(fd)
+
+
+def chunks(path: str, size: int = 1 << 16) -> Iterator[bytes]:
+    """The bytes of the file at ``path``, ``size`` at a time (OSError as the OS says)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        while chunk := os.read(fd, size):
+            yield chunk
+    finally:
+        os.close(fd)
+
+
+def write_all(fd: int, data: bytes | bytearray) -> None:
+    """Write all of ``data`` (os.write may take less than it is given)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def write_vectors(fd: int, parts: list[bytes | memoryview]) -> None:
+    """Write ``parts`` one after the other with writev(2), at most IOV_MAX (1024)
+    a call, going on after a short write."""
+    i = 0
+    while i < len(parts):
+        chunk = parts[i:i + 1024]
+        done = os.writev(fd, chunk)
+        i += len(chunk)
+        total = sum(len(p) for p in chunk)
+        if done < total:  # rare: write the rest of this chunk the slow way
+            rest = b"".join(bytes(p) for p in chunk)[done:]
+            write_all(fd, rest)
+
+
+def usual_mode(fd: int, proc_root: str = "/proc") -> None:
+    """Give a file made by :func:`open_temp` (0600) the mode ``open(2)`` would have
+    given it: 0666 less the umask, read from ``/proc/self/status`` (setting the
+    umask to read it would race with other threads)."""
+    umask = 0o022
+    try:
+        with open(f"{proc_root}/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    umask = int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    os.fchmod(fd, 0o666 & ~umask)
