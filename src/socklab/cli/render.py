@@ -14,7 +14,8 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TextIO
 
-__all__ = ["Column", "emit", "table", "terminal_columns", "to_jsonable", "write_json"]
+__all__ = ["Column", "emit", "stream_table", "table", "terminal_columns", "to_jsonable",
+           "write_json", "write_json_stream"]
 
 
 class Column(NamedTuple):
@@ -168,6 +169,28 @@ def write_json(value: Any, out: TextIO | None = None) -> None:
     out.write("{\n" + ",\n".join(parts) + "\n}\n")
 
 
+def write_json_stream(items: Iterable[Any], out: TextIO | None = None,
+                      batch: int = 4096) -> None:
+    """:func:`write_json` of a list, written as the items come (``batch`` at a time):
+    the same bytes, without holding the list."""
+    from itertools import islice
+
+    out = out if out is not None else sys.stdout
+    encode = _item_encoder()
+    it = iter(items)
+    lead = "[\n  "
+    while chunk := list(islice(it, batch)):
+        cls = type(chunk[0])
+        convert = record_converter(cls)
+        if convert is not None and all(type(v) is cls for v in chunk):
+            text = ",\n  ".join(map(encode, map(convert, chunk)))
+        else:
+            text = ",\n  ".join(encode(to_jsonable(v)) for v in chunk)
+        out.write(lead + text)
+        lead = ",\n  "
+    out.write("[]\n" if lead == "[\n  " else "\n]\n")
+
+
 def terminal_columns(fallback: int) -> int:
     """The terminal's width as ``shutil.get_terminal_size()`` gives it (``COLUMNS``
     first, then stdout's terminal), without importing shutil: 2 ms of start-up."""
@@ -229,6 +252,48 @@ def table(rows: Iterable[Any], columns: Sequence[Column], width: int | None = No
             parts.append(v.rjust(w) if c.right else v.ljust(w))
         out.append("  ".join(parts).rstrip())
     return out
+
+
+def stream_table(rows: Iterable[Sequence[Any]], columns: Sequence[Column],
+                 out: TextIO | None = None, batch: int = 4096) -> None:
+    """:func:`table` of plain rows, written as they come: the same bytes for rows
+    whose cells are words (text without whitespace, "-" in place of None) or, in
+    right-aligned columns, numbers, under columns that are never cut (none
+    ``shrink``). Route rows are such: interface names hold no whitespace
+    (``dev_valid_name()``), nor do /etc/iproute2/rt_tables' names (read by words).
+
+    Rows are formatted ``batch`` at a time with the widths seen so far, and only
+    the text is kept. A batch formatted narrower than the final widths is split
+    back into its words and formatted again at the end (the routes of IPv6 come
+    last and widen every column of the IPv4 ones before them), so a table of a
+    million routes never holds its rows."""
+    from itertools import islice
+
+    out = out if out is not None else sys.stdout
+    last = len(columns) - 1
+    widths = [len(c.header) for c in columns]
+
+    def fmt_for(ws: list[int]) -> str:
+        cells = [f"%{'' if c.right else '-'}{w}s" for c, w in zip(columns[:last], ws,
+                                                                   strict=False)]
+        return "  ".join([*cells, f"%{ws[last]}s" if columns[last].right else "%s"])
+
+    done: list[tuple[list[int], str]] = []
+    it = iter(rows)
+    while chunk := list(islice(it, batch)):
+        for i, c in enumerate(columns):
+            cells = [row[i] for row in chunk]
+            widest = max(map(len, map(str, cells)) if c.right else map(len, cells))
+            if widest > widths[i]:
+                widths[i] = widest
+        done.append((list(widths), "\n".join(map(fmt_for(widths).__mod__, map(tuple, chunk)))))
+    fmt = fmt_for(widths)
+    out.write((fmt % tuple(c.header for c in columns)).rstrip() + "\n")
+    while done:
+        used, text = done.pop(0)
+        if used[:last] != widths[:last] or (columns[last].right and used != widths):
+            text = "\n".join(map(fmt.__mod__, map(tuple, map(str.split, text.split("\n")))))
+        out.write(text + "\n")
 
 
 def emit(rows: Sequence[Any], columns: Sequence[Column], as_json: bool,
