@@ -169,6 +169,44 @@ def write_json(value: Any, out: TextIO | None = None) -> None:
     out.write("{\n" + ",\n".join(parts) + "\n}\n")
 
 
+_FLAT_CACHE = 4096  # distinct values remembered per field (a route's prefix is never again)
+_flat: dict[type, Callable[[Any], str] | None] = {}
+
+
+def _flat_encoder(cls: type, encode: Callable[[Any], str]) -> Callable[[Any], str] | None:
+    """For a record class without nested records, bools or floats (1 == True == 1.0
+    would share a cache entry), a row -> JSON text function equal to ``encode`` of
+    its converted dict that encodes each distinct value of a field once: a route's
+    family, table, type, gateway, device, protocol and scope repeat, only its prefix
+    is new. None for other classes."""
+    if cls in _flat:
+        return _flat[cls]
+    notes = getattr(cls, "__annotations__", {})
+    fields: tuple[str, ...] = getattr(cls, "_fields", ())
+    make: Callable[[Any], str] | None = None
+    texts = [n.__name__ if isinstance(n, type) else str(n) for n in notes.values()]
+    if fields and record_converter(cls) is not None and not any(
+            ("bool" in t or "float" in t or "list" in t
+             or (isinstance(n, type) and hasattr(n, "_fields")))
+            for t, n in zip(texts, notes.values(), strict=True)):
+        template = "{" + ", ".join(f"{encode(name)}: %s" for name in fields) + "}"
+        caches: list[dict[Any, str]] = [{} for _ in fields]
+
+        def make(row: Any) -> str:
+            parts = []
+            for cache, value in zip(caches, row, strict=True):
+                text = cache.get(value)
+                if text is None:
+                    text = encode(value)
+                    if len(cache) < _FLAT_CACHE:
+                        cache[value] = text
+                parts.append(text)
+            return template % tuple(parts)
+
+    _flat[cls] = make
+    return make
+
+
 def write_json_stream(items: Iterable[Any], out: TextIO | None = None,
                       batch: int = 4096) -> None:
     """:func:`write_json` of a list, written as the items come (``batch`` at a time):
@@ -182,7 +220,10 @@ def write_json_stream(items: Iterable[Any], out: TextIO | None = None,
     while chunk := list(islice(it, batch)):
         cls = type(chunk[0])
         convert = record_converter(cls)
-        if convert is not None and all(type(v) is cls for v in chunk):
+        flat = _flat_encoder(cls, encode) if convert is not None else None
+        if flat is not None and all(type(v) is cls for v in chunk):
+            text = ",\n  ".join(map(flat, chunk))
+        elif convert is not None and all(type(v) is cls for v in chunk):
             text = ",\n  ".join(map(encode, map(convert, chunk)))
         else:
             text = ",\n  ".join(encode(to_jsonable(v)) for v in chunk)
@@ -259,14 +300,16 @@ def stream_table(rows: Iterable[Sequence[Any]], columns: Sequence[Column],
     """:func:`table` of plain rows, written as they come: the same bytes for rows
     whose cells are words (text without whitespace, "-" in place of None) or, in
     right-aligned columns, numbers, under columns that are never cut (none
-    ``shrink``). Route rows are such: interface names hold no whitespace
-    (``dev_valid_name()``), nor do /etc/iproute2/rt_tables' names (read by words).
+    ``shrink``). A batch holding an empty cell or one with whitespace keeps its
+    rows instead of its text (route rows never do: interface names hold no
+    whitespace, ``dev_valid_name()``, nor do /etc/iproute2/rt_tables' names).
 
     Rows are formatted ``batch`` at a time with the widths seen so far, and only
     the text is kept. A batch formatted narrower than the final widths is split
     back into its words and formatted again at the end (the routes of IPv6 come
     last and widen every column of the IPv4 ones before them), so a table of a
     million routes never holds its rows."""
+    import re
     from itertools import islice
 
     out = out if out is not None else sys.stdout
@@ -278,20 +321,28 @@ def stream_table(rows: Iterable[Sequence[Any]], columns: Sequence[Column],
                                                                    strict=False)]
         return "  ".join([*cells, f"%{ws[last]}s" if columns[last].right else "%s"])
 
-    done: list[tuple[list[int], str]] = []
+    spaced = re.compile(r"\s").search
+    done: list[tuple[list[int], str | list[Sequence[Any]]]] = []
     it = iter(rows)
     while chunk := list(islice(it, batch)):
+        words = True
         for i, c in enumerate(columns):
             cells = [row[i] for row in chunk]
             widest = max(map(len, map(str, cells)) if c.right else map(len, cells))
             if widest > widths[i]:
                 widths[i] = widest
+            words = words and (c.right or ("" not in cells and not spaced("\0".join(cells))))
+        if not words:  # split() would lose an empty cell or cut a spaced one: keep the rows
+            done.append((list(widths), chunk))
+            continue
         done.append((list(widths), "\n".join(map(fmt_for(widths).__mod__, map(tuple, chunk)))))
     fmt = fmt_for(widths)
     out.write((fmt % tuple(c.header for c in columns)).rstrip() + "\n")
     while done:
         used, text = done.pop(0)
-        if used[:last] != widths[:last] or (columns[last].right and used != widths):
+        if isinstance(text, list):
+            text = "\n".join((fmt % tuple(row)).rstrip() for row in text)
+        elif used[:last] != widths[:last] or (columns[last].right and used != widths):
             text = "\n".join(map(fmt.__mod__, map(tuple, map(str.split, text.split("\n")))))
         out.write(text + "\n")
 

@@ -119,7 +119,8 @@ def _layout(size: int, signature: tuple[int, ...]) -> _Layout | None:
 def route_row(r: Route) -> tuple[Any, ...]:
     """The plain table's row of a route: table, type, destination, gateway, device,
     source, metric, protocol, scope; "-" for what it lacks (``socklab route``)."""
-    return (r.table, r.type, r.dst, r.gateway or "-", r.dev or "-", r.prefsrc or "-",
+    return (r.table, r.type, r.dst, "-" if r.gateway is None else r.gateway,
+            "-" if r.dev is None else r.dev, "-" if r.prefsrc is None else r.prefsrc,
             r.metric, r.protocol, r.scope)
 
 
