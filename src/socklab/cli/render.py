@@ -114,19 +114,20 @@ def record_converter(cls: type) -> Callable[[Any], dict[str, Any]] | None:
     return convert
 
 
-def _item_encoder() -> Callable[[Any], str]:
+def _item_encoder(ensure_ascii: bool = True) -> Callable[[Any], str]:
     """``json.dumps`` for one item of many: the C encoder made once. Each call of
     ``JSONEncoder.encode`` builds a new one (2.7 us of the 3.5 an item takes for
     a flood ping's 10,000 replies). Where json has no C encoder, ``encode``."""
     import json.encoder as je
 
-    base = je.JSONEncoder(check_circular=False)
+    base = je.JSONEncoder(check_circular=False, ensure_ascii=ensure_ascii)
     # json's own, called as JSONEncoder.iterencode() calls it
     c_make_encoder: Callable[..., Any] | None = getattr(je, "c_make_encoder", None)
     if c_make_encoder is None:
         return base.encode
     try:
-        make = c_make_encoder(None, base.default, je.encode_basestring_ascii, None,
+        strings = je.encode_basestring_ascii if ensure_ascii else je.encode_basestring
+        make = c_make_encoder(None, base.default, strings, None,
                               base.key_separator, base.item_separator, False, False, True)
     except TypeError:  # another signature in a later Python
         return base.encode
