@@ -16,15 +16,16 @@ WORD = st.text(st.sampled_from("ab-:.²x0"), min_size=1, max_size=12)  # no whit
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(routes(), max_size=30), st.integers(1, 8))
-def test_stream_table_and_json_equal_held(found, batch):
+@given(st.lists(routes(), max_size=30), st.integers(1, 8), st.sampled_from([0, 200, 10**9]))
+def test_stream_table_and_json_equal_held(found, batch, spill_after):
+    """Also with the text spilled to a file from the start, or part way."""
     held = io.StringIO()
     for line in render.table(found,
                              stackview.ROUTE_COLUMNS, width=10**6):
         held.write(line + "\n")
     streamed = io.StringIO()
     render.stream_table(map(route_runs.route_row, found), stackview.ROUTE_COLUMNS, streamed,
-                        batch)
+                        batch, spill_after)
     assert streamed.getvalue() == held.getvalue()
     js, js_streamed = io.StringIO(), io.StringIO()
     render.write_json(found, js)

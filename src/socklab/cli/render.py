@@ -296,8 +296,12 @@ def table(rows: Iterable[Any], columns: Sequence[Column], width: int | None = No
     return out
 
 
+SPILL_AFTER = 8 << 20  # characters of table text held before the rest goes to a file
+
+
 def stream_table(rows: Iterable[Sequence[Any]], columns: Sequence[Column],
-                 out: TextIO | None = None, batch: int = 4096) -> None:
+                 out: TextIO | None = None, batch: int = 4096,
+                 spill_after: int = SPILL_AFTER) -> None:
     """:func:`table` of plain rows, written as they come: the same bytes for rows
     whose cells are words (text without whitespace, "-" in place of None) or, in
     right-aligned columns, numbers, under columns that are never cut (none
@@ -309,9 +313,12 @@ def stream_table(rows: Iterable[Sequence[Any]], columns: Sequence[Column],
     the text is kept. A batch formatted narrower than the final widths is split
     back into its words and formatted again at the end (the routes of IPv6 come
     last and widen every column of the IPv4 ones before them), so a table of a
-    million routes never holds its rows."""
+    million routes never holds its rows. Past ``spill_after`` characters the
+    text goes to an unlinked temporary file (the page cache, in practice) and is
+    read back batch by batch: memory stays flat however long the table."""
     import re
     from itertools import islice
+    from typing import IO
 
     out = out if out is not None else sys.stdout
     last = len(columns) - 1
@@ -323,29 +330,63 @@ def stream_table(rows: Iterable[Sequence[Any]], columns: Sequence[Column],
         return "  ".join([*cells, f"%{ws[last]}s" if columns[last].right else "%s"])
 
     spaced = re.compile(r"\s").search
-    done: list[tuple[list[int], str | list[Sequence[Any]]]] = []
+    done: list[tuple[list[int], str | list[Sequence[Any]] | tuple[int, int]]] = []
+    held = 0
     it = iter(rows)
-    while chunk := list(islice(it, batch)):
-        words = True
-        for i, c in enumerate(columns):
-            cells = [row[i] for row in chunk]
-            widest = max(map(len, map(str, cells)) if c.right else map(len, cells))
-            if widest > widths[i]:
-                widths[i] = widest
-            words = words and (c.right or ("" not in cells and not spaced("\0".join(cells))))
-        if not words:  # split() would lose an empty cell or cut a spaced one: keep the rows
-            done.append((list(widths), chunk))
-            continue
-        done.append((list(widths), "\n".join(map(fmt_for(widths).__mod__, map(tuple, chunk)))))
-    fmt = fmt_for(widths)
-    out.write((fmt % tuple(c.header for c in columns)).rstrip() + "\n")
-    while done:
-        used, text = done.pop(0)
-        if isinstance(text, list):
-            text = "\n".join((fmt % tuple(row)).rstrip() for row in text)
-        elif used[:last] != widths[:last] or (columns[last].right and used != widths):
-            text = "\n".join(map(fmt.__mod__, map(tuple, map(str.split, text.split("\n")))))
-        out.write(text + "\n")
+
+    def fill(spill: IO[bytes] | None) -> bool:
+        """Format the rows; True when the text outgrew ``spill_after`` with no file."""
+        nonlocal held
+        while chunk := list(islice(it, batch)):
+            words = True
+            for i, c in enumerate(columns):
+                cells = [row[i] for row in chunk]
+                widest = max(map(len, map(str, cells)) if c.right else map(len, cells))
+                if widest > widths[i]:
+                    widths[i] = widest
+                words = words and (c.right or ("" not in cells
+                                               and not spaced("\0".join(cells))))
+            if not words:  # split() would lose an empty cell or cut a spaced one: the rows
+                done.append((list(widths), chunk))
+                continue
+            lines = "\n".join(map(fmt_for(widths).__mod__, map(tuple, chunk)))
+            if spill is None:
+                done.append((list(widths), lines))
+                held += len(lines)
+                if held > spill_after:
+                    return True
+                continue
+            data = lines.encode()
+            done.append((list(widths), (spill.tell(), len(data))))
+            spill.write(data)
+        return False
+
+    def finish(spill: IO[bytes] | None) -> None:
+        fmt = fmt_for(widths)
+        out.write((fmt % tuple(c.header for c in columns)).rstrip() + "\n")
+        while done:
+            used, kept = done.pop(0)
+            if isinstance(kept, tuple):
+                if spill is None:  # never: a spilled batch has its file
+                    continue
+                spill.seek(kept[0])
+                kept = spill.read(kept[1]).decode()
+            if isinstance(kept, list):
+                text = "\n".join((fmt % tuple(row)).rstrip() for row in kept)
+            elif used[:last] != widths[:last] or (columns[last].right and used != widths):
+                text = "\n".join(map(fmt.__mod__, map(tuple, map(str.split, kept.split("\n")))))
+            else:
+                text = kept
+            out.write(f"{text}\n")
+
+    if not fill(None):
+        finish(None)
+        return
+    import tempfile
+
+    with tempfile.TemporaryFile() as spill:
+        fill(spill)
+        finish(spill)
 
 
 def emit(rows: Sequence[Any], columns: Sequence[Column], as_json: bool,
