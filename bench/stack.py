@@ -1,12 +1,22 @@
 """Reading the stack: 2,000 routes and 300 interfaces in a namespace, against ip and psutil.
 
 Run as root: .venv/bin/python bench/stack.py [--runs 10]
+             .venv/bin/python bench/stack.py --scale [--full] [--runs 5]
 Everything runs inside a namespace this script makes (and deletes), through
 `ip netns exec` for every tool alike. Compared in the same run:
   socklab --json route   vs  ip -j route show table all
   socklab --json link    vs  ip -j link
   socklab --json link    vs  psutil.net_if_addrs() + net_if_stats()
 and, on this machine, socklab --json link against `python -c pass`.
+
+--scale: a router's tables. A namespace with 100,000 IPv4 routes, 20,000 IPv6
+routes and 1,000 veth interfaces (--full: 1,000,000 IPv4 routes, added from an
+`ip -batch` file), and, with peak memory, in one run:
+  socklab route              vs  ip route show table all
+  socklab --json route       vs  ip -j route show table all
+  socklab route get X        vs  ip route get X
+  socklab --json link        vs  ip -j link
+  socklab.routes() iterated in one process (pyroute2 is not installed here)
 """
 
 from __future__ import annotations
@@ -34,12 +44,82 @@ def build(ns: str, pairs: int, routes: int) -> None:
                    check=True)
 
 
+def build_scale(ns: str, pairs: int, v4: int, v6: int) -> None:
+    """The router: ``pairs`` veth pairs, ``v4`` IPv4 /24 routes from 10.0.0.0 up and
+    ``v6`` IPv6 /48 routes, all through a gateway on a0, added by ``ip -batch FILE``."""
+    import tempfile
+
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".batch") as batch:
+        batch.write("link set lo up\n")
+        for i in range(pairs):
+            batch.write(f"link add a{i} type veth peer name b{i}\nlink set a{i} up\n"
+                        f"link set b{i} up\n")
+        batch.write("addr add 192.168.0.1/16 dev a0\n"
+                    "addr add 2001:db8:ffff::1/64 dev a0 nodad\n")
+        for i in range(v4):
+            batch.write(f"route add {10 + i // 65536}.{i // 256 % 256}.{i % 256}.0/24 "
+                        f"via 192.168.0.{2 + i % 200} metric {i % 7}\n")
+        for i in range(v6):
+            batch.write(f"route add 2001:db8:{i:x}::/48 via 2001:db8:ffff::{2 + i % 200:x}\n")
+        batch.flush()
+        subprocess.run(["ip", "-n", ns, "-batch", batch.name], check=True)
+
+
+IN_PROCESS = "import socklab\nn = 0\nfor _ in socklab.routes():\n    n += 1\nprint(n)\n"
+
+
+def scale(args: argparse.Namespace) -> None:
+    ns = f"bench-{uuid.uuid4().hex[:6]}"
+    v4 = 1_000_000 if args.full else 100_000
+    build_scale(ns, 500, v4, 20_000)
+    try:
+        ex = ["ip", "netns", "exec", ns]
+        n_routes = subprocess.run([*ex, "ip", "route", "show", "table", "all"],
+                                  capture_output=True, text=True).stdout.count("\n")
+        n_links = subprocess.run([*ex, "ip", "link"], capture_output=True,
+                                 text=True).stdout.count("mtu")
+        print(f"namespace {ns}: {n_links} interfaces, {n_routes} routes (all tables)\n")
+        dst = "10.1.3.7"
+        cases = {
+            "ip route show table all": [*ex, "ip", "route", "show", "table", "all"],
+            "socklab route": [*ex, SOCKLAB, "route"],
+            "ip -j route show table all": [*ex, "ip", "-j", "route", "show", "table", "all"],
+            "socklab --json route": [*ex, SOCKLAB, "--json", "route"],
+            f"ip route get {dst}": [*ex, "ip", "route", "get", dst],
+            f"socklab route get {dst}": [*ex, SOCKLAB, "route", "get", dst],
+            "ip -j link": [*ex, "ip", "-j", "link"],
+            "socklab --json link": [*ex, SOCKLAB, "--json", "link"],
+            "socklab.routes() iterated (whole process)": [*ex, sys.executable, "-c",
+                                                          IN_PROCESS],
+        }
+        results = {k: measure(v, args.runs) for k, v in cases.items()}
+        pairs = {"socklab route": "ip route show table all",
+                 "socklab --json route": "ip -j route show table all",
+                 f"socklab route get {dst}": f"ip route get {dst}",
+                 "socklab --json link": "ip -j link"}
+        rows = []
+        for label, (t, peak) in results.items():
+            ratio = f"{t / results[pairs[label]][0]:.2f}x {pairs[label]}" if label in pairs \
+                else ""
+            rows.append((label, t, peak, ratio))
+        report(rows)
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--scale", action="store_true",
+                    help="100,000 IPv4 + 20,000 IPv6 routes and 1,000 veth interfaces")
+    ap.add_argument("--full", action="store_true", help="with --scale: 1,000,000 IPv4 routes")
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("bench/stack.py needs root (it makes a network namespace)")
+    if args.scale or args.full:
+        scale(args)
+        return
     ns = f"bench-{uuid.uuid4().hex[:6]}"
     build(ns, 150, 2000)
     try:

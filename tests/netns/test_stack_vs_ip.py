@@ -135,7 +135,7 @@ def test_neighbours_equal_ip(lab):
 
 @pytest.fixture(scope="module")
 def tables(lab):
-    return read.rules(netns=lab.name), read.routes(netns=lab.name)
+    return read.rules(netns=lab.name), list(read.routes(netns=lab.name))
 
 
 PREFIXES = ["10.1.0.0/24", "10.1.1.0/24", "10.2.0.0/24", "10.50.0.0/16", "10.50.7.0/24",
@@ -212,8 +212,8 @@ def test_proc_source_agrees_with_netlink_where_it_can_say(lab):
         kind = "unreachable" if r.type in ("prohibit", "unreachable") else r.type
         return (r.family, r.dst, r.gateway, r.dev, r.metric, kind)
 
-    netlink = read.routes(netns=lab.name, source="netlink")
-    proc = read.routes(netns=lab.name, source="proc")
+    netlink = list(read.routes(netns=lab.name, source="netlink"))
+    proc = list(read.routes(netns=lab.name, source="proc"))
     v4 = {key(r) for r in netlink if r.family == "inet" and r.table == "main"
           and r.type != "blackhole"}
     assert v4 == {key(r) for r in proc if r.family == "inet" and r.dst != "10.66.0.0/16"}

@@ -97,13 +97,16 @@ def run(args: argparse.Namespace) -> int:
         raise BadInput(f"route show takes no destination (did you mean 'route get {dest}'?)")
     if args.style == "route" and not args.json:
         if args.family == "inet6":  # route -6 -n: every table
-            found = read.routes(args.table, "inet6", source=args.source)
+            found = list(read.routes(args.table, "inet6", source=args.source))
             refs = read.ipv6_route_refs()
             print("\n".join(stackview.route6_n(found, read.table_ids(), refs)))
         else:  # route -n: the main table
-            found = read.routes(args.table or "main", "inet", source=args.source)
+            found = list(read.routes(args.table or "main", "inet", source=args.source))
             print("\n".join(stackview.route_n(found)))
         return 0
-    render.emit(read.routes(args.table, args.family, source=args.source),
-                stackview.ROUTE_COLUMNS, args.json)
+    if args.json:  # both stream: a million routes are never held
+        render.write_json_stream(read.routes(args.table, args.family, source=args.source))
+    else:
+        render.stream_table(read.route_rows(args.table, args.family, source=args.source),
+                            stackview.ROUTE_COLUMNS)
     return 0

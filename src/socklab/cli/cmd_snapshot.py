@@ -22,15 +22,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
     import sys
 
+    from socklab.cli import render
     from socklab.stack import snapshot
 
     snap = snapshot.take(sysctls=not args.no_sysctl)
     # one record per line: readable and diffable with diff(1), and written by json's C
     # encoder (indent= would take its pure-Python one: 5x slower on 10,000 routes)
-    encode = json.JSONEncoder(ensure_ascii=False).encode
+    encode = render._item_encoder(ensure_ascii=False)  # the C encoder, made once
     parts = []
     for key, value in snap.items():
         if isinstance(value, list) and value:

@@ -14,7 +14,8 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TextIO
 
-__all__ = ["Column", "emit", "table", "terminal_columns", "to_jsonable", "write_json"]
+__all__ = ["Column", "emit", "stream_table", "table", "terminal_columns", "to_jsonable",
+           "write_json", "write_json_stream"]
 
 
 class Column(NamedTuple):
@@ -113,19 +114,20 @@ def record_converter(cls: type) -> Callable[[Any], dict[str, Any]] | None:
     return convert
 
 
-def _item_encoder() -> Callable[[Any], str]:
+def _item_encoder(ensure_ascii: bool = True) -> Callable[[Any], str]:
     """``json.dumps`` for one item of many: the C encoder made once. Each call of
     ``JSONEncoder.encode`` builds a new one (2.7 us of the 3.5 an item takes for
     a flood ping's 10,000 replies). Where json has no C encoder, ``encode``."""
     import json.encoder as je
 
-    base = je.JSONEncoder(check_circular=False)
+    base = je.JSONEncoder(check_circular=False, ensure_ascii=ensure_ascii)
     # json's own, called as JSONEncoder.iterencode() calls it
     c_make_encoder: Callable[..., Any] | None = getattr(je, "c_make_encoder", None)
     if c_make_encoder is None:
         return base.encode
     try:
-        make = c_make_encoder(None, base.default, je.encode_basestring_ascii, None,
+        strings = je.encode_basestring_ascii if ensure_ascii else je.encode_basestring
+        make = c_make_encoder(None, base.default, strings, None,
                               base.key_separator, base.item_separator, False, False, True)
     except TypeError:  # another signature in a later Python
         return base.encode
@@ -166,6 +168,69 @@ def write_json(value: Any, out: TextIO | None = None) -> None:
         else:
             parts.append(f"  {encode(key)}: {encode(item)}")
     out.write("{\n" + ",\n".join(parts) + "\n}\n")
+
+
+_FLAT_CACHE = 4096  # distinct values remembered per field (a route's prefix is never again)
+_flat: dict[type, Callable[[Any], str] | None] = {}
+
+
+def _flat_encoder(cls: type, encode: Callable[[Any], str]) -> Callable[[Any], str] | None:
+    """For a record class without nested records, bools or floats (1 == True == 1.0
+    would share a cache entry), a row -> JSON text function equal to ``encode`` of
+    its converted dict that encodes each distinct value of a field once: a route's
+    family, table, type, gateway, device, protocol and scope repeat, only its prefix
+    is new. None for other classes."""
+    if cls in _flat:
+        return _flat[cls]
+    notes = getattr(cls, "__annotations__", {})
+    fields: tuple[str, ...] = getattr(cls, "_fields", ())
+    make: Callable[[Any], str] | None = None
+    texts = [n.__name__ if isinstance(n, type) else str(n) for n in notes.values()]
+    if fields and record_converter(cls) is not None and not any(
+            ("bool" in t or "float" in t or "list" in t
+             or (isinstance(n, type) and hasattr(n, "_fields")))
+            for t, n in zip(texts, notes.values(), strict=True)):
+        template = "{" + ", ".join(f"{encode(name)}: %s" for name in fields) + "}"
+        caches: list[dict[Any, str]] = [{} for _ in fields]
+
+        def make(row: Any) -> str:
+            parts = []
+            for cache, value in zip(caches, row, strict=True):
+                text = cache.get(value)
+                if text is None:
+                    text = encode(value)
+                    if len(cache) < _FLAT_CACHE:
+                        cache[value] = text
+                parts.append(text)
+            return template % tuple(parts)
+
+    _flat[cls] = make
+    return make
+
+
+def write_json_stream(items: Iterable[Any], out: TextIO | None = None,
+                      batch: int = 4096) -> None:
+    """:func:`write_json` of a list, written as the items come (``batch`` at a time):
+    the same bytes, without holding the list."""
+    from itertools import islice
+
+    out = out if out is not None else sys.stdout
+    encode = _item_encoder()
+    it = iter(items)
+    lead = "[\n  "
+    while chunk := list(islice(it, batch)):
+        cls = type(chunk[0])
+        convert = record_converter(cls)
+        flat = _flat_encoder(cls, encode) if convert is not None else None
+        if flat is not None and all(type(v) is cls for v in chunk):
+            text = ",\n  ".join(map(flat, chunk))
+        elif convert is not None and all(type(v) is cls for v in chunk):
+            text = ",\n  ".join(map(encode, map(convert, chunk)))
+        else:
+            text = ",\n  ".join(encode(to_jsonable(v)) for v in chunk)
+        out.write(lead + text)
+        lead = ",\n  "
+    out.write("[]\n" if lead == "[\n  " else "\n]\n")
 
 
 def terminal_columns(fallback: int) -> int:
@@ -229,6 +294,99 @@ def table(rows: Iterable[Any], columns: Sequence[Column], width: int | None = No
             parts.append(v.rjust(w) if c.right else v.ljust(w))
         out.append("  ".join(parts).rstrip())
     return out
+
+
+SPILL_AFTER = 8 << 20  # characters of table text held before the rest goes to a file
+
+
+def stream_table(rows: Iterable[Sequence[Any]], columns: Sequence[Column],
+                 out: TextIO | None = None, batch: int = 4096,
+                 spill_after: int = SPILL_AFTER) -> None:
+    """:func:`table` of plain rows, written as they come: the same bytes for rows
+    whose cells are words (text without whitespace, "-" in place of None) or, in
+    right-aligned columns, numbers, under columns that are never cut (none
+    ``shrink``). A batch holding an empty cell or one with whitespace keeps its
+    rows instead of its text (route rows never do: interface names hold no
+    whitespace, ``dev_valid_name()``, nor do /etc/iproute2/rt_tables' names).
+
+    Rows are formatted ``batch`` at a time with the widths seen so far, and only
+    the text is kept. A batch formatted narrower than the final widths is split
+    back into its words and formatted again at the end (the routes of IPv6 come
+    last and widen every column of the IPv4 ones before them), so a table of a
+    million routes never holds its rows. Past ``spill_after`` characters the
+    text goes to an unlinked temporary file (the page cache, in practice) and is
+    read back batch by batch: memory stays flat however long the table."""
+    import re
+    from itertools import islice
+    from typing import IO
+
+    out = out if out is not None else sys.stdout
+    last = len(columns) - 1
+    widths = [len(c.header) for c in columns]
+
+    def fmt_for(ws: list[int]) -> str:
+        cells = [f"%{'' if c.right else '-'}{w}s" for c, w in zip(columns[:last], ws,
+                                                                   strict=False)]
+        return "  ".join([*cells, f"%{ws[last]}s" if columns[last].right else "%s"])
+
+    spaced = re.compile(r"\s").search
+    done: list[tuple[list[int], str | list[Sequence[Any]] | tuple[int, int]]] = []
+    held = 0
+    it = iter(rows)
+
+    def fill(spill: IO[bytes] | None) -> bool:
+        """Format the rows; True when the text outgrew ``spill_after`` with no file."""
+        nonlocal held
+        while chunk := list(islice(it, batch)):
+            words = True
+            for i, c in enumerate(columns):
+                cells = [row[i] for row in chunk]
+                widest = max(map(len, map(str, cells)) if c.right else map(len, cells))
+                if widest > widths[i]:
+                    widths[i] = widest
+                words = words and (c.right or ("" not in cells
+                                               and not spaced("\0".join(cells))))
+            if not words:  # split() would lose an empty cell or cut a spaced one: the rows
+                done.append((list(widths), chunk))
+                continue
+            lines = "\n".join(map(fmt_for(widths).__mod__, map(tuple, chunk)))
+            if spill is None:
+                done.append((list(widths), lines))
+                held += len(lines)
+                if held > spill_after:
+                    return True
+                continue
+            data = lines.encode()
+            done.append((list(widths), (spill.tell(), len(data))))
+            spill.write(data)
+        return False
+
+    def finish(spill: IO[bytes] | None) -> None:
+        fmt = fmt_for(widths)
+        out.write((fmt % tuple(c.header for c in columns)).rstrip() + "\n")
+        while done:
+            used, kept = done.pop(0)
+            if isinstance(kept, tuple):
+                if spill is None:  # never: a spilled batch has its file
+                    continue
+                spill.seek(kept[0])
+                kept = spill.read(kept[1]).decode()
+            if isinstance(kept, list):
+                text = "\n".join((fmt % tuple(row)).rstrip() for row in kept)
+            elif used[:last] != widths[:last] or (columns[last].right and used != widths):
+                text = "\n".join(map(fmt.__mod__, map(tuple, map(str.split, kept.split("\n")))))
+            else:
+                text = kept
+            out.write(f"{text}\n")
+
+    if not fill(None):
+        finish(None)
+        return
+    import tempfile
+
+    with tempfile.TemporaryFile() as spill:
+        fill(spill)
+        finish(spill)
 
 
 def emit(rows: Sequence[Any], columns: Sequence[Column], as_json: bool,

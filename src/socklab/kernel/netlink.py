@@ -364,6 +364,17 @@ class NetlinkSocket:
         self.sock.send(message(msg_type, flags, payload, self._seq))
         return self._seq
 
+    def enable_strict_check(self) -> bool:
+        """Ask for strict checking of dump requests (``NETLINK_GET_STRICT_CHK``, Linux
+        >= 4.20): the kernel then filters route dumps by the header's table, protocol,
+        type and device. False where the kernel refuses the option (it then ignores
+        those fields: filter the replies too)."""
+        try:
+            self.sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
+        except OSError:
+            return False
+        return True
+
     def enable_ext_ack(self) -> None:
         """Ask for extended acks (``NETLINK_EXT_ACK``): an error then carries the
         kernel's own sentence. Older kernels refuse the option; acks stay plain."""

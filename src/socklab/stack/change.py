@@ -302,7 +302,7 @@ def _routes(netns: str | None) -> list[Route]:
     state = _session(netns)
     if state is not None and state.routes is not None:
         return state.routes
-    found = read.routes(netns=netns, source="netlink")
+    found = list(read.routes(netns=netns, source="netlink"))
     if state is not None:
         state.routes = found
     return found

@@ -13,7 +13,7 @@ import os
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from socklab.errors import (
     BadInput,
@@ -26,7 +26,7 @@ from socklab.errors import (
 from socklab.kernel import ifioctl, netlink, procfs
 from socklab.kernel import netns as knetns
 from socklab.kernel import sock as ksock
-from socklab.stack import procnet, rtnl
+from socklab.stack import procnet, route_runs, rtnl
 from socklab.stack.model import Address, Link, Neighbour, Route, RouteLookup, Rule
 
 __all__ = ["addresses", "explain_route", "links", "neighbours", "route_get", "routes", "rules"]
@@ -206,15 +206,33 @@ def addresses(dev: str | None = None, family: str | None = None, *,
 
 
 def routes(table: str | None = None, family: str | None = None, *,
-           netns: str | None = None, source: str = "auto") -> list[Route]:
+           netns: str | None = None, source: str = "auto") -> Iterator[Route]:
     """Routes of every table (or ``table``: main, local, default, a number or
     ``all``), as ``ip route show table all``. Cloned/cached entries are left out.
+
+    The routes stream out as the kernel dumps them (an iterator: memory stays
+    flat however big the table); the kernel filters the table and the family
+    (NETLINK_GET_STRICT_CHK). Bad arguments raise BadInput at once.
 
     ``source``: ``netlink``, ``proc`` (/proc/net/route and ipv6_route, as
     ``route -n`` reads them: IPv4 main table only, no protocol), or ``auto``:
     netlink, and /proc when rtnetlink cannot be opened."""
+    return _routes(table, family, netns, source, as_rows=False)
+
+
+def route_rows(table: str | None = None, family: str | None = None, *,
+               netns: str | None = None, source: str = "auto") -> Iterator[tuple[Any, ...]]:
+    """:func:`routes` as the plain table's rows (:func:`route_runs.route_row`: table,
+    type, destination, gateway, device, source, metric, protocol, scope), decoded
+    straight from the dump with no record in between: ``socklab route``."""
+    return _routes(table, family, netns, source, as_rows=True)
+
+
+def _routes(table: str | None, family: str | None, netns: str | None, source: str,
+            as_rows: bool) -> Iterator[Any]:
     fam = _family(family)
     tables = procfs.read_rt_tables()
+    wanted = _table_word(table, tables) if table not in (None, "all") else None
     nl = _open_or_none(netns, source)
     if nl is None:
         with _enter(netns):
@@ -222,15 +240,43 @@ def routes(table: str | None = None, family: str | None = None, *,
             v6 = procfs.read_net("ipv6_route") if fam != socket.AF_INET else None
         found = (procnet.parse_route(v4) if v4 else []) + \
             (procnet.parse_ipv6_route(v6) if v6 else [])
-    else:
-        with nl:
-            names = _ifnames(nl)
-            found = _dump(nl, "routes", rtnl.RTM_GETROUTE, rtnl.route_request(fam),
-                          lambda b, s, e: rtnl.decode_route(b, s, e, names, tables))
-    if table not in (None, "all"):
-        wanted = _table_word(table, tables)
-        found = [r for r in found if r.table == wanted]
-    return found
+        found = [r for r in found if wanted is None or r.table == wanted]
+        return iter(list(map(route_runs.route_row, found)) if as_rows else found)
+    return _route_dump(nl, fam, wanted, _table_number(wanted, tables), tables, as_rows)
+
+
+def _table_number(name: str | None, tables: dict[int, str]) -> int:
+    """The id of the table named ``name`` for the kernel's filter; 0 (no filter) for
+    none, or for a name /etc/iproute2/rt_tables gives to several ids."""
+    if name is None:
+        return 0
+    ids = [number for number, known in {**rtnl.TABLES, **tables}.items() if known == name]
+    if len(ids) == 1:
+        return ids[0]
+    return int(name) if not ids and name.isascii() and name.isdigit() else 0
+
+
+def _route_dump(nl: netlink.NetlinkSocket, fam: int, wanted: str | None, number: int,
+                tables: dict[int, str], as_rows: bool) -> Iterator[Any]:
+    with nl:
+        names = _ifnames(nl)
+        strict = nl.enable_strict_check()
+        decode = route_runs.route_chunk_decoder(names, tables, as_rows)
+        try:
+            found = nl.dump_chunks(rtnl.RTM_GETROUTE, rtnl.route_request(
+                fam, number if strict else 0), decode, prefetch=True)
+            if wanted is None:
+                yield from found
+            else:  # the kernel's filter is the table id (an old kernel has none): by name too
+                yield from (r for r in found if r[ROUTE_TABLE_FIELD if not as_rows else 0]
+                            == wanted)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT and wanted is not None:
+                return  # ipv4: "FIB table does not exist"
+            raise NetworkError("dump routes", exc.errno) from exc
+
+
+ROUTE_TABLE_FIELD = Route._fields.index("table")
 
 
 TABLE_MAX = 0xFFFFFFFF  # a table id is a u32 (RTA_TABLE)
@@ -249,10 +295,11 @@ def _table_word(word: str, tables: dict[int, str]) -> str:
     raise BadInput(f"unknown routing table {word!r} (main, local, default, a number, all)")
 
 
-def table_ids() -> dict[str, int]:
-    """Table name -> id, for the names routes carry (rtnl's and /etc/iproute2/rt_tables';
-    a table without a name is its number)."""
-    return {name: number for number, name in {**rtnl.TABLES, **procfs.read_rt_tables()}.items()}
+def table_ids(tables: dict[int, str] | None = None) -> dict[str, int]:
+    """Table name -> id, for the names routes carry (rtnl's and /etc/iproute2/rt_tables',
+    or ``tables`` when given; a table without a name is its number)."""
+    named = {**rtnl.TABLES, **(procfs.read_rt_tables() if tables is None else tables)}
+    return {name: number for number, name in named.items()}
 
 
 def ipv6_route_refs(netns: str | None = None) -> dict[procnet.RouteRefKey, list[int]]:
@@ -343,6 +390,32 @@ def route_get(dst: str, *, netns: str | None = None) -> RouteLookup:
                        matched=_prefix(match))
 
 
+def _candidates(dst: str, found_rules: list[Rule], netns: str | None) -> list[Route]:
+    """The routes the lookup walk compares, and no others: those whose prefix contains
+    ``dst``, in the tables the rules of its family name. Each table is dumped apart
+    (the kernel filters it: NETLINK_GET_STRICT_CHK) and skipped over on raw bytes
+    (:func:`route_runs.route_chunk_decoder`), so a million routes are never decoded."""
+    fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+    family = rtnl.FAMILIES[fam]
+    tables = procfs.read_rt_tables()
+    numbers = sorted({_table_number(r.table, tables) for r in found_rules
+                      if r.family == family and r.table is not None})
+    out: list[Route] = []
+    with _open(netns) as nl:
+        names = _ifnames(nl)
+        if not nl.enable_strict_check() or 0 in numbers:
+            numbers = [0]  # no filter in the kernel: every table, skipped over
+        for number in numbers:
+            decode = route_runs.route_chunk_decoder(names, tables, containing=dst)
+            try:
+                out += nl.dump_chunks(rtnl.RTM_GETROUTE, rtnl.route_request(fam, number),
+                                      decode, prefetch=True)
+            except OSError as exc:
+                if exc.errno != errno.ENOENT:  # a rule naming a table that does not exist
+                    raise NetworkError("dump routes", exc.errno) from exc
+    return out
+
+
 def _prefix(r: Route) -> str:
     if r.dst == "default":
         return "0.0.0.0/0" if r.family == "inet" else "::/0"
@@ -362,6 +435,7 @@ def explain_route(dst: str, *, netns: str | None = None) -> Explanation:
     from socklab.stack import lookup
 
     kernel = route_get(dst, netns=netns)
-    return lookup.explain(kernel.dst, rules(netns=netns), routes(netns=netns),
+    found_rules = rules(netns=netns)
+    return lookup.explain(kernel.dst, found_rules, _candidates(kernel.dst, found_rules, netns),
                           addresses(netns=netns), neighbours(all_states=True, netns=netns),
                           kernel)

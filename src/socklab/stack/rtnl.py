@@ -147,8 +147,18 @@ def addr_request(family: int = socket.AF_UNSPEC) -> bytes:
     return IFADDRMSG.pack(family, 0, 0, 0, 0)
 
 
-def route_request(family: int = socket.AF_UNSPEC) -> bytes:
-    return RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)
+RT_TABLE_COMPAT = 252  # rtm_table of a table id above 255 (the id is in RTA_TABLE)
+
+
+def route_request(family: int = socket.AF_UNSPEC, table: int = 0) -> bytes:
+    """A route dump; with ``table`` (not 0), that table's routes only, filtered by the
+    kernel when the socket has NETLINK_GET_STRICT_CHK (``ip_valid_fib_dump_req()``:
+    rtm_table, and RTA_TABLE for an id above 255). Without strict checking the
+    kernel ignores the table and dumps every route."""
+    if not table:
+        return RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)
+    return RTMSG.pack(family, 0, 0, 0, table if table < 256 else RT_TABLE_COMPAT, 0, 0, 0,
+                      0) + attr(RTA_TABLE, U32.pack(table))
 
 
 def rule_request(family: int = socket.AF_UNSPEC) -> bytes:

@@ -30,7 +30,7 @@ def section(t: Tour) -> None:
           "for each destination network, the interface and, when the network is not directly "
           "connected, the gateway to hand the packet to. Linux has several tables (main, local "
           "...) and rules that say which table to search.")
-    routes = [r for r in read.routes() if r.table == "main"]
+    routes = list(read.routes("main"))
     t.lines(render.table(routes, stackview.ROUTE_COLUMNS[2:8]), data=routes)
     for dst, what in _destinations(routes, addrs):
         t.say(f"Route lookup for {dst} ({what}): no packet is sent, the kernel is asked "

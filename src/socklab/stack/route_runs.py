@@ -1,0 +1,279 @@
+"""Route dumps decoded in runs: the socket table's fast path (``socktable/diag.py``)
+applied to rtnetlink.
+
+The kernel writes every route of a dump with the same code (``fib_dump_info()``,
+``rt6_fill_node()``), so a table of a million routes comes as long runs of
+messages of one length and one attribute layout. Rules:
+
+1. A run is read with one ``struct.iter_unpack`` whose layout holds the
+   netlink and ``rtmsg`` headers, each attribute's header and the values the
+   :class:`~socklab.stack.model.Route` keeps. A message whose length, type or
+   attribute headers differ from the run's first ends the run; the next run
+   starts there with its own layout.
+2. A message the layouts do not cover (a multipath route, an address of
+   another size, an attribute that runs past its message, a length that cannot
+   be followed) is decoded by :func:`socklab.stack.rtnl.decode_route`, one
+   message at a time, which also says what is malformed in it.
+3. Text is made once per distinct value: gateways and source addresses,
+   devices, tables, protocols, scopes and types come from small caches.
+4. Every route equals what :func:`~socklab.stack.rtnl.decode_route` makes of
+   the same message (tests/netns/test_route_runs.py compares them).
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections.abc import Callable
+from operator import itemgetter
+from typing import Any, NamedTuple
+
+from socklab.kernel.netlink import NLATTR, NLMSGHDR, bad_length, control
+from socklab.stack import rtnl
+from socklab.stack.model import Route
+
+__all__ = ["route_chunk_decoder", "route_row"]
+
+ChunkDecoder = Callable[[memoryview, int], tuple[list[Any], bool]]  # Routes, or rows
+
+# where a layout puts each value in its tuples (-1: the messages of the run lack it)
+_DST, _GATEWAY, _PREFSRC, _OIF, _PRIORITY, _TABLE, _EXPIRES = range(7)
+_ADDRESSES = {rtnl.RTA_DST: _DST, rtnl.RTA_GATEWAY: _GATEWAY, rtnl.RTA_PREFSRC: _PREFSRC}
+_WORDS = {rtnl.RTA_OIF: _OIF, rtnl.RTA_PRIORITY: _PRIORITY, rtnl.RTA_TABLE: _TABLE}
+# nlmsghdr (len, type; flags, seq, pid skipped) and rtmsg (src_len skipped):
+# 0 len, 1 type, 2 family, 3 dst_len, 4 tos, 5 table, 6 protocol, 7 scope, 8 type, 9 flags
+_HEAD = "=IH10xBBxBBBBBI"
+_HEAD_FIELDS = 10
+_RTMSG_END = NLMSGHDR.size + rtnl.RTMSG.size
+_HEADER = struct.Struct("=I")  # an attribute's length and type, compared as one number
+
+
+class _Layout(NamedTuple):
+    unpack: struct.Struct
+    heads: Callable[[tuple[Any, ...]], Any]  # the attribute headers of a tuple
+    signature: tuple[int, ...]  # what heads() gives for a message of this run
+    where: tuple[int, ...]  # tuple index of each value (_DST ...), -1 when absent
+
+
+def _signature(buf: memoryview, off: int, end: int) -> tuple[int, ...] | None:
+    """The attribute headers of the message at ``buf[off:end]`` (``off`` past its
+    rtmsg), each read as one native u32 (length and type), or None when one cannot
+    be stepped over."""
+    out: list[int] = []
+    unpack = NLATTR.unpack_from
+    while off < end:
+        if end - off < 4:
+            return None
+        length, _atype = unpack(buf, off)
+        if length < 4 or off + ((length + 3) & ~3) > end:
+            return None
+        out.append(_HEADER.unpack_from(buf, off)[0])
+        off += (length + 3) & ~3
+    return tuple(out)
+
+
+def _layout(size: int, signature: tuple[int, ...]) -> _Layout | None:
+    """The run layout of messages of ``size`` bytes with these attribute headers,
+    or None when :func:`rtnl.decode_route` must read them (rule 2)."""
+    fmt = [_HEAD]
+    index = _HEAD_FIELDS
+    heads: list[int] = []
+    where = [-1] * 7
+    for header in signature:
+        length, atype = NLATTR.unpack(_HEADER.pack(header))
+        atype &= 0x3FFF  # NLA_TYPE_MASK
+        body, pad = length - 4, ((length + 3) & ~3) - length
+        fmt.append("I")
+        heads.append(index)
+        index += 1
+        if atype in _ADDRESSES:
+            if body not in (4, 16) or where[_ADDRESSES[atype]] >= 0:
+                return None
+            fmt.append(f"{body}s")
+            where[_ADDRESSES[atype]] = index
+            index += 1
+        elif atype in _WORDS:
+            if body != 4 or where[_WORDS[atype]] >= 0:
+                return None
+            fmt.append("I")
+            where[_WORDS[atype]] = index
+            index += 1
+        elif atype == rtnl.RTA_MULTIPATH:
+            return None
+        elif atype == rtnl.RTA_CACHEINFO and body >= 12:
+            if where[_EXPIRES] >= 0:
+                return None
+            fmt.append(f"8xi{body - 12}x")  # rta_cacheinfo.rta_expires, at offset 8
+            where[_EXPIRES] = index
+            index += 1
+        elif body:
+            fmt.append(f"{body}x")
+        if pad:
+            fmt.append(f"{pad}x")
+    unpack = struct.Struct("".join(fmt))
+    if unpack.size != size or len(heads) < 2:  # itemgetter of one: no tuple
+        return None
+    return _Layout(unpack, itemgetter(*heads), signature, tuple(where))
+
+
+def route_row(r: Route) -> tuple[Any, ...]:
+    """The plain table's row of a route: table, type, destination, gateway, device,
+    source, metric, protocol, scope; "-" for what it lacks (``socklab route``)."""
+    return (r.table, r.type, r.dst, "-" if r.gateway is None else r.gateway,
+            "-" if r.dev is None else r.dev, "-" if r.prefsrc is None else r.prefsrc,
+            r.metric, r.protocol, r.scope)
+
+
+def _contains(route: Route, address: str) -> bool:
+    import ipaddress
+
+    from socklab.stack.lookup import prefix_of
+
+    ip = ipaddress.ip_address(address)
+    if route.family != ("inet" if ip.version == 4 else "inet6") or route.dst.startswith("?"):
+        return False
+    return ip in prefix_of(route)
+
+
+def route_chunk_decoder(ifnames: dict[int, str], tables: dict[int, str] | None = None,
+                        as_rows: bool = False, containing: str | None = None) -> ChunkDecoder:
+    """A chunk decoder (for :meth:`NetlinkSocket.dump_chunks`) of an ``RTM_GETROUTE``
+    dump into :class:`Route` records, in runs (module rules).
+
+    ``as_rows``: the plain table's rows instead (:func:`route_row`), with no
+    record in between. ``containing``: only the routes whose prefix contains this
+    address (``route get``'s candidates), the others skipped on their raw bytes
+    before any text is made."""
+    want_family, want, want_bits = 0, 0, 0
+    if containing is not None:
+        raw_want = socket.inet_pton(socket.AF_INET6 if ":" in containing else socket.AF_INET,
+                                    containing)
+        want_family = socket.AF_INET if len(raw_want) == 4 else socket.AF_INET6
+        want, want_bits = int.from_bytes(raw_want, "big"), len(raw_want) * 8
+    from_bytes = int.from_bytes
+    headers: dict[tuple[int, ...], tuple[Any, ...]] = {}
+    by_size: dict[int, list[_Layout]] = {}  # the layouts made, by message length
+    layouts: dict[tuple[int, tuple[int, ...]], _Layout | None] = {}
+    text: dict[bytes, str] = {}  # gateway and source addresses (4 or 16 bytes: the family)
+    devs: dict[int, str] = {}
+    table_names: dict[int, str] = {}
+    new, ntop = tuple.__new__, socket.inet_ntop
+    af_inet, af_inet6 = socket.AF_INET, socket.AF_INET6
+    families, types, n_types = rtnl.FAMILIES, rtnl.ROUTE_TYPES, len(rtnl.ROUTE_TYPES)
+    protocols, scopes = rtnl.PROTOCOLS, rtnl.SCOPES
+    newroute = rtnl.RTM_NEWROUTE
+
+    def address(raw: bytes) -> str:
+        s = text.get(raw)
+        if s is None:
+            s = text[raw] = ntop(af_inet if len(raw) == 4 else af_inet6, raw)
+        return s
+
+    def dev(oif: int) -> str:
+        s = devs.get(oif)
+        if s is None:
+            s = devs[oif] = ifnames.get(oif) or str(oif)
+        return s
+
+    def table(number: int) -> str:
+        s = table_names.get(number)
+        if s is None:
+            s = table_names[number] = rtnl.table_name(number, tables)
+        return s
+
+    def header(key: tuple[int, ...]) -> tuple[Any, ...]:
+        """The rtmsg's words, made once per distinct header: (family, table, type,
+        protocol, scope, flags) as the Route has them."""
+        family, _dst_len, _tos, number, protocol, scope, rtype, flags = key
+        words = (families.get(family) or str(family), table(number),
+                 types[rtype] if rtype < n_types else str(rtype),
+                 protocols.get(protocol) or str(protocol), scopes.get(scope) or str(scope),
+                 tuple(name for bit, name in ((0x1, "dead"), (0x4, "onlink"),
+                                              (0x10, "linkdown")) if flags & bit))
+        headers[key] = words
+        return words
+
+    def run(lay: _Layout, view: memoryview, size: int, out: list[Any]) -> int:
+        heads, signature = lay.heads, lay.signature
+        i_dst, i_gw, i_src, i_oif, i_prio, i_table, i_exp = lay.where
+        known, text_get, dev_get = headers.get, text.get, devs.get
+        count = 0
+        for t in lay.unpack.iter_unpack(view):
+            if t[0] != size or t[1] != newroute or heads(t) != signature:
+                break
+            count += 1
+            dst_len = t[3]
+            if want_bits and (t[2] != want_family or dst_len > want_bits or (
+                    dst_len and (i_dst < 0 or (from_bytes(t[i_dst], "big") ^ want)
+                                 >> (want_bits - dst_len)))):
+                continue  # not a candidate of route get
+            key = t[2:10]
+            fam, tab, rtype, proto, scope, flags = known(key) or header(key)
+            if i_dst >= 0:
+                raw = t[i_dst]
+                dst = ntop(af_inet if len(raw) == 4 else af_inet6, raw)
+                if dst_len != (32 if t[2] == af_inet else 128):
+                    dst = f"{dst}/{dst_len}"
+            else:
+                dst = "default" if dst_len == 0 else f"?/{dst_len}"
+            if i_table >= 0:
+                tab = table_names.get(t[i_table]) or table(t[i_table])
+            oif = t[i_oif] if i_oif >= 0 else None
+            gw = (text_get(t[i_gw]) or address(t[i_gw])) if i_gw >= 0 else None
+            src = (text_get(t[i_src]) or address(t[i_src])) if i_src >= 0 else None
+            metric = t[i_prio] if i_prio >= 0 else 0
+            if as_rows:
+                out.append((tab, rtype, dst, gw or "-",
+                            "-" if oif is None else dev_get(oif) or dev(oif),
+                            src or "-", metric, proto, scope))
+                continue
+            expires = None
+            if i_exp >= 0 and t[i_exp]:
+                expires = t[i_exp] // rtnl.USER_HZ
+            out.append(new(Route, (fam, tab, rtype, dst, dst_len, gw,
+                                   None if oif is None else dev_get(oif) or dev(oif), oif,
+                                   src, metric,
+                                   proto, scope, t[4], flags, (), expires)))
+        return count
+
+    def decode_chunk(buf: memoryview, n: int) -> tuple[list[Any], bool]:
+        out: list[Any] = []
+        off = 0
+        unpack_head = NLMSGHDR.unpack_from
+        while off + NLMSGHDR.size <= n:  # as netlink.messages(): a shorter tail is ignored
+            size, mtype = unpack_head(buf, off)[:2]
+            if size < NLMSGHDR.size or off + size > n:
+                raise bad_length(off, size, n)
+            step = (size + 3) & ~3
+            if mtype != newroute:
+                if control(buf, mtype, off + NLMSGHDR.size, off + size):
+                    return out, True
+                off += step
+                continue
+            lay = None
+            for known_layout in by_size.get(size, ()):  # a run seen before: no walk
+                t = known_layout.unpack.unpack_from(buf, off)
+                if t[1] == newroute and known_layout.heads(t) == known_layout.signature:
+                    lay = known_layout
+                    break
+            if lay is None and size == step and size >= _RTMSG_END:
+                signature = _signature(buf, off + _RTMSG_END, off + size)
+                if signature is not None:
+                    key = (size, signature)
+                    if key in layouts:
+                        lay = layouts[key]
+                    else:
+                        lay = layouts[key] = _layout(size, signature)
+                        if lay is not None:
+                            by_size.setdefault(size, []).append(lay)
+            count = 0 if lay is None else run(lay, buf[off:n - (n - off) % size], size, out)
+            if count == 0:  # rule 2
+                route = rtnl.decode_route(buf, off + NLMSGHDR.size, off + size, ifnames, tables)
+                if containing is None or _contains(route, containing):
+                    out.append(route_row(route) if as_rows else route)
+                off += step
+                continue
+            off += size * count
+        return out, False
+
+    return decode_chunk

@@ -1,0 +1,46 @@
+"""The streamed table and JSON writers print the same bytes as the held-list ones."""
+
+from __future__ import annotations
+
+import io
+from typing import NamedTuple
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_classic_views import routes
+
+from socklab.cli import render, stackview
+from socklab.stack import route_runs
+
+WORD = st.text(st.sampled_from("ab-:.²x0"), min_size=1, max_size=12)  # no whitespace
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(routes(), max_size=30), st.integers(1, 8), st.sampled_from([0, 200, 10**9]))
+def test_stream_table_and_json_equal_held(found, batch, spill_after):
+    """Also with the text spilled to a file from the start, or part way."""
+    held = io.StringIO()
+    for line in render.table(found,
+                             stackview.ROUTE_COLUMNS, width=10**6):
+        held.write(line + "\n")
+    streamed = io.StringIO()
+    render.stream_table(map(route_runs.route_row, found), stackview.ROUTE_COLUMNS, streamed,
+                        batch, spill_after)
+    assert streamed.getvalue() == held.getvalue()
+    js, js_streamed = io.StringIO(), io.StringIO()
+    render.write_json(found, js)
+    render.write_json_stream(iter(found), js_streamed, batch)
+    assert js_streamed.getvalue() == js.getvalue()
+
+
+class Mixed(NamedTuple):
+    n: int
+    flag: bool
+
+
+def test_flat_encoder_refuses_bools():
+    """1 == True: a shared cache would print one for the other."""
+    assert render._flat_encoder(Mixed, str) is None
+    out = io.StringIO()
+    render.write_json_stream(iter([Mixed(1, True), Mixed(True, False)]), out)
+    assert out.getvalue() == '[\n  {"n": 1, "flag": true},\n  {"n": true, "flag": false}\n]\n'
