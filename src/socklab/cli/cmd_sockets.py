@@ -325,7 +325,7 @@ def _shown(label: str) -> str:
 
 def _named_rows(recs: list[Any]) -> list[Any]:
     """Rows with ports named from /etc/services (-r)."""
-    from socklab.kernel import procfs
+    from socklab import names as procfs  # read_services: /etc/services
 
     services = procfs.read_services()
     return [(r.netid, r.state, r.recv_q, r.send_q,

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 from socklab.errors import BadInput, MissingPrivilege, NotFound, SocklabError
 from socklab.kernel import procfs
+from socklab.kernel.procfs import read_sysctl as read_sysctl  # one key's text, for the tour
 
 __all__ = ["Explained", "Setting", "explain", "key_to_path", "path_to_key", "read", "read_all",
            "typed", "write"]
