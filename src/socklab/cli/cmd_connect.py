@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     from socklab.cli import talkcommon
     from socklab.errors import BadInput, from_oserror
-    from socklab.talk import admission, client, dgram, endpoint, pump
+    from socklab.talk import client, endpoint, pump
 
     ep = endpoint.parse(args.endpoint)
     if not (ep.is_inet or ep.is_local):
@@ -47,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     if timeout is not None and not 0 < timeout < float("inf"):  # nan fails too
         raise BadInput(f"-w {timeout}: the timeout must be a positive number of seconds")
     if ep.is_local and ep.type == socket.SOCK_DGRAM:
+        from socklab.talk import dgram
+
         if args.source is not None:
             raise BadInput(f"connect {ep} --source: a source address is for tcp: and udp: "
                            "endpoints")
@@ -55,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
         sock = client.connect(ep, source=args.source, timeout=timeout, cafile=args.cafile)
     try:
         if args.show_peer:
+            from socklab.talk import admission
+
             talkcommon.log(f"peer {admission.peer_credentials(sock) or 'not a UNIX socket'}")
         if ep.is_stream:
             try:
@@ -63,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
             except OSError as exc:
                 raise from_oserror(exc, f"connect {ep}") from exc
             return 0
+        from socklab.talk import dgram
+
         try:
             dgram.talk(sock, talkcommon.stdio_fd(), talkcommon.stdout(), timeout)
         except ConnectionRefusedError:

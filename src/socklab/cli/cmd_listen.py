@@ -69,7 +69,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from socklab.cli import talkcommon
-    from socklab.talk import admission, endpoint, execute, net, serve
+    from socklab.talk import admission, endpoint, net, serve
 
     ep = endpoint.parse(args.endpoint)
     if not (ep.is_inet or ep.is_local) or ep.tls:
@@ -106,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
         if not ep.is_stream:
             return _datagram(listener, args, mode, log, rules)
         if argv is not None:
+            from socklab.talk import execute
+
             execute.serve_exec(listener, argv, tls=tls, keep_open=args.keep_open,
                                max_clients=args.max_clients, admission=rules, log=log,
                                warn=talkcommon.log)

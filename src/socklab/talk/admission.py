@@ -24,7 +24,6 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 from socklab.errors import BadInput, from_oserror
@@ -81,12 +80,12 @@ def _peer_ip(addr: Address) -> ipaddress.IPv4Address | ipaddress.IPv6Address | N
     return None
 
 
-@dataclass(frozen=True)
-class Admission:
-    """The admission rules of one server (rules 1 and 2)."""
+class Admission(NamedTuple):
+    """The admission rules of one server (rules 1 and 2). A NamedTuple, not a
+    dataclass: ``dataclasses`` loads ``inspect`` and costs every command ~2 MiB."""
 
-    allow: tuple[Network, ...] = field(default=())
-    deny: tuple[Network, ...] = field(default=())
+    allow: tuple[Network, ...] = ()
+    deny: tuple[Network, ...] = ()
     max_conns: int | None = None
 
     def refusal(self, addr: Address, open_conns: int = 0) -> str | None:

@@ -159,6 +159,18 @@ class Server:
         self._view = memoryview(self._buf)
 
     # -- admission ---------------------------------------------------------------
+    @property
+    def allow(self) -> list[Network]:
+        return list(self.admission.allow)
+
+    @property
+    def deny(self) -> list[Network]:
+        return list(self.admission.deny)
+
+    @property
+    def max_conns(self) -> int | None:
+        return self.admission.max_conns
+
     def admitted(self, addr: object) -> str | None:
         """None when the peer may connect, else why not (:mod:`socklab.talk.admission`)."""
         return self.admission.refusal(addr, len(self.conns))
@@ -499,13 +511,20 @@ def serve_datagrams(sock: socket.socket, mode: Mode = "echo", *, log: Log | None
                     stdout: BinaryIO | None = None, max_datagrams: int | None = None,
                     allow: Iterable[Network] = (), deny: Iterable[Network] = ()) -> int:
     """Receive with recvfrom; ``echo`` answers each sender at its own address, ``stdio``
-    writes what arrives to stdout, ``discard`` drops it. Returns the datagram count."""
+    writes what arrives to stdout, ``discard`` drops it. Returns the datagram count.
+    An answer that cannot be sent is said and the next datagram taken; a failed
+    receive is a SocklabError."""
+    from socklab.errors import from_oserror
+
     log = log or (lambda _m: None)
     out = stdout if stdout is not None else sys.stdout.buffer
     allow, deny = list(allow), list(deny)
     count = 0
     while max_datagrams is None or count < max_datagrams:
-        data, addr = sock.recvfrom(1 << 16)
+        try:
+            data, addr = sock.recvfrom(1 << 16)
+        except OSError as exc:
+            raise from_oserror(exc, "recvfrom") from exc
         why = refusal(addr, allow, deny)
         if why is not None:
             log(f"dropped {len(data)} bytes from {format_address(addr)}: {why}")
@@ -513,7 +532,10 @@ def serve_datagrams(sock: socket.socket, mode: Mode = "echo", *, log: Log | None
         count += 1
         log(f"{len(data)} bytes from {format_address(addr)}")
         if mode == "echo":
-            sock.sendto(data, addr)
+            try:
+                sock.sendto(data, addr)
+            except OSError as exc:  # recorded: that sender alone goes unanswered
+                log(f"answer to {format_address(addr)}: {exc.strerror or exc}")
         elif mode == "stdio":
             out.write(data)
             out.flush()
@@ -523,13 +545,17 @@ def serve_datagrams(sock: socket.socket, mode: Mode = "echo", *, log: Log | None
 def connect_first_peer(sock: socket.socket, log: Log | None = None) -> tuple[bytes, object]:
     """The course's pseudo-connected mode: wait for the first datagram, then connect()
     the socket to its sender, so that the kernel delivers nothing from anyone else."""
-    data, addr = sock.recvfrom(1 << 16)
-    sock.connect(addr)
+    from socklab.errors import from_oserror
+
+    try:
+        data, addr = sock.recvfrom(1 << 16)
+        sock.connect(addr)
+    except OSError as exc:
+        raise from_oserror(exc, "connect to the first peer") from exc
     if log:
         log(f"first datagram from {format_address(addr)}: connected to it, other senders "
             "are now filtered out by the kernel")
     return data, addr
-
 
 
 def serve_one(listener: socket.socket, mode: Mode, stdio: End | None = None, *,
