@@ -21,12 +21,15 @@ import os
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from socklab.errors import BadInput, SocklabError, from_oserror
 from socklab.talk import client, pump
-from socklab.talk.admission import Log, accept
 from socklab.talk.endpoint import Endpoint
-from socklab.talk.execute import Child, spawn_on_pair
+
+if TYPE_CHECKING:  # admission (ipaddress) and execute (subprocess) load only when used
+    from socklab.talk.admission import Log
+    from socklab.talk.execute import Child
 
 __all__ = ["open_side", "relay", "serve_relay"]
 
@@ -49,6 +52,8 @@ def open_side(ep: Endpoint, *, stdio: Callable[[], pump.End] | None = None,
     if ep.scheme == "exec":
         if not allow_exec:
             raise BadInput(f"relay {ep}: exec: runs a program: add --allow-exec")
+        from socklab.talk.execute import spawn_on_pair  # subprocess: only for exec:
+
         try:
             sock, child = spawn_on_pair(ep.argv)
         except OSError as exc:
@@ -82,6 +87,8 @@ def serve_relay(listener: socket.socket, b: Endpoint, *, fork: bool = False,
     fresh connection to ``b``: one client in this process, or with ``fork`` many, one
     child each (rule 3), until ``max_clients``. Returns the exit status (0, or the
     one client's)."""
+    from socklab.talk.admission import accept
+
     served = 0
     try:
         while True:
