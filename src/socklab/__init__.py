@@ -7,6 +7,8 @@ eagerly; everything else loads on first use (PEP 562), so that
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from socklab.errors import (
     BadAddress,
     BadInput,
@@ -17,6 +19,11 @@ from socklab.errors import (
     SocklabError,
     Timeout,
 )
+
+if TYPE_CHECKING:  # what __getattr__ below loads, as the type checker sees it
+    from socklab.kernel import netns as netns
+    from socklab.kernel.sock import socket as socket
+    from socklab.kernel.sock import socketpair as socketpair
 
 __version__ = "0.1.0"
 
@@ -38,7 +45,7 @@ _LAZY = {
     "sysctl": "socklab.stack.sysctl",
     "change": "socklab.stack.change",
     "snapshot": "socklab.stack.snapshot",
-    "connect": "socklab.talk.net",
+    "connect": "socklab.talk.client",
     "listen": "socklab.talk.net",
     "Endpoint": "socklab.talk.endpoint",
     "parse_endpoint": "socklab.talk.endpoint",

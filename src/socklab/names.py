@@ -13,8 +13,9 @@ from __future__ import annotations
 import socket
 
 from socklab.errors import BadInput, NotFound
+from socklab.kernel.procfs import read_services as read_services  # port names: /etc/services
 
-__all__ = ["check_host", "resolve"]
+__all__ = ["check_host", "read_services", "resolve"]
 
 MAX_NAME, MAX_LABEL = 253, 63
 

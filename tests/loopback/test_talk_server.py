@@ -152,6 +152,26 @@ def test_chat_relays_lines_to_the_others():
     assert srv.finish()[0] == 0
 
 
+def test_chat_keeps_a_client_whose_unfinished_line_is_one_nul_byte():
+    """The partial line and "the peer is done" are two things: a client that sent
+    one NUL byte (no newline yet) stays in the room, and its line goes on with it."""
+    srv = Listener("tcp:127.0.0.1:0", "--chat", "-k", "--max-clients", "2")
+    a = socket.create_connection(("127.0.0.1", srv.port), 5)
+    b = socket.create_connection(("127.0.0.1", srv.port), 5)
+    a.settimeout(5)
+    b.settimeout(5)
+    time.sleep(0.2)
+    a.sendall(b"\0")
+    b.sendall(b"hi\n")
+    assert a.recv(200).endswith(b"> hi\n")  # a is still served
+    a.sendall(b"x\n")
+    line = b.recv(200)
+    assert line.endswith(b"> \0x\n") and f":{a.getsockname()[1]}>".encode() in line
+    a.close()
+    b.close()
+    assert srv.finish()[0] == 0
+
+
 def test_unix_listener_mode_show_peer_and_stale_file(unix_path):
     path = unix_path()
     stale = socket.socket(socket.AF_UNIX)

@@ -11,6 +11,7 @@ import uuid
 import pytest
 from helpers import SOCKLAB, run_cli
 
+import socklab
 from socklab.errors import BadInput
 from socklab.talk import net
 from socklab.talk.endpoint import Endpoint
@@ -149,3 +150,21 @@ def test_the_server_refuses_such_idle_timeouts(idle):
 
     with socket.socket() as s, pytest.raises(BadInput):
         serve.Server(s, "echo", idle_timeout=idle)
+
+
+def test_the_server_refuses_an_unknown_mode_with_bad_input():
+    from socklab.talk import serve
+
+    with socket.socket() as s, pytest.raises(BadInput, match="echo, discard, chat, stdio"):
+        serve.Server(s, "shout")
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), 0.0])
+def test_a_tls_endpoint_refuses_such_timeouts_too(timeout):
+    with pytest.raises(BadInput):
+        socklab.connect("tls:tcp:127.0.0.1:9", timeout=timeout)
+
+
+def test_net_connect_leaves_tls_to_socklab_connect():
+    with pytest.raises(BadInput, match=r"socklab\.connect"):
+        net.connect("tls:tcp:127.0.0.1:9")

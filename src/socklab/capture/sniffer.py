@@ -31,8 +31,9 @@ from socklab.capture import bpf, pcap
 from socklab.capture.decode import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, Packet, decode_packet
 from socklab.errors import BadInput, from_oserror
 from socklab.kernel import packet
+from socklab.kernel.packet import interface_name  # for the lines of sniff -i any
 
-__all__ = ["Capture", "CaptureStats", "sniff"]
+__all__ = ["Capture", "CaptureStats", "interface_name", "sniff"]
 
 _SLL = struct.Struct("!HHH8sH")
 

@@ -38,19 +38,28 @@ def run(args: argparse.Namespace) -> int:
 
     from socklab.cli import talkcommon
     from socklab.errors import BadInput, from_oserror
-    from socklab.talk import endpoint, net, pump
+    from socklab.talk import client, endpoint, pump
 
     ep = endpoint.parse(args.endpoint)
     if not (ep.is_inet or ep.is_local):
         raise BadInput(f"connect {ep}: give a socket endpoint (tcp:, udp:, unix: ...)")
-    if args.timeout is not None and not 0 < args.timeout < float("inf"):  # nan fails too
-        raise BadInput(f"-w {args.timeout}: the timeout must be a positive number of seconds")
+    timeout: float | None = args.timeout
+    if timeout is not None and not 0 < timeout < float("inf"):  # nan fails too
+        raise BadInput(f"-w {timeout}: the timeout must be a positive number of seconds")
     if ep.is_local and ep.type == socket.SOCK_DGRAM:
-        return _unix_dgram(ep, args)
-    sock = net.connect(ep, source=args.source, timeout=args.timeout, cafile=args.cafile)
+        from socklab.talk import dgram
+
+        if args.source is not None:
+            raise BadInput(f"connect {ep} --source: a source address is for tcp: and udp: "
+                           "endpoints")
+        sock = dgram.connect_unix_dgram(ep)
+    else:
+        sock = client.connect(ep, source=args.source, timeout=timeout, cafile=args.cafile)
     try:
         if args.show_peer:
-            talkcommon.log(f"peer {talkcommon.peer_credentials(sock) or 'not a UNIX socket'}")
+            from socklab.talk import admission
+
+            talkcommon.log(f"peer {admission.peer_credentials(sock) or 'not a UNIX socket'}")
         if ep.is_stream:
             try:
                 pump.bridge(talkcommon.stdio(), pump.End(sock),
@@ -58,71 +67,13 @@ def run(args: argparse.Namespace) -> int:
             except OSError as exc:
                 raise from_oserror(exc, f"connect {ep}") from exc
             return 0
-        return _datagrams(sock, args.timeout)
+        from socklab.talk import dgram
+
+        try:
+            dgram.talk(sock, talkcommon.stdio_fd(), talkcommon.stdout(), timeout)
+        except ConnectionRefusedError:
+            talkcommon.log("the peer's port is closed (ICMP port unreachable)")
+            return 1
+        return 0
     finally:
         sock.close()
-
-
-def _datagrams(sock: object, timeout: float | None) -> int:
-    import os
-    import socket
-    import sys
-    import threading
-    import time
-
-    from socklab.cli.talkcommon import log
-
-    assert isinstance(sock, socket.socket)
-    done = threading.Event()
-
-    def send_stdin() -> None:
-        while True:
-            data = os.read(sys.stdin.fileno(), 65507)
-            if not data:
-                break
-            sock.send(data)
-        done.set()
-
-    threading.Thread(target=send_stdin, daemon=True).start()
-    sock.settimeout(0.2)
-    quiet_since = None
-    while True:
-        try:
-            data = sock.recv(65535)
-        except TimeoutError:
-            if done.is_set():
-                quiet_since = quiet_since or time.monotonic()
-                if timeout is None or time.monotonic() - quiet_since >= timeout:
-                    return 0
-            continue
-        except ConnectionRefusedError:
-            log("the peer's port is closed (ICMP port unreachable)")
-            return 1
-        quiet_since = None
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-
-
-def _unix_dgram(ep: object, args: argparse.Namespace) -> int:
-    import socket
-
-    from socklab.errors import BadInput, from_oserror
-    from socklab.kernel import sock as ksock
-    from socklab.talk import net
-    from socklab.talk.endpoint import Endpoint
-
-    assert isinstance(ep, Endpoint)
-    if args.source is not None:
-        raise BadInput(f"connect {ep} --source: a source address is for tcp: and udp: "
-                       "endpoints")
-    address = net.resolve(ep)[0][3]
-    s = ksock.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    try:
-        s.bind("")  # autobind: an abstract name, so that the peer can answer
-        try:
-            s.connect(address)
-        except OSError as exc:
-            raise from_oserror(exc, f"connect {ep}") from exc
-        return _datagrams(s, args.timeout)
-    finally:
-        s.close()

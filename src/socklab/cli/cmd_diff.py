@@ -28,14 +28,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _load(path: str) -> dict[str, object]:
     import sys
 
-    from socklab.kernel import files
     from socklab.stack import snapshot
 
     if path == "-":
         data = sys.stdin.buffer.read(snapshot.MAX_BYTES + 1)
     else:
         try:
-            data = files.read_bounded(path, snapshot.MAX_BYTES)
+            data = snapshot.read_bounded(path, snapshot.MAX_BYTES)
         except FileNotFoundError:
             raise NotFound(f"diff {path}: no such file") from None
         except OSError as exc:

@@ -22,13 +22,15 @@ classic: nc -l PORT, nc -lk, nc -lu, nc -lU PATH, ncat --chat, ncat --exec, soca
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from socklab.cli import options
 from socklab.errors import BadInput
+
+if TYPE_CHECKING:
+    import socket
+
+    from socklab.talk import admission, serve
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -65,22 +67,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no connection messages")
 
 
-def _networks(words: list[str], what: str) -> list[Any]:
-    import ipaddress
-
-    out = []
-    for w in words:
-        try:
-            out.append(ipaddress.ip_network(w, strict=False))
-        except ValueError:
-            raise BadInput(f"{what} {w!r}: not an address or CIDR") from None
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     from socklab.cli import talkcommon
-    from socklab.talk import endpoint, net, serve
-    from socklab.trace import format_address
+    from socklab.talk import admission, endpoint, net, serve
 
     ep = endpoint.parse(args.endpoint)
     if not (ep.is_inet or ep.is_local) or ep.tls:
@@ -92,228 +81,91 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise BadInput(f"--{name.replace('_', '-')} must be at least 1")
-    if args.idle_timeout is not None and not 0 < args.idle_timeout < float("inf"):
-        raise BadInput(f"--idle-timeout {args.idle_timeout}: must be a positive number of "
+    idle: float | None = args.idle_timeout
+    if idle is not None and not 0 < idle < float("inf"):
+        raise BadInput(f"--idle-timeout {idle}: must be a positive number of "
                        "seconds")  # nan fails the comparison too
-    mode_bits = None
-    if args.file_mode is not None:
-        text = args.file_mode
-        if not (text.isascii() and text.isdigit() and len(text) <= 4) or \
-                any(c in "89" for c in text):
-            raise BadInput(f"--mode {text!r}: expected octal permissions, 0 to 7777 (600)")
-        mode_bits = int(text, 8)
+    mode_bits = _file_mode(args.file_mode)
     if bool(args.cert) != bool(args.key) and not args.cert:
         raise BadInput("--key needs --cert")
     if args.cert and not (ep.is_inet and ep.is_stream):
         raise BadInput(f"listen {ep} --cert: TLS needs a TCP endpoint (tcp:, tcp4:, tcp6:)")
-    allow, deny = _networks(args.allow, "--allow"), _networks(args.deny, "--deny")
+    rules = admission.Admission(tuple(admission.networks(args.allow, "--allow")),
+                                tuple(admission.networks(args.deny, "--deny")))
+    argv = _program(args.program)
     tls = None
     if args.cert:
         from socklab.talk import tls as tlsmod
 
         tls = tlsmod.server_context(args.cert, args.key)
-    log = (lambda _m: None) if args.quiet else talkcommon.log
-    listener: Any = net.listen(ep, mode=mode_bits)  # a socket, or _TLSListener below
+    log: admission.Log = _quiet if args.quiet else talkcommon.log
+    mode: serve.Mode = args.mode or "stdio"
+    listener = net.listen(ep, mode=mode_bits)
     try:
-        where = format_address(listener.getsockname())
-        talkcommon.log(f"listening on {ep.scheme}:{where}" if ep.is_inet else
-                       f"listening on {ep}")
+        talkcommon.log(f"listening on {talkcommon.where(ep, listener)}")
         if not ep.is_stream:
-            return _datagram(listener, args, log, allow, deny)
-        if args.program:
-            return _exec(listener, args, log, allow, deny, tls)
-        mode = args.mode or "stdio"
-        if args.keep_open or mode == "chat":
-            server = serve.Server(listener, mode, keep_open=args.keep_open,
-                                  max_conns=args.max_conns, allow=allow, deny=deny,
-                                  idle_timeout=args.idle_timeout,
-                                  max_clients=args.max_clients, log=log,
-                                  stdin=sys.stdin.buffer if mode == "stdio" else None,
-                                  tls=tls)
-            server.run()
-            return 0
-        if tls is not None:
-            listener = _TLSListener(listener, tls)
-        return _one_client(listener, mode, args, log, allow, deny)
+            return _datagram(listener, args, mode, log, rules)
+        if argv is not None:
+            from socklab.talk import execute
+
+            execute.serve_exec(listener, argv, tls=tls, keep_open=args.keep_open,
+                               max_clients=args.max_clients, admission=rules, log=log,
+                               warn=talkcommon.log)
+        elif args.keep_open or mode == "chat":
+            serve.Server(listener, mode, keep_open=args.keep_open,
+                         max_conns=args.max_conns, allow=rules.allow, deny=rules.deny,
+                         idle_timeout=idle, max_clients=args.max_clients, log=log,
+                         stdin=talkcommon.stdin() if mode == "stdio" else None,
+                         tls=tls).run()
+        else:
+            serve.serve_one(listener, mode, talkcommon.stdio(), admission=rules,
+                            idle_timeout=idle, tls=tls,
+                            until_stdio_ends=talkcommon.interactive(), log=log,
+                            peer=talkcommon.log if args.show_peer else None,
+                            warn=talkcommon.log)
+        return 0
     finally:
         listener.close()
         net.remove_path(ep)
 
 
-def _accept_admitted(listener: socket.socket, log: Any, allow: list[Any],
-                     deny: list[Any]) -> tuple[socket.socket, Any]:
-    from socklab.cli import talkcommon
-    from socklab.talk import serve
-
-    while True:
-        sock, addr = talkcommon.accept(listener, "the listening socket")
-        why = serve.refusal(addr, allow, deny)
-        if why is None:
-            return sock, addr
-        log(f"refused {addr}: {why}")
-        sock.close()
+def _quiet(_message: str) -> None:
+    """-q: no connection messages."""
 
 
-def _one_client(listener: socket.socket, mode: str, args: argparse.Namespace, log: Any,
-                allow: list[Any], deny: list[Any]) -> int:
-    """A single client: the fast path (splice) instead of the event loop."""
-    from socklab.cli import talkcommon
-    from socklab.errors import from_oserror
-    from socklab.talk import pump
-    from socklab.trace import format_address
-
-    sock, addr = _accept_admitted(listener, log, allow, deny)
-    log(f"connection from {format_address(addr) or 'a UNIX peer'}")
-    if args.show_peer:
-        talkcommon.log(f"peer {talkcommon.peer_credentials(sock) or 'not a UNIX socket'}")
-    if args.idle_timeout:
-        sock.settimeout(args.idle_timeout)
-    try:
-        if mode == "stdio":
-            pump.bridge(talkcommon.stdio(), pump.End(sock),
-                        until_b_ends=talkcommon.interactive())
-        elif mode == "discard":
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            try:
-                pump.copy(pump.End(sock), pump.End(fd=devnull))
-            finally:
-                os.close(devnull)
-        else:  # echo
-            pump.copy(pump.End(sock), pump.End(sock))
-            sock.shutdown(socket.SHUT_WR)
-    except TimeoutError:
-        log(f"closed: idle for {args.idle_timeout:g} s")
-    except OSError as exc:
-        raise from_oserror(exc, f"talk to {format_address(addr)}") from exc
-    finally:
-        sock.close()
-    return 0
+def _file_mode(text: str | None) -> int | None:
+    """--mode: octal permissions, 0 to 7777."""
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 4) or \
+            any(c in "89" for c in text):
+        raise BadInput(f"--mode {text!r}: expected octal permissions, 0 to 7777 (600)")
+    return int(text, 8)
 
 
-def _exec(listener: socket.socket, args: argparse.Namespace, log: Any, allow: list[Any],
-          deny: list[Any], tls: Any) -> int:
-    """A program per client, the connection as its stdin and stdout (ncat --exec).
-
-    With TLS the program cannot have the socket itself (it would speak in clear):
-    a thread per client does the handshake and relays between the TLS stream and
-    a socketpair whose other end is the program's stdin and stdout."""
+def _program(command: str | None) -> list[str] | None:
+    """--exec's command line, split as a shell would (no shell runs it)."""
+    if command is None:
+        return None
     import shlex
-    import threading
 
-    from socklab.kernel import proc
-    from socklab.trace import format_address
-
-    argv = shlex.split(args.program)
+    argv = shlex.split(command)
     if not argv:
         raise BadInput("--exec: give a program")
-    proc.check_program(argv)
-    children: list[Any] = []
-    relays: list[threading.Thread] = []
-    served = 0
-    while True:
-        sock, addr = _accept_admitted(listener, log, allow, deny)
-        log(f"connection from {format_address(addr)}: running {argv[0]}")
-        if tls is None:
-            children.append(proc.spawn(argv, sock.fileno()))
-            sock.close()
-        else:
-            relay = threading.Thread(target=_exec_tls, args=(sock, addr, tls, argv, log),
-                                     daemon=True)
-            relay.start()
-            relays.append(relay)
-        served += 1
-        children = [c for c in children if c.poll() is None]
-        if not args.keep_open or (args.max_clients and served >= args.max_clients):
-            break
-    for child in children:
-        child.wait()
-    for relay in relays:
-        relay.join()
-    return 0
+    return argv
 
 
-def _exec_tls(sock: socket.socket, addr: Any, ctx: Any, argv: list[str], log: Any) -> None:
-    """One --exec client over TLS: handshake, program, relay, in this thread."""
-    import errno
-    import ssl
-    import time
-
-    from socklab.kernel import proc
-    from socklab.kernel import sock as ksock
-    from socklab.talk import pump, tls
-
-    try:
-        stream = tls.accept(sock, ctx)
-    except (ssl.SSLError, OSError) as exc:
-        log(f"TLS handshake with {addr} failed: {exc}")
-        return
-    # Out of descriptors (EMFILE, ENFILE), wait as accept does: the connections that
-    # are ending free theirs within moments. Up to 3 s, then this client is told no.
-    for attempt in range(30):
-        try:
-            mine, theirs = ksock.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        except OSError as exc:
-            error = exc
-        else:
-            try:
-                child = proc.spawn(argv, theirs.fileno())
-                break
-            except OSError as exc:
-                mine.close()
-                error = exc
-            finally:
-                theirs.close()
-        if error.errno not in (errno.EMFILE, errno.ENFILE) or attempt == 29:
-            log(f"closed {addr}: cannot run {argv[0]}: {error.strerror or error}")
-            stream.close()
-            return
-        time.sleep(0.1)
-    try:
-        pump.bridge(pump.End(stream), pump.End(mine))
-    except OSError as exc:
-        log(f"closed {addr}: {exc.strerror or exc}")
-    finally:
-        stream.close()
-        mine.close()
-        child.wait()
-
-
-def _datagram(sock: socket.socket, args: argparse.Namespace, log: Any, allow: list[Any],
-              deny: list[Any]) -> int:
+def _datagram(sock: socket.socket, args: argparse.Namespace, mode: serve.Mode,
+              log: admission.Log, rules: admission.Admission) -> int:
     from socklab.cli import talkcommon
     from socklab.talk import pump, serve
 
     if args.connect_first_peer:
         data, _addr = serve.connect_first_peer(sock, talkcommon.log)
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+        talkcommon.write_stdout(data)
         # now a pseudo-connected socket: plain recv/send with the one peer
         pump.bridge(talkcommon.stdio(), pump.End(sock), until_b_ends=True)
         return 0
-    serve.serve_datagrams(sock, args.mode or "stdio", log=log, allow=allow, deny=deny,
+    serve.serve_datagrams(sock, mode, log=log, allow=rules.allow, deny=rules.deny,
                           max_datagrams=args.max_clients)
     return 0
-
-
-class _TLSListener:
-    """A listener whose accept() returns TLS-wrapped sockets (handshake at accept)."""
-
-    def __init__(self, sock: socket.socket, ctx: Any) -> None:
-        self._sock = sock
-        self._ctx = ctx
-
-    def accept(self) -> tuple[socket.socket, Any]:
-        import ssl
-
-        from socklab.talk import tls
-
-        while True:
-            conn, addr = self._sock.accept()
-            conn.setblocking(True)
-            try:
-                return tls.accept(conn, self._ctx), addr
-            except (ssl.SSLError, OSError) as exc:
-                sys.stderr.write(f"socklab: TLS handshake with {addr} failed: {exc}\n")
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)

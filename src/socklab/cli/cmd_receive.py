@@ -28,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from socklab.cli import talkcommon
     from socklab.errors import BadInput
-    from socklab.talk import endpoint, net, transfer
+    from socklab.talk import admission, endpoint, net, transfer
     from socklab.trace import format_address
 
     ep = endpoint.parse(args.endpoint)
@@ -37,9 +37,8 @@ def run(args: argparse.Namespace) -> int:
     _check_target(args.file)
     listener = net.listen(ep, backlog=1)
     try:
-        talkcommon.log(f"listening on {ep.scheme}:{format_address(listener.getsockname())}"
-                       if ep.is_inet else f"listening on {ep}")
-        sock, addr = talkcommon.accept(listener, str(ep))
+        talkcommon.log(f"listening on {talkcommon.where(ep, listener)}")
+        sock, addr = admission.accept(listener, str(ep), talkcommon.log)
     finally:
         listener.close()
         net.remove_path(ep)

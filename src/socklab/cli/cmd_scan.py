@@ -35,8 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from collections import Counter
 
+    from socklab import names as procfs  # read_services: /etc/services
     from socklab.cli import render
-    from socklab.kernel import procfs
     from socklab.probe import scan
     from socklab.probe.top_ports import NAMES
 

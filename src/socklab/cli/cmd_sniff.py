@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         if args.write:
             capture.save(args.write, on_start=banner)
         else:
-            from socklab.kernel.packet import interface_name
+            from socklab.capture.sniffer import interface_name
 
             printer = Printer(verbose=args.verbose, absolute=args.absolute_seq,
                               interface_name=interface_name)

@@ -265,7 +265,7 @@ def _shown(label: str) -> str:
 def _named_rows(recs: list[SocketRecord]) -> list[Row]:
     """Rows with ports named from /etc/services and NETLINK protocols by name (-r),
     as ss without -n."""
-    from socklab.kernel import procfs
+    from socklab import names as procfs  # read_services: /etc/services
 
     services = procfs.read_services()
     return [(r.netid, r.state, r.recv_q, r.send_q,

@@ -231,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if extra:
             raise BadInput(_unrecognized(args.command, extra, args))
         if args.netns is not None:  # '' is a bad name, not "the current namespace"
-            from socklab.kernel import netns
+            from socklab import netns
 
             netns.enter(args.netns)
         _setup_trace(args.trace)

@@ -366,7 +366,6 @@ def run(command: str, verb: str, words: list[str], args: argparse.Namespace) -> 
 
 
 def _described(done: Change) -> list[tuple[str, list[tuple[str, str]]]]:
-    from socklab.kernel import netlink
     from socklab.stack import rtnl_requests as rq
 
     out = []
@@ -377,8 +376,7 @@ def _described(done: Change) -> list[tuple[str, list[tuple[str, str]]]]:
                           f"|IFF_NO_PI"),
             ("TUNSETPERSIST", "1 (the device outlives the descriptor)")]))
     for i, req in enumerate(done.requests, 1):
-        msg = netlink.message(req.msg_type, netlink.NLM_F_REQUEST | netlink.NLM_F_ACK
-                              | req.flags, req.payload, seq=i)
+        msg = rq.request_message(req.msg_type, req.flags, req.payload, seq=i)
         fields = rq.describe(msg)
         out.append((f"netlink request {i} of {len(done.requests)} ({len(msg)} bytes)", fields))
     return out

@@ -1,47 +1,24 @@
 """What the talk commands (connect, listen, relay, send, receive) share: logging to
-stderr, a progress bar, peer credentials, accept, and the stdio end."""
+stderr, a progress bar, and the stdio end. The talking itself is the library's
+(``socklab.talk``); this module only renders."""
 
 from __future__ import annotations
 
-import errno
-import socket
-import struct
 import sys
 import time
-from typing import Protocol
+from typing import TYPE_CHECKING, BinaryIO
 
 from socklab.talk.pump import End
 
-ACCEPT_PAUSE = 0.1  # seconds between two accepts short of descriptors (as serve.py)
-_FD_SHORTAGE = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)  # accept(2)
+if TYPE_CHECKING:
+    import socket
+
+    from socklab.talk.endpoint import Endpoint
 
 
 def log(message: str) -> None:
     sys.stderr.write(f"socklab: {message}\n")
     sys.stderr.flush()
-
-
-class Acceptor(Protocol):
-    def accept(self) -> tuple[socket.socket, object]: ...
-
-
-def accept(listener: Acceptor, what: str) -> tuple[socket.socket, object]:
-    """``listener.accept()`` (blocking). Out of descriptors (EMFILE ...), wait
-    ACCEPT_PAUSE and try again, saying it once, as the event loop does: the client
-    waits in the listen queue. Other errors: a SocklabError naming ``what``."""
-    from socklab.errors import from_oserror
-
-    said = False
-    while True:
-        try:
-            return listener.accept()
-        except OSError as exc:
-            if exc.errno not in _FD_SHORTAGE:
-                raise from_oserror(exc, f"accept on {what}") from exc
-            if not said:
-                log(f"accept: {exc.strerror}: new clients wait until a descriptor frees")
-                said = True
-            time.sleep(ACCEPT_PAUSE)
 
 
 def interactive() -> bool:
@@ -55,13 +32,28 @@ def stdio() -> End:
     return End(fd=sys.stdin.fileno(), write_fd=sys.stdout.fileno())
 
 
-def peer_credentials(sock: socket.socket) -> str | None:
-    """``pid=.. uid=.. gid=..`` of a UNIX peer (SO_PEERCRED), None for other families."""
-    if sock.family != socket.AF_UNIX:
-        return None
-    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    pid, uid, gid = struct.unpack("3i", raw)
-    return f"pid={pid} uid={uid} gid={gid}"
+def stdin() -> BinaryIO:
+    return sys.stdin.buffer
+
+
+def stdio_fd() -> int:
+    return sys.stdin.fileno()
+
+
+def stdout() -> BinaryIO:
+    return sys.stdout.buffer
+
+
+def write_stdout(data: bytes) -> None:
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
+
+
+def where(ep: Endpoint, listener: socket.socket) -> str:
+    """Where a listener listens, with the real port when 0 was asked."""
+    from socklab.trace import format_address
+
+    return f"{ep.scheme}:{format_address(listener.getsockname())}" if ep.is_inet else str(ep)
 
 
 class ProgressBar:

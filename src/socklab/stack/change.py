@@ -42,32 +42,16 @@ from typing import NamedTuple, NoReturn
 from socklab.errors import BadInput, MissingPrivilege, NetworkError, NotFound, SocklabError
 from socklab.kernel import netlink, procfs
 from socklab.kernel import netns as knetns
+from socklab.kernel.scratch import run_in_new as in_new_namespace  # the tour's lab
 from socklab.stack import read, rtnl
 from socklab.stack import rtnl_requests as rq
 from socklab.stack.model import Link, Route
 from socklab.stack.rtnl_requests import Nexthop, Request
 
-__all__ = [
-    "Change",
-    "Hop",
-    "addr_add",
-    "addr_del",
-    "addr_flush",
-    "apply",
-    "link_add",
-    "link_del",
-    "link_set",
-    "neigh_add",
-    "neigh_del",
-    "neigh_flush",
-    "neigh_replace",
-    "route_add",
-    "route_del",
-    "route_replace",
-    "rule_add",
-    "rule_del",
-    "session",
-]
+__all__ = ["Change", "Hop", "addr_add", "addr_del", "addr_flush", "apply", "in_new_namespace",
+           "link_add", "link_del", "link_set", "neigh_add", "neigh_del", "neigh_flush",
+           "neigh_replace", "route_add", "route_del", "route_replace", "rule_add", "rule_del",
+           "session"]
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

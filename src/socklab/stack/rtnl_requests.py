@@ -36,6 +36,7 @@ from socklab.kernel.netlink import (
     NLMSGHDR,
     align,
     attr,
+    message,
 )
 from socklab.stack import rtnl
 from socklab.stack.rtnl import (
@@ -407,6 +408,12 @@ def _header_and_attrs(raw: bytes, header: struct.Struct, fields: tuple[str, ...]
             text = f"{value} ({_NUMBER_NAMES[field][value]})"
         out.append((indent + field, text))
     return out + _attrs(raw[header.size:], table, indent)
+
+
+def request_message(msg_type: int, flags: int, payload: bytes, seq: int) -> bytes:
+    """The netlink message of a change request as it is sent (NLM_F_REQUEST|NLM_F_ACK
+    and the request's own flags): what ``--dry-run`` decodes."""
+    return message(msg_type, NLM_F_REQUEST | NLM_F_ACK | flags, payload, seq=seq)
 
 
 def describe(message: bytes) -> list[tuple[str, str]]:

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 from socklab.errors import BadInput, MissingPrivilege, NotFound, SocklabError
 from socklab.kernel import procfs
+from socklab.kernel.procfs import read_sysctl as read_sysctl  # one key's text, for the tour
 
 __all__ = ["Explained", "Setting", "check_value", "explain", "key_to_path", "path_to_key",
            "read", "read_all", "typed", "write"]

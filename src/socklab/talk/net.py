@@ -10,7 +10,9 @@ sequences (socket, bind, listen / socket, connect). Rules:
    machine has no IPv6.
 3. A UNIX listener on a path removes an existing socket file only when nothing
    listens there (connect is refused), never another kind of file; it is
-   removed again when the listener closes (:class:`UnixListener`).
+   removed again when the listener's owner calls :func:`remove_path`.
+4. Plain sockets only: TLS is chosen one level up (:mod:`socklab.talk.client`),
+   so that :mod:`socklab.talk.tls` may use this module without a cycle.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import socket
 import stat
 from typing import Any
 
-from socklab.errors import BadInput, NetworkError, NotFound, SocklabError, Timeout, from_oserror
+from socklab.errors import BadInput, NetworkError, NotFound, Timeout, from_oserror
 from socklab.kernel import sock as ksock
 from socklab.names import check_host
 from socklab.talk.endpoint import Endpoint, parse
@@ -31,8 +33,15 @@ __all__ = ["connect", "listen", "resolve", "socketpair"]
 Address = tuple[int, int, int, Any]  # family, type, proto, sockaddr (a tuple or a path)
 
 
-def _endpoint(spec: str | Endpoint) -> Endpoint:
+def endpoint(spec: str | Endpoint) -> Endpoint:
+    """``spec`` parsed when it is a string."""
     return parse(spec) if isinstance(spec, str) else spec
+
+
+def check_timeout(ep: Endpoint, timeout: float | None) -> None:
+    """A connect timeout is a positive, finite number of seconds (or None)."""
+    if timeout is not None and not 0 < timeout < float("inf"):  # nan fails the test too
+        raise BadInput(f"connect {ep}: a timeout of {timeout} s: expected a positive number")
 
 
 def resolve(ep: Endpoint, passive: bool = False) -> list[Address]:
@@ -77,29 +86,28 @@ def _local_address(ep: Endpoint) -> str | bytes:
 
 
 def _ipv6_works() -> bool:
+    """Whether this machine has IPv6 (a kernel without it refuses the family)."""
     try:
         s = ksock.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    except OSError:
-        return False
+    except OSError as exc:
+        if exc.errno in (errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT):
+            return False  # the answer: no IPv6 here
+        raise from_oserror(exc, "socket AF_INET6") from exc
     s.close()
     return True
 
 
 def connect(spec: str | Endpoint, *, source: str | None = None,
-            timeout: float | None = None, cafile: str | None = None) -> socket.socket:
-    """A connected socket (``socket`` + ``connect``); for UDP, a pseudo-connected one.
-
-    ``source`` (``ADDR:PORT`` or ``[v6]:PORT``) binds first; ``cafile`` verifies a
-    ``tls:`` server against those CAs instead of the system's. Raises NotFound,
-    Timeout, NetworkError (with every attempt when all addresses failed).
+            timeout: float | None = None) -> socket.socket:
+    """A connected plain socket (``socket`` + ``connect``); for UDP, a pseudo-connected
+    one. ``source`` (``ADDR:PORT`` or ``[v6]:PORT``) binds first. Raises NotFound,
+    Timeout, NetworkError (with every attempt when all addresses failed); BadInput
+    for a ``tls:`` endpoint (:func:`socklab.talk.client.connect` takes those).
     """
-    ep = _endpoint(spec)
-    if timeout is not None and not 0 < timeout < float("inf"):  # nan fails the test too
-        raise BadInput(f"connect {ep}: a timeout of {timeout} s: expected a positive number")
+    ep = endpoint(spec)
+    check_timeout(ep, timeout)
     if ep.tls:
-        from socklab.talk import tls
-
-        return tls.connect(ep, source=source, timeout=timeout, cafile=cafile)
+        raise BadInput(f"connect {ep}: a TLS endpoint: use socklab.connect()")
     if not (ep.is_inet or ep.is_local):
         raise BadInput(f"connect {ep}: not a socket endpoint")
     if source is not None and not ep.is_inet:
@@ -195,7 +203,7 @@ def listen(spec: str | Endpoint, *, backlog: int = 128, mode: int | None = None,
     ``mode`` chmods a UNIX socket file. Raises NotFound, MissingPrivilege (a port
     below net.ipv4.ip_unprivileged_port_start), NetworkError (address in use ...).
     """
-    ep = _endpoint(spec)
+    ep = endpoint(spec)
     if ep.tls:
         raise BadInput(f"{ep}: a TLS listener is made with 'socklab listen --cert/--key'")
     family, typ, proto, addr = resolve(ep, passive=True)[0]
@@ -224,14 +232,18 @@ def _clear_stale(path: str, kind: int) -> None:
     except FileNotFoundError:
         return
     if not stat.S_ISSOCK(st.st_mode):
-        raise SocklabError(f"listen unix:{path}: {path} exists and is not a socket; "
-                           "not removing it")
+        raise NetworkError(f"listen unix:{path}", errno.EADDRINUSE,  # what bind(2) would say
+                           f"{path} exists and is not a socket; not removing it")
     probe = ksock.socket(socket.AF_UNIX, kind)
     try:
         probe.connect(path)
     except OSError as exc:
         if exc.errno == errno.ECONNREFUSED:  # stale: nothing is bound there any more
-            os.unlink(path)
+            try:
+                os.unlink(path)
+            except OSError as gone:
+                raise from_oserror(gone, f"listen unix:{path}: remove the stale socket "
+                                   "file") from gone
             return
         raise NetworkError(f"listen unix:{path}", exc.errno,
                            f"{path} is a socket of another kind or in use") from exc
@@ -243,7 +255,7 @@ def _clear_stale(path: str, kind: int) -> None:
 
 def remove_path(spec: str | Endpoint) -> None:
     """Remove the socket file of a UNIX path listener (on exit)."""
-    ep = _endpoint(spec)
+    ep = endpoint(spec)
     if ep.is_local and not ep.scheme.startswith("abstract"):
         try:
             if stat.S_ISSOCK(os.lstat(ep.path).st_mode):

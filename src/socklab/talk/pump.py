@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 from socklab import trace
 
-__all__ = ["CHUNK", "End", "bridge", "copy", "relay"]
+__all__ = ["CHUNK", "End", "bridge", "copy", "discard", "relay"]
 
 CHUNK = 1 << 20  # 1 MiB: measured fastest for sendall/recv_into here (docs/design.md)
 
@@ -50,6 +50,8 @@ class End:
     def shut_write(self) -> None:
         """End of stream towards this end: half-close a socket, close a pipe/file."""
         if self.sock is not None:
+            # the peer is gone already (ENOTCONN, ECONNRESET): nothing left to tell it;
+            # the copy that failed, if one did, reports its own error
             with contextlib.suppress(OSError):
                 self.sock.shutdown(socket.SHUT_WR)
         elif self.write_fd is not None and self.close_fd:
@@ -100,8 +102,11 @@ def _splice(src: End, dst: End, progress: Callable[[int], None] | None) -> int |
             import fcntl
 
             fcntl.fcntl(w, 1031, CHUNK)  # F_SETPIPE_SZ: a 1 MiB pipe moves more per call
-        except OSError:
-            pass
+        except OSError as exc:
+            # EPERM: above fs.pipe-max-size for an unprivileged user (fcntl(2)); the
+            # default 64 KiB pipe then moves the same bytes in more calls
+            if exc.errno != errno.EPERM:
+                raise
         total = 0
         splice = os.splice
         while True:
@@ -146,6 +151,15 @@ def _buffered(src: End, dst: End, progress: Callable[[int], None] | None) -> int
         total += n
         if progress:
             progress(n)
+
+
+def discard(src: End) -> int:
+    """Read ``src`` to its end and drop it (into /dev/null, so splice can move it)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        return copy(src, End(fd=devnull))
+    finally:
+        os.close(devnull)
 
 
 def bridge(a: End, b: End, until_b_ends: bool = False) -> tuple[int, int]:

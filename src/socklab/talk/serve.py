@@ -35,26 +35,35 @@ sender at its own address (echo), or prints what arrives (stdio).
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import ipaddress
 import os
 import selectors
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, BinaryIO
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, BinaryIO, Literal, get_args
 
 from socklab.errors import BadInput
+from socklab.talk.admission import (
+    ACCEPT_PAUSE,
+    FD_SHORTAGE,
+    Admission,
+    Log,
+    Network,
+    refusal,
+)
 from socklab.trace import format_address
 
 if TYPE_CHECKING:
     import ssl
 
-__all__ = ["Server", "serve_datagrams"]
+    from socklab.talk.pump import End
 
-MODES = ("echo", "discard", "chat", "stdio")
+__all__ = ["MODES", "Mode", "Server", "connect_first_peer", "serve_datagrams", "serve_one"]
+
+Mode = Literal["echo", "discard", "chat", "stdio"]
+"""What a server does with what its clients send (rule 2)."""
+MODES: tuple[Mode, ...] = get_args(Mode)
 
 HIGH_WATER = 64 * 1024
 """Bytes queued for one client above which its source stops being read.
@@ -71,34 +80,6 @@ CHAT_QUEUE_LIMIT = 1 << 20
 """A chat client with this much waiting for it is closed as too slow."""
 MAX_LINE = 64 * 1024
 """A chat line is sent on once it is this long, newline or not."""
-ACCEPT_PAUSE = 0.1
-"""Seconds the listener is left alone after EMFILE/ENFILE (trio and Go use 100 ms)."""
-_FD_SHORTAGE = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)  # accept(2)
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-Log = Callable[[str], None]
-
-
-def refusal(addr: object, allow: list[Network], deny: list[Network]) -> str | None:
-    """Why a peer is refused by the --allow/--deny networks (deny wins), or None."""
-    ip = _peer_ip(addr)
-    if ip is None:  # a UNIX peer: the networks do not apply
-        return None
-    if any(ip in net for net in deny if net.version == ip.version):
-        return "denied by --deny"
-    if allow and not any(ip in net for net in allow if net.version == ip.version):
-        return "not in --allow"
-    return None
-
-
-def _peer_ip(addr: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    if isinstance(addr, tuple) and addr and isinstance(addr[0], str):
-        try:
-            ip = ipaddress.ip_address(addr[0].split("%", 1)[0])
-        except ValueError:
-            return None
-        mapped = getattr(ip, "ipv4_mapped", None)
-        return mapped if mapped is not None else ip
-    return None
 
 
 class _Conn:
@@ -125,18 +106,16 @@ class _Conn:
 
 
 class _TLS:
-    """The TLS state of one connection, in memory (``ssl.SSLObject`` over two BIOs):
-    the event loop moves the bytes, so a slow handshake blocks nobody."""
+    """The TLS state of one connection: the shared engine (:mod:`socklab.talk.tlsengine`),
+    whose bytes the event loop moves, so a slow handshake blocks nobody."""
 
-    __slots__ = ("incoming", "obj", "outgoing", "pending", "ready", "shut")
+    __slots__ = ("engine", "pending", "shut")
 
     def __init__(self, ctx: ssl.SSLContext) -> None:
-        import ssl
+        from socklab.talk.tlsengine import Engine
 
-        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-        self.obj = ctx.wrap_bio(self.incoming, self.outgoing, server_side=True)
-        self.ready = False  # handshake done
-        self.pending = bytearray()  # plaintext to send once it is
+        self.engine = Engine(ctx, server_side=True)
+        self.pending = bytearray()  # plaintext to send once the handshake is done
         self.shut = False  # close_notify to send once it is
 
 
@@ -147,26 +126,24 @@ class Server:
     ``max_clients``: stop after this many clients were served (tests, benchmarks).
     """
 
-    def __init__(self, listener: socket.socket, mode: str = "echo", *, keep_open: bool = True,
+    def __init__(self, listener: socket.socket, mode: Mode = "echo", *, keep_open: bool = True,
                  max_conns: int | None = None, allow: Iterable[Network] = (),
                  deny: Iterable[Network] = (), idle_timeout: float | None = None,
                  max_clients: int | None = None, log: Log | None = None,
                  stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
                  tls: ssl.SSLContext | None = None) -> None:
         if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}")
+            raise BadInput(f"server mode {mode!r}: expected one of {', '.join(MODES)}")
         if idle_timeout is not None and not 0 < idle_timeout < float("inf"):  # nan too
             raise BadInput(f"idle_timeout {idle_timeout}: expected a positive number")
         self.listener = listener
         self.mode = mode
         self._echo = mode == "echo"
         self.keep_open = keep_open
-        self.max_conns = max_conns
-        self.allow = list(allow)
-        self.deny = list(deny)
+        self.admission = Admission(tuple(allow), tuple(deny), max_conns)
         self.idle_timeout = idle_timeout
         self.max_clients = max_clients
-        self.log = log or (lambda _m: None)
+        self.log: Log = log or (lambda _m: None)
         self.stdin = stdin
         self.stdout = stdout if stdout is not None else sys.stdout.buffer
         self.tls = tls  # a server context: every connection speaks TLS
@@ -182,14 +159,21 @@ class Server:
         self._view = memoryview(self._buf)
 
     # -- admission ---------------------------------------------------------------
+    @property
+    def allow(self) -> list[Network]:
+        return list(self.admission.allow)
+
+    @property
+    def deny(self) -> list[Network]:
+        return list(self.admission.deny)
+
+    @property
+    def max_conns(self) -> int | None:
+        return self.admission.max_conns
+
     def admitted(self, addr: object) -> str | None:
-        """None when the peer may connect, else why not."""
-        why = refusal(addr, self.allow, self.deny)
-        if why is not None:
-            return why
-        if self.max_conns is not None and len(self.conns) >= self.max_conns:
-            return f"too many connections (--max-conns {self.max_conns})"
-        return None
+        """None when the peer may connect, else why not (:mod:`socklab.talk.admission`)."""
+        return self.admission.refusal(addr, len(self.conns))
 
     # -- the loop ------------------------------------------------------------------
     def run(self) -> int:
@@ -258,8 +242,10 @@ class Server:
                 self._fd_short = False  # every waiting client was taken: say it next time
                 return
             except OSError as exc:
-                if exc.errno in _FD_SHORTAGE:
+                if exc.errno in FD_SHORTAGE:
                     self._rest_listener(exc)
+                else:  # a client that left before accept (ECONNABORTED ...): said, not fatal
+                    self.log(f"accept: {exc.strerror or exc}")
                 return
             why = self.admitted(addr)
             if why is not None:
@@ -340,29 +326,17 @@ class Server:
 
         tls = conn.tls
         assert tls is not None
-        if raw:
-            tls.incoming.write(raw)
-        else:
-            tls.incoming.write_eof()
-        plain: list[bytes] = []
-        ended = False
+        engine = tls.engine
+        engine.receive(raw)
+        plain = bytearray()
         try:
-            if not tls.ready:
-                tls.obj.do_handshake()
-                tls.ready = True
-                if tls.pending:  # what stdin sent while the handshake went on
-                    tls.obj.write(tls.pending)
-                    tls.pending.clear()
-            while True:
-                chunk = tls.obj.read(1 << 16)
-                if not chunk:
-                    ended = True
-                    break
-                plain.append(chunk)
-        except ssl.SSLWantReadError:
-            pass
+            if not engine.ready and engine.handshake() and tls.pending:
+                engine.write(tls.pending)  # what stdin sent while the handshake went on
+                tls.pending.clear()
+            if engine.ready:
+                engine.read_into(plain)
         except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-            ended = True  # close_notify, or a bare FIN
+            engine.peer_done = True  # the peer left during the handshake
         except ssl.SSLError as exc:
             self._flush_tls(conn)  # the alert that says why
             self._close(conn, f"TLS: {getattr(exc, 'reason', None) or exc}")
@@ -370,17 +344,19 @@ class Server:
         self._flush_tls(conn)
         if conn.sock.fileno() not in self.conns:
             return
-        if tls.ready and tls.shut:
+        if engine.ready and tls.shut:
             tls.shut = False
             self._shut_write(conn)
-        for data in plain:
-            self._got(conn, memoryview(data))
-        if ended and conn.sock.fileno() in self.conns:
+            if conn.sock.fileno() not in self.conns:
+                return
+        if plain:
+            self._got(conn, memoryview(plain))
+        if engine.peer_done and conn.sock.fileno() in self.conns:
             self._peer_done(conn)
 
     def _flush_tls(self, conn: _Conn) -> None:
         assert conn.tls is not None
-        records = conn.tls.outgoing.read()
+        records = conn.tls.engine.records()
         if records:
             self._send_raw(conn, records)
 
@@ -434,13 +410,13 @@ class Server:
 
     def _send(self, conn: _Conn, data: bytes | memoryview) -> None:
         if conn.tls is not None:
-            if not conn.tls.ready:  # a client still shaking hands: later
+            if not conn.tls.engine.ready:  # a client still shaking hands: later
                 conn.tls.pending += data
                 if self.mode == "chat" and len(conn.tls.pending) > CHAT_QUEUE_LIMIT:
                     self._close(conn, f"too slow: {len(conn.tls.pending)} bytes waiting "
                                 "for its TLS handshake")
                 return
-            conn.tls.obj.write(data)
+            conn.tls.engine.write(data)
             self._flush_tls(conn)
             return
         self._send_raw(conn, data)
@@ -478,17 +454,22 @@ class Server:
 
     def _shut_write(self, conn: _Conn) -> None:
         """End of stdin: close_notify first on TLS, then the TCP half-close."""
-        if conn.tls is not None and not conn.tls.ready:
+        if conn.tls is not None and not conn.tls.engine.ready:
             conn.tls.shut = True  # after the handshake
             return
         if conn.tls is not None:
             import ssl
 
-            with contextlib.suppress(ssl.SSLError):  # WantRead: close_notify is on its way
-                conn.tls.obj.unwrap()
+            try:
+                conn.tls.engine.close_write()
+            except ssl.SSLError as exc:  # a broken TLS state: that client alone goes
+                self._close(conn, f"TLS: {getattr(exc, 'reason', None) or exc}")
+                return
             self._flush_tls(conn)
-        with contextlib.suppress(OSError):
+        try:
             conn.sock.shutdown(socket.SHUT_WR)
+        except OSError as exc:  # the client is gone (ENOTCONN ...): it alone is closed
+            self._close(conn, exc.strerror or str(exc))
 
     def _writable(self, conn: _Conn) -> None:
         try:
@@ -526,17 +507,24 @@ class Server:
             self._stop = True
 
 
-def serve_datagrams(sock: socket.socket, mode: str = "echo", *, log: Log | None = None,
+def serve_datagrams(sock: socket.socket, mode: Mode = "echo", *, log: Log | None = None,
                     stdout: BinaryIO | None = None, max_datagrams: int | None = None,
                     allow: Iterable[Network] = (), deny: Iterable[Network] = ()) -> int:
     """Receive with recvfrom; ``echo`` answers each sender at its own address, ``stdio``
-    writes what arrives to stdout, ``discard`` drops it. Returns the datagram count."""
+    writes what arrives to stdout, ``discard`` drops it. Returns the datagram count.
+    An answer that cannot be sent is said and the next datagram taken; a failed
+    receive is a SocklabError."""
+    from socklab.errors import from_oserror
+
     log = log or (lambda _m: None)
     out = stdout if stdout is not None else sys.stdout.buffer
     allow, deny = list(allow), list(deny)
     count = 0
     while max_datagrams is None or count < max_datagrams:
-        data, addr = sock.recvfrom(1 << 16)
+        try:
+            data, addr = sock.recvfrom(1 << 16)
+        except OSError as exc:
+            raise from_oserror(exc, "recvfrom") from exc
         why = refusal(addr, allow, deny)
         if why is not None:
             log(f"dropped {len(data)} bytes from {format_address(addr)}: {why}")
@@ -544,7 +532,10 @@ def serve_datagrams(sock: socket.socket, mode: str = "echo", *, log: Log | None 
         count += 1
         log(f"{len(data)} bytes from {format_address(addr)}")
         if mode == "echo":
-            sock.sendto(data, addr)
+            try:
+                sock.sendto(data, addr)
+            except OSError as exc:  # recorded: that sender alone goes unanswered
+                log(f"answer to {format_address(addr)}: {exc.strerror or exc}")
         elif mode == "stdio":
             out.write(data)
             out.flush()
@@ -554,10 +545,73 @@ def serve_datagrams(sock: socket.socket, mode: str = "echo", *, log: Log | None 
 def connect_first_peer(sock: socket.socket, log: Log | None = None) -> tuple[bytes, object]:
     """The course's pseudo-connected mode: wait for the first datagram, then connect()
     the socket to its sender, so that the kernel delivers nothing from anyone else."""
-    data, addr = sock.recvfrom(1 << 16)
-    sock.connect(addr)
+    from socklab.errors import from_oserror
+
+    try:
+        data, addr = sock.recvfrom(1 << 16)
+        sock.connect(addr)
+    except OSError as exc:
+        raise from_oserror(exc, "connect to the first peer") from exc
     if log:
         log(f"first datagram from {format_address(addr)}: connected to it, other senders "
             "are now filtered out by the kernel")
     return data, addr
 
+
+def serve_one(listener: socket.socket, mode: Mode, stdio: End | None = None, *,
+              admission: Admission | None = None, idle_timeout: float | None = None,
+              tls: ssl.SSLContext | None = None, until_stdio_ends: bool = False,
+              log: Log | None = None, peer: Log | None = None,
+              warn: Log | None = None) -> None:
+    """One client served blocking, on the fast path (splice) instead of the event loop.
+
+    ``stdio`` is the End that mode ``stdio`` bridges the client to (the caller's
+    standard input and output); ``until_stdio_ends``: stop when the client closes
+    (a person at a terminal) rather than waiting for both directions. ``peer`` hears
+    the UNIX peer's credentials (SO_PEERCRED), ``warn`` a shortage of descriptors
+    (default ``log``). With ``tls`` the handshake comes
+    after admission; a client whose handshake fails is said and the next one is
+    taken. Raises a SocklabError when the conversation fails."""
+    from socklab.errors import from_oserror
+    from socklab.talk import pump
+    from socklab.talk.admission import accept_admitted, peer_credentials
+
+    if mode == "chat":
+        raise BadInput("serve_one: the chat mode needs the event loop (Server)")
+    if mode == "stdio" and stdio is None:
+        raise BadInput("serve_one: the stdio mode needs the stdio End")
+    say: Log = log or (lambda _m: None)
+    admission = admission or Admission()
+    while True:
+        sock, addr = accept_admitted(listener, admission, "the listening socket", say, warn)
+        if tls is None:
+            break
+        import ssl
+
+        from socklab.talk import tls as tlsmod
+
+        try:
+            sock = tlsmod.accept(sock, tls)
+            break
+        except (ssl.SSLError, OSError) as exc:  # recorded: the next client is taken
+            (warn or say)(f"TLS handshake with {format_address(addr)} failed: {exc}")
+    say(f"connection from {format_address(addr) or 'a UNIX peer'}")
+    if peer is not None:
+        peer(f"peer {peer_credentials(sock) or 'not a UNIX socket'}")
+    if idle_timeout:
+        sock.settimeout(idle_timeout)
+    try:
+        if mode == "stdio":
+            assert stdio is not None
+            pump.bridge(stdio, pump.End(sock), until_b_ends=until_stdio_ends)
+        elif mode == "discard":
+            pump.discard(pump.End(sock))
+        else:  # echo
+            pump.copy(pump.End(sock), pump.End(sock))
+            sock.shutdown(socket.SHUT_WR)
+    except TimeoutError:
+        say(f"closed: idle for {idle_timeout:g} s")
+    except OSError as exc:
+        raise from_oserror(exc, f"talk to {format_address(addr)}") from exc
+    finally:
+        sock.close()

@@ -3,8 +3,12 @@
 A client verifies the server against the system CAs, or ``cafile``, and the
 host name; a failure says why in one line. A server takes a certificate and
 key. The TCP part goes through :func:`socklab.talk.net.connect`, so ``--trace``
-shows it; the TLS records are made by ssl's SSLObject inside :class:`Stream`,
-which, unlike ``ssl.SSLSocket``, half-closes and reads and writes from two threads.
+shows it; the TLS records are made by the sans-I/O engine
+(:mod:`socklab.talk.tlsengine`) inside :class:`Stream`, which, unlike
+``ssl.SSLSocket``, half-closes and reads and writes from two threads.
+
+Imports run one way: this module uses :mod:`socklab.talk.net`, never the
+reverse; :func:`socklab.talk.client.connect` chooses TLS or not for an endpoint.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import threading
 from typing import Any
 
 from socklab.errors import BadInput, NetworkError
+from socklab.talk import net
 from socklab.talk.endpoint import Endpoint
+from socklab.talk.tlsengine import RECORD, Engine
 
 __all__ = ["Stream", "accept", "client_context", "connect", "server_context"]
 
@@ -44,8 +50,6 @@ def server_context(cert: str, key: str | None = None) -> ssl.SSLContext:
 def connect(ep: Endpoint, *, source: str | None = None, timeout: float | None = None,
             cafile: str | None = None) -> Stream:
     """A TLS client :class:`Stream` to ``ep``, the server verified (CAs, host name)."""
-    from socklab.talk import net
-
     ctx = client_context(cafile)
     raw = net.connect(ep._replace(tls=False), source=source, timeout=timeout)
     try:
@@ -69,7 +73,8 @@ def accept(conn: socket.socket, ctx: ssl.SSLContext, timeout: float | None = Non
 
 
 class Stream(socket.socket):
-    """TLS on a connected TCP socket, the records kept in memory BIOs (``ssl.SSLObject``).
+    """TLS on a connected TCP socket: a :class:`~socklab.talk.tlsengine.Engine` whose
+    bytes this socket moves.
 
     It is a ``socket.socket`` (``recv``, ``recv_into``, ``send``, ``sendall``,
     ``shutdown``, ``makefile``, timeouts) with two things ``ssl.SSLSocket`` lacks,
@@ -84,19 +89,14 @@ class Stream(socket.socket):
     Use it blocking or with a timeout, not non-blocking.
     """
 
-    RECORD = 1 << 16  # bytes asked of the kernel per recv: several TLS records
+    RECORD = RECORD  # bytes asked of the kernel per recv: several TLS records
 
     def __init__(self, raw: socket.socket, ctx: ssl.SSLContext, *, server_side: bool = False,
                  server_hostname: str | None = None, timeout: float | None = None) -> None:
         super().__init__(raw.family, raw.type, raw.proto, fileno=raw.detach())
-        self._incoming = ssl.MemoryBIO()
-        self._outgoing = ssl.MemoryBIO()
-        self._tls = ctx.wrap_bio(self._incoming, self._outgoing, server_side=server_side,
-                                 server_hostname=server_hostname)
+        self._tls = Engine(ctx, server_side=server_side, server_hostname=server_hostname)
         self._lock = threading.Lock()
         self._plain = bytearray()  # decrypted, not handed out yet (only the reader touches it)
-        self._peer_done = False  # the peer's close_notify (or EOF) was read
-        self._sent_close = False
         try:
             self.settimeout(timeout)
             self._handshake()
@@ -105,70 +105,38 @@ class Stream(socket.socket):
             super().close()
             raise
 
-    # -- the TLS engine (the lock held where noted) --
+    # -- moving the engine's bytes (the lock held where noted) --
 
     def _handshake(self) -> None:
         while True:
             with self._lock:
                 try:
-                    self._tls.do_handshake()
-                    self._flush()
-                    return
-                except ssl.SSLWantReadError:
-                    self._flush()
+                    done = self._tls.handshake()
                 except ssl.SSLError:
-                    with contextlib.suppress(OSError):
+                    with contextlib.suppress(OSError):  # the handshake's error is the one
                         self._flush()  # the alert that tells the peer why
                     raise
-            data = super().recv(self.RECORD)
-            if data:
-                self._incoming.write(data)
-            else:
-                self._incoming.write_eof()
+                self._flush()
+                if done:
+                    return
+            self._tls.receive(super().recv(self.RECORD))
 
     def _flush(self) -> None:  # lock held: the records in the order the TLS state made them
-        data = self._outgoing.read()
+        data = self._tls.records()
         if data:
             super().sendall(data)
 
     def _fill(self) -> None:
-        """Decrypt what is already buffered; when that gives nothing, one blocking recv
-        outside the lock, then decrypt every complete record.
-
-        Records may be buffered before any recv: the read that finished the handshake
-        can carry the peer's first application data with it (a TLS 1.3 client sends it
-        right behind its Finished), and a recv then would wait for data already here.
-        Draining whole records matters too: the second SSL_shutdown of a half-close
-        discards any application record still pending in the BIO."""
+        """Decrypt what is already buffered (the engine's rule 1); when that gives
+        nothing, one blocking recv outside the lock, then decrypt every record."""
         with self._lock:
-            if self._incoming.pending and self._decrypt():
+            if self._tls.buffered and self._tls.read_into(self._plain):
                 return
         data = super().recv(self.RECORD)
         with self._lock:
-            if data:
-                self._incoming.write(data)
-            else:
-                self._incoming.write_eof()
-            self._decrypt()
+            self._tls.receive(data)
+            self._tls.read_into(self._plain)
             self._flush()  # reading can make records to send (key update)
-
-    def _decrypt(self) -> bool:
-        """Lock held: every complete record into ``_plain``; True when that gave
-        plaintext or the peer's end."""
-        before = len(self._plain)
-        while True:
-            try:
-                chunk = self._tls.read(self.RECORD)
-            except ssl.SSLWantReadError:
-                break
-            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                self._peer_done = True  # close_notify, or a bare FIN (ragged EOF)
-                break
-            if not chunk:
-                self._peer_done = True
-                break
-            self._plain += chunk
-        return len(self._plain) > before or self._peer_done
 
     # -- the socket API --
 
@@ -177,7 +145,7 @@ class Stream(socket.socket):
             raise ValueError("recv flags are not supported on a TLS stream")
         view = memoryview(buffer).cast("B")
         want = nbytes or len(view)
-        while not self._plain and not self._peer_done:
+        while not self._plain and not self._tls.peer_done:
             self._fill()
         n = min(want, len(self._plain))
         view[:n] = self._plain[:n]
@@ -193,7 +161,7 @@ class Stream(socket.socket):
         if flags:
             raise ValueError("send flags are not supported on a TLS stream")
         with self._lock:
-            if self._sent_close:
+            if self._tls.sent_close:
                 raise BrokenPipeError(errno.EPIPE, "TLS stream shut for writing")
             self._tls.write(data)
             self._flush()
@@ -219,10 +187,8 @@ class Stream(socket.socket):
     def shutdown(self, how: int) -> None:
         if how in (socket.SHUT_WR, socket.SHUT_RDWR):
             with self._lock:
-                if not self._sent_close:
-                    self._sent_close = True
-                    with contextlib.suppress(ssl.SSLWantReadError):
-                        self._tls.unwrap()  # close_notify; the peer's comes through recv
+                if not self._tls.sent_close:
+                    self._tls.close_write()
                     self._flush()
         super().shutdown(how)
 

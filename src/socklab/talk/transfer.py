@@ -45,7 +45,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import quote, unquote_to_bytes
 
-from socklab.errors import BadInput, NetworkError, SocklabError
+from socklab.errors import BadInput, Malformed, NetworkError
 from socklab.kernel import files
 from socklab.kernel.sock import TracedSocket
 from socklab.talk.pump import CHUNK
@@ -132,7 +132,7 @@ def _answer_after(sock: socket.socket) -> bytes | None:
     try:
         sock.settimeout(ANSWER_SECONDS)
         return _line(sock, 4096)
-    except (OSError, SocklabError):
+    except (OSError, Malformed):  # no answer: the caller reports the send's own error
         return None
     finally:
         with contextlib.suppress(OSError):
@@ -153,7 +153,7 @@ def _line(sock: socket.socket, limit: int, first: bytes = b"") -> bytes:
             break
         data += chunk
         if len(data) > limit:
-            raise SocklabError("protocol error: line too long")
+            raise Malformed(f"protocol error: a line longer than {limit} bytes from the peer")
     return bytes(data.split(b"\n", 1)[0])
 
 
@@ -234,6 +234,7 @@ def _receive_data(sock: socket.socket, final: str, size: int, rest: bytes,
     except BaseException:
         files.discard(fd, tmp)
         raise
+    # the file is committed: a sender gone before the OK loses only its confirmation
     with contextlib.suppress(OSError):
         sock.sendall(b"OK\n")
     return size

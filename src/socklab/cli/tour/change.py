@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from socklab.cli import stackview_diff
 from socklab.cli.tour import Tour
-from socklab.kernel import scratch
 from socklab.stack import change, snapshot, sysctl
+from socklab.stack.change import in_new_namespace
 
 
 def section(t: Tour) -> None:
@@ -23,7 +23,7 @@ def section(t: Tour) -> None:
           "copy of the stack with its own interfaces, routes, ARP table and net.* sysctls, "
           "so this machine is never touched. A veth pair (eth0, and peer0 its other end) "
           "stands for the network card.")
-    scratch.run_in_new(lambda: _steps(t))
+    in_new_namespace(lambda: _steps(t))
 
 
 def _steps(t: Tour) -> None:

@@ -8,8 +8,8 @@ the process's group, else the raw socket of the course (CAP_NET_RAW).
 from __future__ import annotations
 
 from socklab.cli.tour import Tour
-from socklab.kernel import procfs
 from socklab.probe import ping
+from socklab.stack import sysctl as procfs  # read_sysctl
 
 
 def section(t: Tour) -> None:

@@ -12,9 +12,9 @@ import os
 import socket
 import tempfile
 
+import socklab as ksock  # socklab.socket, socklab.socketpair: the traced sockets
 from socklab.cli import render
 from socklab.cli.tour import Tour
-from socklab.kernel import sock as ksock
 from socklab.socktable.table import sockets
 
 COLUMNS = [

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import socket
 
+import socklab as ksock  # socklab.socket, socklab.socketpair: the traced sockets
 from socklab.cli.tour import Tour
-from socklab.kernel import procfs
-from socklab.kernel import sock as ksock
+from socklab.stack import sysctl as procfs  # read_sysctl
 
 TIMEOUT = 5.0
 

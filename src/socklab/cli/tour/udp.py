@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import socket
 
+import socklab as ksock  # socklab.socket, socklab.socketpair: the traced sockets
 from socklab.cli.tour import Tour
-from socklab.kernel import sock as ksock
 from socklab.trace import format_address
 
 TIMEOUT = 2.0

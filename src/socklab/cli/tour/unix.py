@@ -12,8 +12,8 @@ import socket
 import stat
 import tempfile
 
+import socklab as ksock  # socklab.socket, socklab.socketpair: the traced sockets
 from socklab.cli.tour import Tour
-from socklab.kernel import sock as ksock
 
 
 def section(t: Tour) -> None:
