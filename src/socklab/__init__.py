@@ -56,12 +56,14 @@ _LAZY = {
     "filter_del": "socklab.filter.rules",
     "ipsec_policies": "socklab.ipsec.read",
     "ipsec_states": "socklab.ipsec.read",
+    "Lab": "socklab.lab",
 }
 
 __all__ = [
     "BadAddress",
     "BadInput",
     "Endpoint",
+    "Lab",
     "Malformed",
     "MissingPrivilege",
     "NetworkError",

@@ -49,6 +49,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("cmd_scan", "TCP connect scan: open, closed, filtered (nmap -sT)"),
     "traceroute": ("cmd_traceroute", "the routers on the way to a host (traceroute)"),
     "sockets": ("cmd_sockets", "the socket table with owners (netstat -anp, ss)"),
+    "lab": ("cmd_lab", "small networks in namespaces, the course's exercises, checked"),
     "tour": ("cmd_tour", "walk through the course on this machine, tracing every call"),
 }
 

@@ -36,7 +36,8 @@ from socklab.errors import (
 )
 from socklab.lab.topology import Lab, Node, parse
 
-__all__ = ["check_privilege", "down", "read_state", "running", "up"]
+__all__ = ["check_privilege", "down", "lab_of_state", "load", "read_state", "running",
+           "socklab_argv", "solve", "up"]
 
 IFLA_NET_NS_FD = 28  # <linux/if_link.h>
 ROUTER_SYSCTLS = {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"}
@@ -360,3 +361,18 @@ def lab_of_state(name: str) -> Lab:
     if not isinstance(source, str):
         raise Malformed(f"lab {name}: state file holds no topology")
     return parse(source, f"{name} (state file)")
+
+
+def socklab_argv(argv: list[str]) -> list[str]:
+    """``socklab ...`` runs this socklab (the one running now, installed or not)."""
+    return [sys.executable, "-m", "socklab", *argv[1:]] if argv[:1] == ["socklab"] else argv
+
+
+def solve(lab: Lab, exercise: str) -> list[tuple[str, int, str]]:
+    """Run an exercise's solution steps in their nodes: ``(node, status, output)`` each."""
+    from socklab.kernel import labns
+
+    if exercise not in lab.exercises:
+        raise NotFound(f"lab {lab.name}: no exercise {exercise!r}")
+    return [(node, *labns.run(lab.namespace(node), socklab_argv(argv)))
+            for node, argv in lab.exercises[exercise].solution]
