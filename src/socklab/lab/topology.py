@@ -11,7 +11,7 @@ Rules:
    problem: ``lab1.toml:12: node h1: route via 10.0.9.1: ...``. tomllib gives
    the line of a syntax error; for the others the line of the key is found in
    the text (:class:`_Lines`).
-2. Names are short and plain (a lab 1 to 8 letters or digits, a node 1 to 8),
+2. Names are short and plain (a lab 1 to 12 letters or digits, a node 1 to 8),
    so that every namespace is ``sl-LAB-NODE`` (and the lab's own ``sl-LAB``,
    where the switches' bridges live) and fits the kernel's limits.
 3. Only what is checked here reaches the kernel: addresses and prefixes parsed
@@ -47,6 +47,7 @@ PREFIX = "sl-"
 MAX_NODES = 64
 MAX_FILE = 256 << 10
 _NAME = re.compile(r"^[a-z][a-z0-9]{0,7}$")
+_LAB_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 _IFNAME = re.compile(r"^[A-Za-z0-9_.\-]{1,15}$")
 _MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 _RATE = re.compile(r"^[1-9][0-9]{0,9}(bit|kbit|mbit|gbit)$")
@@ -290,8 +291,8 @@ def _lab(d: dict[str, Any]) -> Lab:
     if name is None:
         raise _Problem((), "the lab has no name (name = \"lab1\")")
     _want(name, str, ("name",), "name")
-    if not _NAME.match(name):
-        raise _Problem(("name",), f"lab name {name!r}: 1 to 8 lower-case letters or digits, "
+    if not _LAB_NAME.match(name):
+        raise _Problem(("name",), f"lab name {name!r}: 1 to 12 lower-case letters or digits, "
                        f"a letter first")
     raw_nodes = _want(d.get("nodes", {}), dict, ("nodes",), "nodes")
     if not raw_nodes:
