@@ -134,20 +134,41 @@ def pids_in(name: str, proc_root: str = "/proc") -> list[int]:
     return sorted(out)
 
 
+# the services this process started, kept so that each is waited for (and Python does
+# not warn about a child dropped while it runs)
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+KILL_WAIT_TRIES = 400  # x 5 ms: how long a killed process may take to go
+
+
 def kill(pid: int) -> None:
-    """SIGKILL a process, and reap it when it is our child."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
+    """SIGKILL a process and wait until it is gone (reaped when it is our child):
+    signal delivery is asynchronous (signal(7)), so it may run a moment after kill(2)."""
+    import time
+
+    child = _CHILDREN.pop(pid, None)
+    if child is not None:
+        child.kill()
+        child.wait()
+        return
+    try:
         os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
+    except (ProcessLookupError, PermissionError):
+        return
+    for _ in range(KILL_WAIT_TRIES):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                if f.read().rsplit(b") ", 1)[-1][:1] in (b"Z", b"X"):
+                    return  # dead; its parent reaps it
+        except OSError:
+            return
+        time.sleep(0.005)
 
 
 def alive(pid: int) -> bool:
     """False once the process (our child or not) has exited."""
-    with contextlib.suppress(ChildProcessError):
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return False
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        return child.poll() is None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -172,6 +193,7 @@ def spawn(name: str, argv: list[str], log: str = "/dev/null") -> int:
             raise NotFound(f"{argv[0]}: no such program") from None
         finally:
             os.close(out)
+    _CHILDREN[proc.pid] = proc
     return proc.pid
 
 
