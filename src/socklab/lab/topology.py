@@ -169,8 +169,10 @@ class _Lines:
                 self.at.setdefault(table, no)
             else:
                 m = re.match(r"^([A-Za-z0-9_\-.\"' ]+?)\s*=", s)
-                if m:
-                    self.at.setdefault((*table, *_split(m.group(1))), no)
+                if m:  # a dotted key names its tables too (a.b.c = 1 makes a and a.b)
+                    key = (*table, *_split(m.group(1)))
+                    for n in range(len(table) + 1, len(key) + 1):
+                        self.at.setdefault(key[:n], no)
 
     def line(self, path: tuple[object, ...]) -> int:
         for n in range(len(path), 0, -1):
@@ -222,6 +224,8 @@ def _texts(d: dict[str, Any], key: str, path: tuple[object, ...]) -> dict[str, s
 
 def _interface(text: str, path: tuple[object, ...]) -> str:
     try:
+        if "/" not in text:
+            raise ValueError(text)  # ipaddress would take it as a /32: say it
         return str(ipaddress.ip_interface(text))
     except ValueError:
         raise _Problem(path, f"address {text!r}: not an address with its prefix length "
