@@ -105,7 +105,8 @@ def containerlab(lab: Lab) -> str:
         out += [f"    {node}:", "      kind: linux", f"      image: {_q(IMAGE)}",
                 "      exec:"]
         out += [f"        - {_q(c)}" for c in cmds]
-    out.append("  links:")
+    if lab.links or lab.switches:  # containerlab wants at least one link when there are links
+        out.append("  links:")
     for link in lab.links:
         a = f"{link.a[0]}:{names[link.a]}"
         b = f"{link.b[0]}:{names[link.b]}"
