@@ -4,6 +4,12 @@
 Run as root: .venv/bin/python bench/lab.py [--runs 5]
 Targets: lab 1 up and down in under 1 s, the 20-node lab in under 3 s. Everything
 is made in namespaces named sl-LAB-*, removed by 'lab down' after each run.
+
+Mininet, when its Debian package is installed (apt-get install mininet: it runs on the
+system's /usr/bin/python3), builds the same 20 nodes side by side: hosts and routers
+as Mininet hosts, the switches as Linux bridges (no Open vSwitch, no controller), the
+whole Mininet process run inside a namespace this script makes, so that the switches
+and their ports (which Mininet puts in its own namespace) never touch the host's.
 """
 
 from __future__ import annotations
@@ -47,6 +53,48 @@ def twenty(name: str) -> str:
     return "\n".join(out) + "\n"
 
 
+MININET = """
+from mininet.net import Mininet
+from mininet.nodelib import LinuxBridge
+net = Mininet(switch=LinuxBridge, controller=None, autoSetMacs=True, build=False)
+s1, s2 = net.addSwitch("s1"), net.addSwitch("s2")
+rs = [net.addHost(f"r{i}") for i in range(4)]
+for i in range(10):
+    net.addLink(net.addHost(f"h{i}"), s1 if i < 5 else s2)
+net.addLink(rs[0], s1)
+net.addLink(rs[3], s2)
+for a, b in zip(rs, rs[1:]):
+    net.addLink(a, b)
+net.build()
+net.start()
+for r in rs:
+    r.cmd("sysctl -w net.ipv4.ip_forward=1")
+net.stop()
+"""
+
+
+def mininet(runs: int) -> float | None:
+    """Median whole-process time of Mininet building and stopping the 20 nodes, or None
+    when it is not installed."""
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import mininet.net"],
+                           capture_output=True)
+    if probe.returncode != 0:
+        return None
+    ns = f"bench-mn-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", MININET],
+                           check=True, capture_output=True, timeout=120)
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times)
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=True)
+
+
 def cycle(spec: str, name: str) -> tuple[float, float]:
     """Wall time of 'lab up SPEC' and of 'lab down NAME', each a whole process."""
     t0 = time.perf_counter()
@@ -85,6 +133,12 @@ def main() -> None:
             print(f"{label:<28} {up:>8.3f} {down:>9.3f} {total:>7.3f} "
                   f"{total / nodes * 1000:>7.1f}ms < {target:g} s "
                   f"{'ok' if total < target else 'MISSED'}")
+        mn = mininet(args.runs)
+        if mn is None:
+            print("mininet: not installed (apt-get install mininet), not measured")
+        else:
+            print(f"{'mininet, 20 nodes (lxbr)':<28} {'':>8} {'':>9} {mn:>7.3f} "
+                  f"{mn / 20 * 1000:>7.1f}ms   (one process: build, start, stop)")
     print(f"(medians of {args.runs} runs, whole processes: {SOCKLAB} lab up FILE; lab down)")
 
 
