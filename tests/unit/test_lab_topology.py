@@ -92,3 +92,15 @@ def test_bad_files_name_the_line_and_the_problem(text, line, problem):
     message = str(info.value)
     assert message.startswith(f"bad.toml:{line}: "), message
     assert problem in message, message
+
+
+def test_the_readme_example_parses():
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
+    block = re.search(r"```toml\n(name = \"demo\".*?)```", readme, re.S)
+    assert block is not None
+    lab = parse(block.group(1), "README.md")
+    assert set(lab.nodes) == {"h1", "r1", "srv"}
+    assert [c.kind for c in lab.exercises["reach"].checks] == ["ping", "port", "route", "sysctl"]
