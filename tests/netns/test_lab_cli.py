@@ -71,3 +71,17 @@ def test_exec_in_a_node_that_is_not_there():
 def test_list_names_the_shipped_labs():
     rows = json.loads(_ok("--json", "lab", "list"))
     assert [r["name"] for r in rows if r["shipped"]] == shipped.names()
+
+
+def test_the_tour_builds_lab1_and_flips_forwarding():
+    need_root()
+    need_tool("ping")
+    proc = run_cli("--json", "tour", "lab")
+    assert proc.returncode == 0, proc.stderr
+    (section,) = json.loads(proc.stdout)
+    assert section["status"] == "ok", section["reason"]
+    pings = [f["value"] for f in section["steps"]
+             if f["kind"] == "fact" and f["label"] == "ping h1 -> h2"]
+    assert [p.split(":")[0] for p in pings] == ["fail", "pass"]
+    up = next(f["value"] for f in section["steps"] if f.get("label") == "lab up")
+    assert leftovers(up.split(",")[0].removeprefix("sl-")) == []
