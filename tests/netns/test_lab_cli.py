@@ -46,6 +46,12 @@ def test_lab_commands(tmp_path):
         assert run_cli("lab", "exec", f"{name}:h1", "--", "sh", "-c", "exit 3").returncode == 3
         _ok("lab", "exec", f"{name}:r1", "--", "socklab", "sysctl", "-w",
             "net.ipv4.ip_forward=1")
+        # a shell in the node, its prompt naming it (bash -i prompts on stderr)
+        shell = run_cli("lab", "shell", f"{name}:h1",
+                        input=b"ip -br addr show dev eth0\nexit 5\n")
+        assert shell.returncode == 5, shell.stderr
+        assert b"10.0.1.10/24" in shell.stdout
+        assert f"[{name}:h1]".encode() in shell.stderr
         text = _ok("lab", "check", name)
         assert "FAIL" not in text and "all checks pass" in text
         drawn = _ok("lab", "draw", name, "--svg", str(tmp_path / "lab.svg"))

@@ -179,11 +179,14 @@ def _status(args: argparse.Namespace) -> int:
         nodes = []
         for node in lab.nodes.values():
             ns = lab.namespace(node.name)
-            links = {lk.name: lk for lk in read.links(netns=ns, source="netlink")}
             addrs: dict[str, list[str]] = {}
-            for a in read.addresses(netns=ns, source="netlink"):
-                if a.scope != "link":
-                    addrs.setdefault(a.ifname, []).append(f"{a.local}/{a.prefixlen}")
+            try:
+                links = {lk.name: lk for lk in read.links(netns=ns, source="netlink")}
+                for a in read.addresses(netns=ns, source="netlink"):
+                    if a.scope != "link":
+                        addrs.setdefault(a.ifname, []).append(f"{a.local}/{a.prefixlen}")
+            except NotFound:  # a lab whose 'up' was killed: its node was never made
+                links = {}
             nodes.append({"node": node.name, "kind": node.kind, "namespace": ns,
                           "interfaces": [{"name": d, "up": "UP" in links[d].flags
                                           if d in links else False,
