@@ -152,3 +152,38 @@ def test_without_privilege_exit_77_names_the_capabilities():
     assert proc.returncode == 77, err
     assert "CAP_NET_ADMIN" in err and "CAP_SYS_ADMIN" in err
     assert "Traceback" not in err
+
+
+def test_two_ups_of_one_lab_at_once_build_it_once(tmp_path):
+    need_root()
+    need_tool("ping")
+    name = unique_name()
+    path = tmp_path / "lab1.toml"
+    path.write_text(renamed(shipped.text("lab1"), name))
+    procs = [subprocess.Popen([*SOCKLAB, "lab", "up", str(path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for _ in range(2)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    try:
+        codes = sorted(p.returncode for p in procs)
+        assert codes == [0, 2], outs
+        loser = next(err for p, (_, err) in zip(procs, outs, strict=True) if p.returncode)
+        assert b"is up already" in loser or b"being built" in loser
+        lab = build.lab_of_state(name)
+        assert [r.passed for r in checks.run_exercise(lab, "forward")][:2] == [True, True]
+    finally:
+        run_cli("lab", "down", name)
+    assert leftovers(name) == []
+
+
+def test_a_namespace_not_the_labs_is_refused_and_left_alone():
+    need_root()
+    lab = shipped_copy("lab1")
+    foreign = lab.namespace("r1")
+    subprocess.run(["ip", "netns", "add", foreign], check=True)
+    try:
+        with pytest.raises(BadInput, match=f"namespace {foreign} exists already"):
+            build.up(lab)
+        assert foreign in knetns.named()
+        assert leftovers(lab.name) == [foreign]
+    finally:
+        subprocess.run(["ip", "netns", "del", foreign], check=True)

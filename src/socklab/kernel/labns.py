@@ -30,8 +30,9 @@ from socklab.errors import BadInput, MissingPrivilege, NetworkError, NotFound
 from socklab.kernel import files, scratch
 from socklab.kernel import netns as knetns
 
-__all__ = ["STATE_DIR", "alive", "create", "delete", "kill", "labs", "pids_in", "read_file",
-           "read_state", "remove_state", "run", "spawn", "write_file", "write_state"]
+__all__ = ["STATE_DIR", "alive", "claim_state", "create", "delete", "kill", "labs", "pids_in",
+           "read_file", "read_state", "remove_state", "run", "spawn", "write_file",
+           "write_state"]
 
 STATE_DIR = "/run/socklab/labs"
 CLONE_NEWNET = 0x40000000
@@ -236,6 +237,27 @@ def write_state(lab: str, data: bytes) -> None:
     except OSError as exc:
         files.discard(-1, tmp)
         raise NetworkError(f"write {path}", exc.errno) from exc
+
+
+def claim_state(lab: str, data: bytes) -> bool:
+    """Create the lab's state file, only if there is none (O_EXCL: of two ``lab up`` of
+    one name at once, one wins); False when it exists already."""
+    path = _state_path(lab)
+    try:
+        os.makedirs(STATE_DIR, mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise _refused(f"write {path}", exc) from exc
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    except OSError as exc:
+        raise NetworkError(f"write {path}", exc.errno) from exc
+    finally:
+        os.close(fd)
+    return True
 
 
 def read_state(lab: str) -> bytes | None:

@@ -75,12 +75,16 @@ def read_state(name: str) -> dict[str, Any] | None:
     return state
 
 
+def _state(lab: Lab, origin: str, pids: list[int], phase: str) -> bytes:
+    return json.dumps({"name": lab.name, "origin": origin, "phase": phase,
+                       "namespaces": lab.namespaces(), "pids": pids,
+                       "source": lab.source}).encode()
+
+
 def _write_state(lab: Lab, origin: str, pids: list[int], phase: str) -> None:
     from socklab.kernel import labns
 
-    state = {"name": lab.name, "origin": origin, "phase": phase,
-             "namespaces": lab.namespaces(), "pids": pids, "source": lab.source}
-    labns.write_state(lab.name, json.dumps(state).encode())
+    labns.write_state(lab.name, _state(lab, origin, pids, phase))
 
 
 def running() -> list[str]:
@@ -114,11 +118,14 @@ def up(lab: Lab, origin: str = "", force: bool = False) -> None:
         down(lab.name)
     from socklab.kernel import netns as knetns
 
+    if not labns.claim_state(lab.name, _state(lab, origin, [], "building")):
+        raise BadInput(f"lab {lab.name} is being built by another 'lab up' (state file "
+                       f"{labns.STATE_DIR}/{lab.name}.json)")
     taken = [ns for ns in lab.namespaces() if ns in knetns.named()]
     if taken:
+        labns.remove_state(lab.name)
         raise BadInput(f"lab up {lab.name}: namespace {taken[0]} exists already and is not "
                        f"this lab's (no state file): remove it or rename the lab")
-    _write_state(lab, origin, [], "building")
     try:
         pids = _build(lab)
         _write_state(lab, origin, pids, "up")
