@@ -44,6 +44,8 @@ def test_lab_commands(tmp_path):
         assert seen["r1: sysctl net.ipv4.ip_forward"]["reason"].endswith("= 0")
         # exec runs in the node and gives the command's exit status
         assert run_cli("lab", "exec", f"{name}:h1", "--", "sh", "-c", "exit 3").returncode == 3
+        killed = run_cli("lab", "exec", f"{name}:h1", "--", "sh", "-c", "kill -TERM $$")
+        assert killed.returncode == 128 + 15  # as a shell reports a signal
         _ok("lab", "exec", f"{name}:r1", "--", "socklab", "sysctl", "-w",
             "net.ipv4.ip_forward=1")
         # a shell in the node, its prompt naming it (bash -i prompts on stderr)

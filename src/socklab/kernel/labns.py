@@ -206,7 +206,9 @@ def run(name: str | None, argv: list[str], timeout: float = 30.0,
     with ctx:
         try:
             if interactive:
-                return subprocess.run(argv, env=env).returncode, ""
+                code = subprocess.run(argv, env=env).returncode
+                # killed by a signal: 128 + its number, as a shell reports it
+                return (128 - code if code < 0 else code), ""
             done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
                                   timeout=timeout, env=env)
         except FileNotFoundError:

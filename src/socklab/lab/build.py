@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import struct
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -158,10 +159,10 @@ def _veth(lab: Lab, a: tuple[str | None, str], b: tuple[str | None, str], mtu: i
     from socklab.stack import rtnl_requests as rq
 
     peer = rq.link_msg(0, name=b[1], mtu=mtu) + netlink.attr(IFLA_NET_NS_FD,
-                                                             rq._u32(fds[b[0]]))
+                                                             struct.pack("=I", fds[b[0]]))
     payload = rq.link_msg(0, name=a[1], mtu=mtu, kind="veth",
                           info_data=netlink.attr(rq.VETH_INFO_PEER, peer))
-    payload += netlink.attr(IFLA_NET_NS_FD, rq._u32(fds[a[0]]))
+    payload += netlink.attr(IFLA_NET_NS_FD, struct.pack("=I", fds[a[0]]))
     op = f"add link {a[1]} type veth peer name {b[1]}"
     change.apply(change.Change(op, f"ip link add {op[9:]}", None,
                                (rq.Request(rtnl.RTM_NEWLINK, change.NEW, payload),)),
