@@ -64,12 +64,14 @@ _LAZY = {
     "ipsec_policies": "socklab.ipsec.read",
     "ipsec_states": "socklab.ipsec.read",
     "sniff": "socklab.capture.sniffer",
+    "Lab": "socklab.lab",
 }
 
 __all__ = [
     "BadAddress",
     "BadInput",
     "Endpoint",
+    "Lab",
     "Malformed",
     "MissingPrivilege",
     "NetworkError",

@@ -122,6 +122,14 @@ def _cases() -> list[tuple[list[str], int]]:
             for cidr in ["bogus", "10.0.0.0/33", "::1/129", ""]]
     bad += [["sockets", "--pid", pid] for pid in ["abc", "-1", "1.5"]]
     bad += [["sockets", "-an", "--inet"], ["sockets", "--source", "bogus"]]
+    # labs (nothing is made: each is refused before the first namespace)
+    bad += [["lab"], ["lab", "up"], ["lab", "up", "/nonexistent/lab.toml"], ["lab", "up", "/tmp"],
+            ["lab", "up", "nosuchlab"], ["lab", "up", "\udcff"], ["lab", "down", "../x"],
+            ["lab", "down", "nosuchlab"], ["lab", "check", "nosuchlab"],
+            ["lab", "status", "nosuchlab"], ["lab", "exec", "nosuch:h1", "--", "true"],
+            ["lab", "exec", "h1"], ["lab", "shell", "nosuch:h1"], ["lab", "draw", "nosuchlab"],
+            ["lab", "export", "lab1"], ["lab", "export", "nosuchlab", "--containerlab"],
+            ["lab", "draw", "lab1", "--svg", "/nonexistent/dir/lab.svg"]]
     # the tour
     bad += [["tour", s] for s in ["9.9", "nosuchsection", "", "\udcff"]]
     return [(argv, 2) for argv in bad]

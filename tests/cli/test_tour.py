@@ -69,11 +69,11 @@ def test_every_section_runs_ok():
     proc = run_cli("--json", "tour")
     assert proc.returncode == 0, proc.stderr
     sections = json.loads(proc.stdout)
-    assert [s["name"] for s in sections] == ["stack", "change", "tcp", "udp", "unix", "sockets",
-                                             "ping"]
+    assert [s["name"] for s in sections] == ["stack", "change", "lab", "tcp", "udp", "unix",
+                                             "sockets", "ping"]
     # ping may be skipped on a machine where neither ping socket may be opened, and the
-    # change section without root (it makes a namespace)
-    assert all(s["status"] == "ok" or (s["name"] in ("ping", "change")
+    # change and lab sections without root (they make namespaces)
+    assert all(s["status"] == "ok" or (s["name"] in ("ping", "change", "lab")
                                        and s["status"] == "skipped")
                for s in sections), [(s["name"], s["reason"]) for s in sections]
     udp = next(s for s in sections if s["name"] == "udp")

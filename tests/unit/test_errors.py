@@ -62,8 +62,9 @@ def test_network_error_lists_every_attempt():
 
 def test_public_api_is_pinned():
     assert sorted(socklab.__all__) == sorted([
-        "BadAddress", "BadInput", "Endpoint", "Malformed", "MissingPrivilege", "NetworkError",
-        "NotFound", "Server", "SocketRecord", "SocklabError", "Timeout", "addresses", "aio",
+        "BadAddress", "BadInput", "Endpoint", "Lab", "Malformed", "MissingPrivilege",
+        "NetworkError", "NotFound", "Server", "SocketRecord", "SocklabError", "Timeout",
+        "addresses", "aio",
         "change", "connect", "explain_route", "filter_add", "filter_del", "filter_trace",
         "ipsec_policies", "ipsec_states", "links", "listen", "neighbours", "netns",
         "parse_endpoint", "relay", "route_get", "routes", "rules", "ruleset", "snapshot",

@@ -22,7 +22,8 @@ CLONE_NEWNET = 0x40000000
 T = TypeVar("T")
 
 
-def _unshare() -> None:
+def unshare() -> None:
+    """unshare(CLONE_NEWNET) for the calling thread (OSError as the kernel says)."""
     fn = getattr(os, "unshare", None)  # Python >= 3.12
     if fn is not None:
         fn(CLONE_NEWNET)
@@ -43,7 +44,7 @@ def run_in_new(fn: Callable[[], T]) -> T:
 
     def target() -> None:
         try:
-            _unshare()
+            unshare()
         except OSError as exc:
             if exc.errno in (errno.EPERM, errno.EACCES):
                 failure.append(MissingPrivilege("create a network namespace", "CAP_SYS_ADMIN",

@@ -138,6 +138,8 @@ SECTION_LIST = [
             "course 1.1, 1.2", "stack"),
     Section("change", "Changing the stack: ifconfig, route, arp, sysctl -w, and the diff",
             "course 1.3", "change"),
+    Section("lab", "A lab: two LANs and a router in namespaces, ip_forward off and on",
+            "course 1.2, 1.3", "lab"),
     Section("tcp", "TCP, the connected mode: server and client on loopback",
             "course 2.1.2, 2.1.4, 3.1", "tcp"),
     Section("udp", "Datagrams: UDP, and the pseudo-connected mode",
