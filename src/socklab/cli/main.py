@@ -50,6 +50,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "traceroute": ("cmd_traceroute", "the routers on the way to a host (traceroute)"),
     "sockets": ("cmd_sockets", "the socket table with owners (netstat -anp, ss)"),
     "sniff": ("cmd_sniff", "capture packets, filter them, read and write pcap (tcpdump -n)"),
+    "explain": ("cmd_explain", "a call sequence drawn with its packets and TCP states"),
     "tour": ("cmd_tour", "walk through the course on this machine, tracing every call"),
 }
 
