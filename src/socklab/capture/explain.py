@@ -204,8 +204,8 @@ def _start_capture(run: _Run, filter: str) -> _Sniffer | str:
     try:
         return _Sniffer(filter)
     except MissingPrivilege as exc:
-        why = (f"no packets shown: capturing them needs CAP_NET_RAW ({exc}); "
-               "the calls and the states are still read")
+        why = (f"no packets shown: capturing them needs {exc.capability} (a packet socket: "
+               "run as root); the calls and the states are still read")
         run.note("network", why)
         return why
 

@@ -172,8 +172,10 @@ class TcpTracker:
         out: list[Event] = []
         changes = ([(sender, self._sent(sender, tcp))] if sender is not None else []) + \
             ([(receiver, self._received(receiver, tcp))] if receiver is not None else [])
-        for end, new in changes:
-            if new is not None and new != end.state:
+        for end, path in changes:
+            for new in path:  # each step of figure 5 on its own, none skipped
+                if new == end.state:
+                    continue
                 end.state = new
                 column: Column = "client" if end is self.ends[self.client_port] else "server"
                 out.append(Event(time, column, "state", f"{end.role}: {new}", role=end.role,
@@ -181,40 +183,43 @@ class TcpTracker:
         return out
 
     @staticmethod
-    def _sent(end: _Endpoint, t: TCP) -> str | None:
-        if t.flags & RST:
-            return "CLOSED"
-        if t.flags & SYN and not t.flags & ACK and end.state == "CLOSED":
-            return "SYN-SENT"
-        if t.flags & FIN:
-            end.fin_end = (t.seq + t.payload_length + 1) & 0xFFFFFFFF
-            return {"ESTABLISHED": "FIN-WAIT-1", "CLOSE-WAIT": "LAST-ACK",
-                    "SYN-RECV": "FIN-WAIT-1"}.get(end.state)
-        return None
-
-    @staticmethod
-    def _received(end: _Endpoint, t: TCP) -> str | None:
+    def _sent(end: _Endpoint, t: TCP) -> list[str]:
+        """The states of the end that sent ``t``."""
         s = end.state
         if t.flags & RST:
-            return "LISTEN" if s == "LISTEN" else "CLOSED"
-        if s == "LISTEN" and t.flags & SYN and not t.flags & ACK:
-            return "SYN-RECV"
-        if s == "SYN-SENT" and t.flags & SYN and t.flags & ACK:
-            return "ESTABLISHED"
-        acked = bool(t.flags & ACK) and end.fin_end is not None and t.ack == end.fin_end
+            return ["LISTEN" if s == "LISTEN" else "CLOSED"]
+        if t.flags & SYN and not t.flags & ACK and s == "CLOSED":
+            return ["SYN-SENT"]
+        if t.flags & FIN and s in ("ESTABLISHED", "CLOSE-WAIT", "SYN-RECV"):
+            end.fin_end = (t.seq + t.payload_length + 1) & 0xFFFFFFFF
+            return ["LAST-ACK" if s == "CLOSE-WAIT" else "FIN-WAIT-1"]
+        return []
+
+    @staticmethod
+    def _received(end: _Endpoint, t: TCP) -> list[str]:
+        """The states of the end that received ``t`` (figure 5's "rcv" arrows)."""
+        s = end.state
+        if t.flags & RST:
+            # a listener ignores a reset; a connection being opened from LISTEN goes back
+            return [] if s == "LISTEN" else ["CLOSED"]
+        if s == "LISTEN":
+            return ["SYN-RECV"] if t.flags & SYN and not t.flags & ACK else []
+        if s == "SYN-SENT":
+            if t.flags & SYN:
+                return ["ESTABLISHED"] if t.flags & ACK else ["SYN-RECV"]
+            return []
+        path: list[str] = []
         if s == "SYN-RECV" and t.flags & ACK:
             s = "ESTABLISHED"
-        if t.flags & FIN:
-            if s == "ESTABLISHED":
-                return "CLOSE-WAIT"
-            if s == "FIN-WAIT-1":
-                return "TIME-WAIT" if acked else "CLOSING"
-            if s == "FIN-WAIT-2":
-                return "TIME-WAIT"
-        if acked:
-            return {"FIN-WAIT-1": "FIN-WAIT-2", "CLOSING": "TIME-WAIT",
-                    "LAST-ACK": "CLOSED"}.get(s, s)
-        return s
+            path.append(s)
+        acked = bool(t.flags & ACK) and end.fin_end is not None and t.ack == end.fin_end
+        if acked and s in ("FIN-WAIT-1", "CLOSING", "LAST-ACK"):
+            s = {"FIN-WAIT-1": "FIN-WAIT-2", "CLOSING": "TIME-WAIT", "LAST-ACK": "CLOSED"}[s]
+            path.append(s)
+        if t.flags & FIN and s in ("ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2"):
+            path.append({"ESTABLISHED": "CLOSE-WAIT", "FIN-WAIT-1": "CLOSING",
+                         "FIN-WAIT-2": "TIME-WAIT"}[s])
+        return path
 
 
 def merge(events: Iterable[Event]) -> list[Event]:
