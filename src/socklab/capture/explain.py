@@ -26,7 +26,7 @@ import errno as _errno
 import socket as _socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
@@ -67,12 +67,14 @@ class _Run:
 
     events: list[Event] = field(default_factory=list)
     roles: dict[int, str] = field(default_factory=dict)
-    _seen: list[TraceEvent] = field(default_factory=list)
-    _recording: bool = False
+    # the trace events of the call in progress, per thread (a call's events are
+    # emitted in the thread that makes it; --full-queue accepts in a second thread)
+    _local: threading.local = field(default_factory=threading.local)
 
     def sink(self, event: TraceEvent) -> None:
-        if self._recording:
-            self._seen.append(event)
+        seen: list[TraceEvent] | None = getattr(self._local, "seen", None)
+        if seen is not None:
+            seen.append(event)
 
     def note(self, column: Column, text: str) -> None:
         self.events.append(Event(time.time(), column, "note", text))
@@ -80,14 +82,14 @@ class _Run:
     def call(self, column: Column, fn: Callable[[], T], new_role: str | None = None,
              blocking: bool = False) -> T:
         """Run one socket call and record it (its trace events) at the time it began."""
-        self._seen.clear()
+        seen: list[TraceEvent] = []
         start = time.time()
-        self._recording = True
+        self._local.seen = seen
         try:
             return fn()
         finally:
-            self._recording = False
-            for e in self._seen:
+            self._local.seen = None
+            for e in seen:
                 self._record(column, e, start, new_role, blocking)
 
     def _record(self, column: Column, e: TraceEvent, start: float, new_role: str | None,
@@ -121,7 +123,7 @@ class _States:
     def __init__(self, run: _Run, server_port: int) -> None:
         self.run = run
         self.port = server_port
-        self.client_port: int | None = None
+        self.clients: dict[int, tuple[str, str]] = {}  # port -> (client, accepted) roles
         self.last: dict[str, str] = {}
         self.failed: str | None = None
 
@@ -144,18 +146,17 @@ class _States:
             role = None
             if r.local_port == self.port and r.state == "LISTEN":
                 role = "listening socket"
-            elif r.local_port == self.port and r.peer_port == self.client_port:
-                role = "accepted socket"
-            elif self.client_port is not None and r.local_port == self.client_port \
-                    and r.peer_port == self.port:
-                role = "client socket"
+            elif r.local_port == self.port and r.peer_port in self.clients:
+                role = self.clients[r.peer_port][1]
+            elif r.local_port in self.clients and r.peer_port == self.port:
+                role = self.clients[r.local_port][0]
             if role is not None:
                 now[role] = SS_STATES.get(r.state, r.state)
         for role in list(self.last):  # gone from the table: freed by the kernel
             now.setdefault(role, "CLOSED")
         for role, state in now.items():
             if self.last.get(role) != state:
-                column: Column = "client" if role == "client socket" else "server"
+                column: Column = "client" if role.startswith("client") else "server"
                 self.run.events.append(Event(stamp, column, "state", f"{role}: {state}",
                                              role=role, label=state, source="sock_diag"))
         self.last = {r: s for r, s in now.items() if s != "CLOSED"}
@@ -211,7 +212,7 @@ def _start_capture(run: _Run, filter: str) -> _Sniffer | str:
 
 
 def _packets(run: _Run, sniffer: _Sniffer | str, client_ports: set[int],
-             tracker: TcpTracker | None) -> str | None:
+             trackers: Sequence[TcpTracker] = ()) -> str | None:
     if isinstance(sniffer, str):
         return sniffer
     time.sleep(0.05)  # the last ACKs of a close
@@ -221,8 +222,9 @@ def _packets(run: _Run, sniffer: _Sniffer | str, client_ports: set[int],
         if e is None:
             continue
         run.events.append(e)
-        if tracker is not None and isinstance(p.transport, TCP):
-            run.events.extend(tracker.feed(p.timestamp, p.transport))
+        if isinstance(p.transport, TCP):
+            for tracker in trackers:
+                run.events.extend(tracker.feed(p.timestamp, p.transport))
     return None
 
 
@@ -244,7 +246,8 @@ def _tcp(run: _Run, variant: Variant) -> str | None:
                               "client socket")
             client.settimeout(WAIT)
             run.call("client", lambda: client.connect((HOST, port)), blocking=True)
-            states.client_port = client.getsockname()[1]
+            cport: int = client.getsockname()[1]
+            states.clients[cport] = ("client socket", "accepted socket")
             states.read()
             accepted, _ = run.call("server", listener.accept, "accepted socket", blocking=True)
             accepted.settimeout(WAIT)
@@ -266,8 +269,7 @@ def _tcp(run: _Run, variant: Variant) -> str | None:
         finally:
             run.call("server", listener.close)
         states.read()
-    tracker = TcpTracker(states.client_port or 0, port)
-    return _packets(run, sniffer, {states.client_port or 0}, tracker)
+    return _packets(run, sniffer, {cport}, [TcpTracker(cport, port)])
 
 
 def _tcp_closed(run: _Run) -> str | None:
@@ -326,7 +328,7 @@ def _udp(run: _Run, variant: Variant) -> str | None:
         finally:
             run.call("client", client.close)
             run.call("server", server.close)
-    return _packets(run, sniffer, {cport}, None)
+    return _packets(run, sniffer, {cport})
 
 
 def _udp_closed(run: _Run) -> str | None:
@@ -357,7 +359,7 @@ def _udp_closed(run: _Run) -> str | None:
         finally:
             run.call("client", plain.close)
             run.call("client", pseudo.close)
-    return _packets(run, sniffer, ports, None)
+    return _packets(run, sniffer, ports)
 
 
 def _unix(run: _Run, variant: Variant) -> str | None:
@@ -412,7 +414,7 @@ def _ping(run: _Run, variant: Variant) -> str | None:
                     break
         finally:
             run.call("client", s.close)
-    return _packets(run, sniffer, set(), None)
+    return _packets(run, sniffer, set())
 
 
 _RUNNERS: dict[str, Callable[[_Run, Variant], str | None]] = {
