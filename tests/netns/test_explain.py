@@ -181,9 +181,29 @@ def test_svg_draws_an_arrow_per_packet(tmp_path):
 
 
 @pytest.mark.parametrize("args", [["unix", "--closed-port"], ["udp", "--server-closes-first"],
-                                  ["sctp"]])
+                                  ["udp", "--full-queue"], ["sctp"]])
 def test_bad_input_is_one_line_and_exit_2(args):
     proc = run_cli("explain", *args)
     assert proc.returncode == 2
     err = proc.stderr.decode()
     assert err.startswith("socklab: error: ") and err.count("\n") == 1, err
+
+
+def test_a_full_accept_queue_drops_the_syn_until_accept_makes_room():
+    events = explain("tcp", "--full-queue")["events"]
+    second = [i for i, e in enumerate(events) if e["kind"] == "packet"
+              and e["label"] in ("SYN", "SYN-ACK") and e["direction"] is not None]
+    labels = [events[i]["label"] for i in second]
+    # the first client's handshake, then the second's SYN twice (dropped, retransmitted)
+    assert labels == ["SYN", "SYN-ACK", "SYN", "SYN", "SYN-ACK"]
+    first_accept = index(events, kind="return", role="listening socket")
+    assert second[2] < first_accept < second[3]
+    connected = [i for i, e in enumerate(events)
+                 if e["kind"] == "return" and e["text"] == "connect = ok"]
+    assert len(connected) == 2 and connected[1] > second[4]
+    for n in (1, 2):
+        assert valid_transitions(states(events, f"client socket {n}")) == []
+        assert valid_transitions(states(events, f"accepted socket {n}"), start="LISTEN") == []
+    # the dropped SYN left the server's side untouched: SYN-RECV only with its SYN-ACK
+    syn_recv = index(events, kind="state", role="accepted socket 2", label="SYN-RECV")
+    assert syn_recv > second[3]

@@ -134,3 +134,16 @@ def test_svg_is_xml_with_an_arrow_per_packet():
     arrows = [e for e in root.iter(f"{ns}line") if e.get("marker-end")]
     assert len(arrows) == 2
     assert "connect(<fd> & co)" in [t.text for t in root.iter(f"{ns}text")]
+
+
+def test_a_syn_nobody_answers_leaves_the_listener_alone():
+    """A full accept queue drops the SYN: no SYN-ACK, no SYN-RECV (figure 5: rcv SYN,
+    snd SYN,ACK)."""
+    events = feed(TcpTracker(C, S), [tcp(C, S, SYN, 100), tcp(C, S, SYN, 100)])
+    assert states_of(events, "client socket") == ["SYN-SENT"]
+    assert states_of(events, "accepted socket") == []
+
+
+def test_another_connection_to_the_same_port_is_not_ours():
+    events = feed(TcpTracker(C, S), [tcp(C + 1, S, SYN, 100), tcp(S, C + 1, SYN | ACK, 5, 101)])
+    assert events == []

@@ -39,7 +39,7 @@ from socklab.trace import TraceEvent, tracing
 __all__ = ["KINDS", "Explained", "Variant", "explain"]
 
 KINDS = ("tcp", "udp", "unix", "ping")
-Variant = Literal["normal", "server-closes-first", "closed-port"]
+Variant = Literal["normal", "server-closes-first", "closed-port", "full-queue"]
 T = TypeVar("T")
 HOST = "127.0.0.1"
 WAIT = 1.0  # rule 4
@@ -216,7 +216,7 @@ def _packets(run: _Run, sniffer: _Sniffer | str, client_ports: set[int],
     if isinstance(sniffer, str):
         return sniffer
     time.sleep(0.05)  # the last ACKs of a close
-    isn: dict[int, int] = {}
+    isn: dict[tuple[int, int], int] = {}
     for p in sniffer.stop():
         e = packet_event(p, client_ports, isn)
         if e is None:
@@ -231,6 +231,8 @@ def _packets(run: _Run, sniffer: _Sniffer | str, client_ports: set[int],
 def _tcp(run: _Run, variant: Variant) -> str | None:
     if variant == "closed-port":
         return _tcp_closed(run)
+    if variant == "full-queue":
+        return _tcp_full_queue(run)
     port = _free_port(_socket.SOCK_STREAM)
     states = _States(run, port)
     sniffer = _start_capture(run, f"tcp port {port}")
@@ -272,6 +274,71 @@ def _tcp(run: _Run, variant: Variant) -> str | None:
     return _packets(run, sniffer, {cport}, [TcpTracker(cport, port)])
 
 
+def _tcp_full_queue(run: _Run) -> str | None:
+    """listen(0): the accept queue holds one connection (Linux counts it full when it
+    holds more than the backlog, sk_acceptq_is_full); the second client's SYN is
+    dropped until accept() makes room, then its retransmission (one second later,
+    RFC 6298's initial RTO) is answered."""
+    port = _free_port(_socket.SOCK_STREAM)
+    states = _States(run, port)
+    sniffer = _start_capture(run, f"tcp port {port}")
+    opened: list[_socket.socket] = []
+    helper: threading.Thread | None = None
+    with tracing(run.sink):
+        listener = run.call("server", lambda: sock.socket(_socket.AF_INET, _socket.SOCK_STREAM),
+                            "listening socket")
+        try:
+            run.call("server", lambda: listener.bind((HOST, port)))
+            run.call("server", lambda: listener.listen(0))
+            states.read()
+            ports: list[int] = []
+            for n in (1, 2):
+                client = run.call("client",
+                                  lambda: sock.socket(_socket.AF_INET, _socket.SOCK_STREAM),
+                                  f"client socket {n}")
+                opened.append(client)
+                client.settimeout(3 * WAIT)
+                # the port before connect: sock_diag tells the sockets apart by it
+                client.bind((HOST, 0))
+                ports.append(client.getsockname()[1])
+                states.clients[ports[-1]] = (f"client socket {n}", f"accepted socket {n}")
+            first, second = opened
+            run.call("client", lambda: first.connect((HOST, port)), blocking=True)
+            states.read()
+            run.note("server", "the accept queue is full: listen(0) holds one connection")
+
+            def make_room() -> None:
+                time.sleep(0.3)  # the second SYN is sent and dropped meanwhile
+                states.read()
+                accepted, _ = run.call("server", listener.accept, "accepted socket 1",
+                                       blocking=True)
+                opened.append(accepted)
+
+            helper = threading.Thread(target=make_room, name="explain-accept")
+            helper.start()
+            run.call("client", lambda: second.connect((HOST, port)), blocking=True)
+            helper.join()
+            helper = None
+            states.read()
+            accepted2, _ = run.call("server", listener.accept, "accepted socket 2",
+                                    blocking=True)
+            opened.append(accepted2)
+            for s in opened:
+                run.call("client" if s in (first, second) else "server", s.close)
+            states.read()
+        finally:
+            if helper is not None:
+                helper.join()
+            for s in opened:
+                s.close()
+            run.call("server", listener.close)
+        states.read()
+    trackers = [TcpTracker(p, port, server_role=f"accepted socket {n}",
+                           client_role=f"client socket {n}")
+                for n, p in enumerate(ports, 1)]
+    return _packets(run, sniffer, set(ports), trackers)
+
+
 def _tcp_closed(run: _Run) -> str | None:
     port = _free_port(_socket.SOCK_STREAM)
     run.note("server", f"no socket on port {port}: the kernel answers for it")
@@ -295,7 +362,7 @@ def _tcp_closed(run: _Run) -> str | None:
                     and p.transport.dst_port == port), None)
         cport = syn.src_port if isinstance(syn, TCP) else 0
         tracker = TcpTracker(cport, port, server_role=None)
-        isn: dict[int, int] = {}
+        isn: dict[tuple[int, int], int] = {}
         for p in packets:
             e = packet_event(p, {cport}, isn)
             if e is not None:
@@ -439,6 +506,8 @@ def explain(kind: str, variant: Variant = "normal", *, host: bool = False) -> Ex
         raise BadInput("--server-closes-first: only for tcp")
     if variant == "closed-port" and kind not in ("tcp", "udp"):
         raise BadInput("--closed-port: only for tcp and udp")
+    if variant == "full-queue" and kind != "tcp":
+        raise BadInput("--full-queue: only for tcp")
     runner = _RUNNERS[kind]
 
     def go(where: str) -> Explained:

@@ -100,11 +100,12 @@ def _ports(src: int, dst: int, way: str) -> str:
 
 
 def packet_event(p: Packet, client_ports: Iterable[int] = (),
-                 isn: dict[int, int] | None = None) -> Event | None:
+                 isn: dict[tuple[int, int], int] | None = None) -> Event | None:
     """The network column's event for a captured packet (None for what is not IP).
 
-    ``client_ports``: the client's ports, to tell ``->`` from ``<-``. ``isn``: each
-    port's initial sequence number, filled from the SYNs seen, so that seq and ack
+    ``client_ports``: the client's ports, to tell ``->`` from ``<-``. ``isn``: the
+    initial sequence number of each direction (source port, destination port),
+    filled from the SYNs seen, so that seq and ack
     are shown relative to it (as tcpdump does); None shows them absolute."""
     clients = set(client_ports)
     net, tr = p.network, p.transport
@@ -116,9 +117,9 @@ def packet_event(p: Packet, client_ports: Iterable[int] = (),
         seq, ack = tr.seq, tr.ack
         if isn is not None:
             if tr.flags & SYN:
-                isn[tr.src_port] = tr.seq
-            seq = (seq - isn.get(tr.src_port, 0)) & 0xFFFFFFFF
-            ack = (ack - isn.get(tr.dst_port, 0)) & 0xFFFFFFFF
+                isn[tr.src_port, tr.dst_port] = tr.seq
+            seq = (seq - isn.get((tr.src_port, tr.dst_port), 0)) & 0xFFFFFFFF
+            ack = (ack - isn.get((tr.dst_port, tr.src_port), 0)) & 0xFFFFFFFF
         data = f" {tr.payload_length} bytes" if tr.payload_length else ""
         text = (f"{label}{data}  {_ports(tr.src_port, tr.dst_port, way)}  "
                 f"seq {seq}" + (f" ack {ack}" if tr.flags & ACK else ""))
@@ -158,16 +159,19 @@ class TcpTracker:
     client_port: int
     server_port: int
     server_role: str | None = "accepted socket"  # None: no socket on the server's port
+    client_role: str = "client socket"
     ends: dict[int, _Endpoint] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.ends = {self.client_port: _Endpoint("client socket", "CLOSED")}
+        self.ends = {self.client_port: _Endpoint(self.client_role, "CLOSED")}
         if self.server_role is not None:
             # born from the listening socket: its first state is the listener's (figure 5)
             self.ends[self.server_port] = _Endpoint(self.server_role, "LISTEN")
 
     def feed(self, time: float, tcp: TCP) -> list[Event]:
         """The state events this packet causes (sender's change first)."""
+        if {tcp.src_port, tcp.dst_port} != {self.client_port, self.server_port}:
+            return []  # another connection to the same server port
         sender, receiver = self.ends.get(tcp.src_port), self.ends.get(tcp.dst_port)
         out: list[Event] = []
         changes = ([(sender, self._sent(sender, tcp))] if sender is not None else []) + \
@@ -190,6 +194,10 @@ class TcpTracker:
             return ["LISTEN" if s == "LISTEN" else "CLOSED"]
         if t.flags & SYN and not t.flags & ACK and s == "CLOSED":
             return ["SYN-SENT"]
+        if t.flags & SYN and t.flags & ACK and s == "LISTEN":
+            # figure 5's "rcv SYN, snd SYN,ACK": the answer shows the SYN was taken (a
+            # listener whose accept queue is full drops it, and sends nothing)
+            return ["SYN-RECV"]
         if t.flags & FIN and s in ("ESTABLISHED", "CLOSE-WAIT", "SYN-RECV"):
             end.fin_end = (t.seq + t.payload_length + 1) & 0xFFFFFFFF
             return ["LAST-ACK" if s == "CLOSE-WAIT" else "FIN-WAIT-1"]
@@ -203,7 +211,7 @@ class TcpTracker:
             # a listener ignores a reset; a connection being opened from LISTEN goes back
             return [] if s == "LISTEN" else ["CLOSED"]
         if s == "LISTEN":
-            return ["SYN-RECV"] if t.flags & SYN and not t.flags & ACK else []
+            return []  # a SYN taken is told by the SYN-ACK sent (see _sent)
         if s == "SYN-SENT":
             if t.flags & SYN:
                 return ["ESTABLISHED"] if t.flags & ACK else ["SYN-RECV"]

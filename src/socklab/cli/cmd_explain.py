@@ -15,6 +15,7 @@ examples:
   socklab explain tcp
   socklab explain tcp --server-closes-first
   socklab explain tcp --closed-port
+  socklab explain tcp --full-queue
   socklab explain udp --closed-port
   socklab explain ping --svg /tmp/ping.svg
   socklab --json explain unix
@@ -38,6 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--closed-port", action="store_true",
                    help="tcp: connect to a closed port (RST, ECONNREFUSED); udp: send to "
                         "one (ICMP port unreachable)")
+    g.add_argument("--full-queue", action="store_true",
+                   help="tcp: listen(0) and two clients: the second SYN waits for accept()")
     p.add_argument("--host", action="store_true",
                    help="run on this machine's loopback, not in a namespace of its own")
     p.add_argument("--svg", metavar="FILE", help="also draw the diagram as an SVG picture")
@@ -49,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from socklab.cli.render import terminal_columns
 
     variant: Variant = ("server-closes-first" if args.server_closes_first
-                        else "closed-port" if args.closed_port else "normal")
+                        else "closed-port" if args.closed_port
+                        else "full-queue" if args.full_queue else "normal")
     result = explain(args.kind, variant, host=args.host)
     title = f"socklab explain {args.kind}" + ("" if variant == "normal" else f" --{variant}")
     if args.svg:
