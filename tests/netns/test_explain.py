@@ -8,6 +8,7 @@ tcpdump captures the same loopback at the same time.
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -175,6 +176,9 @@ def test_svg_draws_an_arrow_per_packet(tmp_path):
     proc = run_cli("--json", "explain", "tcp", "--svg", str(path))
     assert proc.returncode == 0, proc.stderr.decode()
     events = json.loads(proc.stdout)["events"]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask  # as open(2) would have made it
     root = ET.parse(path).getroot()
     arrows = [e for e in root.iter("{http://www.w3.org/2000/svg}line") if e.get("marker-end")]
     assert len(arrows) == len(packets(events)) >= 10

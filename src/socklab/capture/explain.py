@@ -498,7 +498,9 @@ def explain(kind: str, variant: Variant = "normal", *, host: bool = False) -> Ex
     """Run sequence ``kind`` (tcp, udp, unix, ping) and return its merged events.
 
     ``variant``: ``server-closes-first`` (tcp), ``closed-port`` (tcp: RST and
-    ECONNREFUSED; udp: ICMP port unreachable). Raises BadInput (kind, variant).
+    ECONNREFUSED; udp: ICMP port unreachable), ``full-queue`` (tcp: listen(0) and
+    two clients). Raises BadInput (kind, variant); MissingPrivilege for ping
+    without an ICMP socket (CAP_NET_RAW, or a group in ping_group_range).
     """
     if kind not in _RUNNERS:
         raise BadInput(f"{kind!r}: expected one of {', '.join(KINDS)}")

@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise from_oserror(exc, f"write {args.svg}") from exc
         try:
+            files.usual_mode(fd)  # as any file the user names: 0666 less the umask
             files.write_all(fd, svg(result.events, title).encode())
             files.commit(fd, tmp, args.svg)
         except OSError as exc:
