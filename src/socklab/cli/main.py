@@ -51,6 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sockets": ("cmd_sockets", "the socket table with owners (netstat -anp, ss)"),
     "sniff": ("cmd_sniff", "capture packets, filter them, read and write pcap (tcpdump -n)"),
     "lab": ("cmd_lab", "small networks in namespaces, the course's exercises, checked"),
+    "explain": ("cmd_explain", "a call sequence drawn with its packets and TCP states"),
     "tour": ("cmd_tour", "walk through the course on this machine, tracing every call"),
 }
 
