@@ -154,11 +154,11 @@ FIELD = st.one_of(st.text("0123456789abcdefx-", min_size=1, max_size=34),
 
 @given(st.lists(st.lists(FIELD, min_size=9, max_size=11).map(" ".join), max_size=5))
 def test_ipv6_route_refs_skip_what_they_cannot_read(lines):
-    from socklab.stack import procnet
+    from socklab.stack import nettools
 
     good = "fe800000000000000000000000000000 40 00000000000000000000000000000000 00 " \
            "00000000000000000000000000000000 00000100 00000003 00000000 00000001 eth0"
-    refs = procnet.parse_ipv6_route_refs("\n".join([*lines, good]))
+    refs = nettools.parse_ipv6_route_refs("\n".join([*lines, good]))
     assert refs[("fe80::/64", "::", 256, "eth0")][-1] == 3
 
 

@@ -26,8 +26,8 @@ from socklab.errors import BadAddress, Malformed, SocklabError
 from socklab.kernel import netlink
 from socklab.probe import icmp
 from socklab.socktable import diag
-from socklab.socktable import procnet as sock_procnet
-from socklab.stack import procnet as stack_procnet
+from socklab.socktable import procsockets as sock_procfiles
+from socklab.stack import nettools as stack_nettools
 from socklab.stack import rtnl
 from socklab.talk.endpoint import parse_endpoint
 
@@ -319,11 +319,11 @@ def test_proc_route_values_over_32_bits():
     text = ("Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n"
             "eth0\t1000000000\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n")
     with pytest.raises(Malformed, match="/proc/net/route line 2: '1000000000' is not"):
-        stack_procnet.parse_route(text)
+        stack_nettools.parse_route(text)
     big_metric = ("Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n"
                   "eth0\t0000000A\t00000000\t0001\t0\t0\t-1\t00FFFFFF\t0\t0\t0\n")
     # the u32 metric printed with %d, as fib_route_seq_show() does
-    assert stack_procnet.parse_route(big_metric)[0].metric == 0xFFFFFFFF
+    assert stack_nettools.parse_route(big_metric)[0].metric == 0xFFFFFFFF
 
 
 def test_proc_socket_table_leaves_a_bad_line_out():
@@ -331,10 +331,10 @@ def test_proc_socket_table_leaves_a_bad_line_out():
             "     0        0 4242 1 0000000000000000 100 0 0 10 0")
     text = "header\n" + good + "\n" + good.replace("0100007F", "0100007G") + "\n" + good + "\n"
     left_out: list[Malformed] = []
-    assert len(list(sock_procnet.parse_inet(text, "tcp", left_out.append))) == 2
+    assert len(list(sock_procfiles.parse_inet(text, "tcp", left_out.append))) == 2
     assert len(left_out) == 1 and "/proc/net/tcp line 3" in str(left_out[0])
     with pytest.raises(Malformed, match="line 3"):
-        list(sock_procnet.parse_inet(text, "tcp"))
+        list(sock_procfiles.parse_inet(text, "tcp"))
 
 
 def test_the_socket_table_counts_what_it_left_out():
@@ -384,17 +384,17 @@ PROC_SAMPLES = {
 
 # parser name -> (the parser, the name of its sample above)
 PARSERS: dict[str, tuple[Callable[[str], object], str]] = {
-    "tcp": (lambda t: list(sock_procnet.parse_inet(t, "tcp")), "tcp"),
-    "raw6": (lambda t: list(sock_procnet.parse_inet(t, "raw")), "tcp6"),
-    "unix": (lambda t: list(sock_procnet.parse_unix(t)), "unix"),
-    "packet": (lambda t: list(sock_procnet.parse_packet(t)), "packet"),
-    "netlink": (lambda t: list(sock_procnet.parse_netlink(t)), "netlink"),
-    "route": (stack_procnet.parse_route, "route"),
-    "ipv6_route": (stack_procnet.parse_ipv6_route, "ipv6_route"),
-    "arp": (stack_procnet.parse_arp, "arp"),
-    "dev": (stack_procnet.parse_dev, "dev"),
-    "dev_names": (stack_procnet.parse_dev_names, "dev"),
-    "if_inet6": (stack_procnet.parse_if_inet6, "if_inet6"),
+    "tcp": (lambda t: list(sock_procfiles.parse_inet(t, "tcp")), "tcp"),
+    "raw6": (lambda t: list(sock_procfiles.parse_inet(t, "raw")), "tcp6"),
+    "unix": (lambda t: list(sock_procfiles.parse_unix(t)), "unix"),
+    "packet": (lambda t: list(sock_procfiles.parse_packet(t)), "packet"),
+    "netlink": (lambda t: list(sock_procfiles.parse_netlink(t)), "netlink"),
+    "route": (stack_nettools.parse_route, "route"),
+    "ipv6_route": (stack_nettools.parse_ipv6_route, "ipv6_route"),
+    "arp": (stack_nettools.parse_arp, "arp"),
+    "dev": (stack_nettools.parse_dev, "dev"),
+    "dev_names": (stack_nettools.parse_dev_names, "dev"),
+    "if_inet6": (stack_nettools.parse_if_inet6, "if_inet6"),
 }
 
 
@@ -428,20 +428,20 @@ def test_proc_lines_raise_only_ours(name, data):
 @given(st.text(max_size=40))
 def test_hex_address_raises_only_ours(text):
     with contextlib.suppress(Malformed):
-        sock_procnet.hex_address(text)
+        sock_procfiles.hex_address(text)
 
 
 @given(st.text(max_size=20), st.text(max_size=40))
 def test_ipv4_address_raises_only_ours(label, netmask):
     with contextlib.suppress(Malformed):
-        stack_procnet.ipv4_address(label, 1, "10.0.0.1", netmask, None)
+        stack_nettools.ipv4_address(label, 1, "10.0.0.1", netmask, None)
 
 
 @given(st.text(max_size=20), st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1),
        st.integers(0, 2**31), st.integers(0, 0xFFFF), st.binary(max_size=32),
        st.integers(0, 2**31))
 def test_link_from_ioctls_never_fails(name, index, flags, mtu, hw_type, hw, txqlen):
-    stack_procnet.link(name, (index, flags, mtu, hw_type, hw, txqlen), stack_procnet.LinkStats())
+    stack_nettools.link(name, (index, flags, mtu, hw_type, hw, txqlen), stack_nettools.LinkStats())
 
 
 @given(st.text(max_size=60))

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 from socklab.errors import BadInput, Malformed, NetworkError, SocklabError, from_oserror
 from socklab.kernel import netlink, netns, procfs
-from socklab.socktable import diag, procnet
+from socklab.socktable import diag, procsockets
 from socklab.socktable.filters import Query, build_query
 from socklab.socktable.model import Process, Row, SocketRecord, row_of
 
@@ -118,12 +118,12 @@ def _chunks(decode: Callable[[memoryview, int, int], SocketRecord], bad: list[Ma
 
 def _parse_proc(procname: str, text: str, bad: list[Malformed]) -> Iterator[SocketRecord]:
     if procname == "unix":
-        return procnet.parse_unix(text, bad.append)
+        return procsockets.parse_unix(text, bad.append)
     if procname == "packet":
-        return procnet.parse_packet(text, bad.append)
+        return procsockets.parse_packet(text, bad.append)
     if procname == "netlink":
-        return procnet.parse_netlink(text, bad.append)
-    return procnet.parse_inet(text, procname.rstrip("6"), bad.append, procname)
+        return procsockets.parse_netlink(text, bad.append)
+    return procsockets.parse_inet(text, procname.rstrip("6"), bad.append, procname)
 
 
 def _one_namespace(q: Query, extended: bool, source: str,

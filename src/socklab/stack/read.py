@@ -26,7 +26,7 @@ from socklab.errors import (
 from socklab.kernel import ifioctl, netlink, procfs
 from socklab.kernel import netns as knetns
 from socklab.kernel import sock as ksock
-from socklab.stack import procnet, route_runs, rtnl
+from socklab.stack import nettools, route_runs, rtnl
 from socklab.stack.model import Address, Link, Neighbour, Route, RouteLookup, Rule
 
 __all__ = ["addresses", "explain_route", "links", "neighbours", "route_get", "routes", "rules"]
@@ -63,7 +63,7 @@ SOURCES = ("auto", "netlink", "proc")
 
 def _links_proc(netns: str | None) -> list[Link]:
     with _enter(netns):
-        counters = procnet.parse_dev(procfs.read_net("dev") or "")
+        counters = nettools.parse_dev(procfs.read_net("dev") or "")
         with ksock.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             infos = {}
             for name in counters:
@@ -71,7 +71,7 @@ def _links_proc(netns: str | None) -> list[Link]:
                     infos[name] = ifioctl.link_info(sock, name)
                 except OSError:  # gone since /proc/net/dev was read
                     continue
-    found = [procnet.link(name, info, counters[name]) for name, info in infos.items()]
+    found = [nettools.link(name, info, counters[name]) for name, info in infos.items()]
     return sorted(found, key=lambda link: link.ifindex)
 
 
@@ -79,14 +79,14 @@ def _addresses_proc(netns: str | None, fam: int) -> tuple[set[str], list[Address
     """The interface names and the addresses, from /proc/net and the ifconfig ioctls."""
     found: list[Address] = []
     with _enter(netns):
-        devices = set(procnet.parse_dev_names(procfs.read_net("dev") or ""))
+        devices = set(nettools.parse_dev_names(procfs.read_net("dev") or ""))
         if fam != socket.AF_INET6:
             with ksock.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
                 for label, addr, mask, brd in ifioctl.ipv4_addresses(sock):
                     index = ifioctl.ifindex(sock, label.split(":", 1)[0])
-                    found.append(procnet.ipv4_address(label, index, addr, mask, brd))
+                    found.append(nettools.ipv4_address(label, index, addr, mask, brd))
         if fam != socket.AF_INET:
-            found += procnet.parse_if_inet6(procfs.read_net("if_inet6") or "")
+            found += nettools.parse_if_inet6(procfs.read_net("if_inet6") or "")
     return devices, found
 
 
@@ -238,8 +238,8 @@ def _routes(table: str | None, family: str | None, netns: str | None, source: st
         with _enter(netns):
             v4 = procfs.read_net("route") if fam != socket.AF_INET6 else None
             v6 = procfs.read_net("ipv6_route") if fam != socket.AF_INET else None
-        found = (procnet.parse_route(v4) if v4 else []) + \
-            (procnet.parse_ipv6_route(v6) if v6 else [])
+        found = (nettools.parse_route(v4) if v4 else []) + \
+            (nettools.parse_ipv6_route(v6) if v6 else [])
         found = [r for r in found if wanted is None or r.table == wanted]
         return iter(list(map(route_runs.route_row, found)) if as_rows else found)
     return _route_dump(nl, fam, wanted, _table_number(wanted, tables), tables, as_rows)
@@ -302,12 +302,12 @@ def table_ids(tables: dict[int, str] | None = None) -> dict[str, int]:
     return {name: number for number, name in named.items()}
 
 
-def ipv6_route_refs(netns: str | None = None) -> dict[procnet.RouteRefKey, list[int]]:
+def ipv6_route_refs(netns: str | None = None) -> dict[nettools.RouteRefKey, list[int]]:
     """The reference count of each IPv6 route, from /proc/net/ipv6_route (empty when the
     file cannot be read): ``(dst/len, next hop, metric, dev) -> counts, in the file's order``."""
     with _enter(netns):
         text = procfs.read_net("ipv6_route")
-    return procnet.parse_ipv6_route_refs(text) if text else {}
+    return nettools.parse_ipv6_route_refs(text) if text else {}
 
 
 def rules(family: str | None = None, *, netns: str | None = None) -> list[Rule]:
@@ -338,8 +338,8 @@ def neighbours(dev: str | None = None, family: str | None = None, *, all_states:
     if nl is None:
         with _enter(netns):
             text = procfs.read_net("arp") if fam != socket.AF_INET6 else None
-            devices = set(procnet.parse_dev_names(procfs.read_net("dev") or ""))
-        found = procnet.parse_arp(text) if text else []
+            devices = set(nettools.parse_dev_names(procfs.read_net("dev") or ""))
+        found = nettools.parse_arp(text) if text else []
     else:
         with nl:
             names = _ifnames(nl)

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from socklab.errors import BadInput, from_oserror
-from socklab.kernel import proc
+from socklab.kernel import programs
 from socklab.kernel import sock as ksock
 from socklab.talk import pump
 from socklab.talk.admission import Address, Admission, Log, accept_admitted
@@ -60,7 +60,7 @@ def check(argv: Sequence[str]) -> None:
     """BadInput for an empty command, NotFound for a program not on PATH (rule 1)."""
     if not argv:
         raise BadInput("exec: give a program")
-    proc.check_program(list(argv))
+    programs.check_program(list(argv))
 
 
 def spawn_on_pair(argv: Sequence[str]) -> tuple[socket.socket, Child]:
@@ -69,7 +69,7 @@ def spawn_on_pair(argv: Sequence[str]) -> tuple[socket.socket, Child]:
     operation, as :func:`serve_exec` and the relay do)."""
     mine, theirs = ksock.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        child = proc.spawn(list(argv), theirs.fileno())
+        child = programs.spawn(list(argv), theirs.fileno())
     except BaseException:
         mine.close()
         raise
@@ -96,7 +96,7 @@ def serve_exec(listener: socket.socket, argv: Sequence[str], *,
         log(f"connection from {format_address(addr)}: running {argv[0]}")
         if tls is None:
             try:
-                children.append(proc.spawn(list(argv), sock.fileno()))
+                children.append(programs.spawn(list(argv), sock.fileno()))
             except OSError as exc:  # that client alone is turned away
                 log(f"closed {format_address(addr)}: cannot run {argv[0]}: "
                     f"{exc.strerror or exc}")

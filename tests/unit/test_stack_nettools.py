@@ -3,7 +3,7 @@
 import pytest
 
 from socklab.errors import NetworkError
-from socklab.stack import procnet, read
+from socklab.stack import nettools, read
 
 ROUTE = """Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
 eth0\t00000000\t0102000A\t0003\t0\t0\t100\t00000000\t0\t0\t0
@@ -37,7 +37,7 @@ ARP = """IP address       HW type     Flags       HW address            Mask    
 
 def test_ipv4_routes_as_route_n_reads_them():
     got = [(r.dst, r.dst_len, r.gateway, r.dev, r.metric, r.type, r.scope)
-           for r in procnet.parse_route(ROUTE)]
+           for r in nettools.parse_route(ROUTE)]
     assert got == [("default", 0, "10.0.2.1", "eth0", 100, "unicast", "global"),
                    ("10.0.0.0/16", 16, None, "eth0", 0, "unicast", "link"),
                    ("10.0.0.5", 32, "10.0.2.1", "eth0", 0, "unicast", "global"),
@@ -46,7 +46,7 @@ def test_ipv4_routes_as_route_n_reads_them():
 
 def test_ipv6_routes_with_their_table_guessed_and_the_null_entry_left_out():
     got = [(r.dst, r.gateway, r.table, r.type, r.metric) for r in
-           procnet.parse_ipv6_route(IPV6)]
+           nettools.parse_ipv6_route(IPV6)]
     assert got == [("2001:db8::/32", None, "main", "unicast", 256),
                    ("default", "2001:db8::fe", "main", "unicast", 1024),
                    ("2001:db8::1", None, "local", "local", 0),
@@ -54,7 +54,7 @@ def test_ipv6_routes_with_their_table_guessed_and_the_null_entry_left_out():
 
 
 def test_arp_states_from_the_flags():
-    got = [(n.dst, n.lladdr, n.state) for n in procnet.parse_arp(ARP)]
+    got = [(n.dst, n.lladdr, n.state) for n in nettools.parse_arp(ARP)]
     assert got == [("10.0.2.1", "52:54:00:12:35:02", ("COMPLETE",)),
                    ("10.0.2.9", "02:00:00:00:00:09", ("PERMANENT",)),
                    ("10.0.2.7", None, ("INCOMPLETE",))]
@@ -63,14 +63,14 @@ def test_arp_states_from_the_flags():
 def test_dev_counters():
     text = ("Inter-|   Receive\n face |bytes\n"
             "  eth0: 100 2 0 1 0 0 0 3 200 4 0 0 0 5 0 0\n")
-    stats = procnet.parse_dev(text)["eth0"]
+    stats = nettools.parse_dev(text)["eth0"]
     assert (stats.rx_bytes, stats.rx_packets, stats.rx_dropped, stats.multicast) == (100, 2, 1, 3)
     assert (stats.tx_bytes, stats.tx_packets, stats.collisions) == (200, 4, 5)
 
 
 def test_dev_names():
     text = "Inter-|   Receive\n face |bytes\n    lo: 1 2 3\n  eth0: 4 5 6\n"
-    assert procnet.parse_dev_names(text) == ["lo", "eth0"]
+    assert nettools.parse_dev_names(text) == ["lo", "eth0"]
 
 
 def test_auto_falls_back_to_proc_when_rtnetlink_cannot_be_opened(monkeypatch):
