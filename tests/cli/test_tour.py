@@ -1,6 +1,8 @@
 """The tour on this machine: the traced TCP sequence and the kernel's ephemeral port."""
 
 import json
+import os
+import re
 
 from helpers import run_cli
 
@@ -40,7 +42,9 @@ def test_tour_json_has_every_step():
 def test_trace_shows_every_call_of_the_tour():
     proc = run_cli("--trace", "tour")
     assert proc.returncode == 0
-    tour_calls = [line.strip()[2:] for line in proc.stdout.decode().splitlines()
+    # the tour labels each fd with its role, fd 5 (accepted); --trace shows bare numbers
+    tour_calls = [re.sub(r"(fd \d+) \([^()]*\)", r"\1", line.strip()[2:])
+                  for line in proc.stdout.decode().splitlines()
                   if line.strip().startswith("> ")]
     traced = proc.stderr.decode().splitlines()
     # every call the tour shows is in the trace, in the same order ...
@@ -79,3 +83,47 @@ def test_every_section_runs_ok():
     udp = next(s for s in sections if s["name"] == "udp")
     facts = {f["label"]: f["value"] for f in udp["steps"] if f["kind"] == "fact"}
     assert facts["received after connect()"] == repr(b"from the peer")
+
+
+def test_fds_are_named_by_their_role():
+    proc = run_cli("tour", "tcp")
+    assert proc.returncode == 0, proc.stderr
+    calls = [line.strip()[2:] for line in proc.stdout.decode().splitlines()
+             if line.strip().startswith("> ")]
+    listening = re.search(r"socket\(AF_INET, SOCK_STREAM, IPPROTO_IP\) = fd (\d+) \(listening\)",
+                          calls[0])
+    assert listening, calls[0]
+    accept = next(c for c in calls if c.startswith("accept("))
+    accepted = re.search(r"= fd (\d+) \(accepted\)", accept)
+    assert accept.startswith(f"accept(fd {listening.group(1)} (listening)") and accepted, accept
+    # every later call on the accepted socket carries its label
+    fd = accepted.group(1)
+    assert all(f"fd {fd} (accepted)" in c for c in calls[calls.index(accept) + 1:]
+               if c.startswith(("recv(fd " + fd, "sendall(fd " + fd)))
+    assert f"close(fd {fd} (accepted))" in "\n".join(calls)
+
+
+def test_sections_selected_by_course_number():
+    proc = run_cli("--json", "tour", "2.1.2")
+    assert proc.returncode == 0, proc.stderr
+    assert [s["name"] for s in json.loads(proc.stdout)] == ["tcp", "udp"]
+    proc = run_cli("--json", "tour", "1.1")
+    assert proc.returncode == 0, proc.stderr
+    assert "stack" in [s["name"] for s in json.loads(proc.stdout)]
+    # a number selects its subsections: 2.1 holds 2.1.1 ... 2.1.4
+    proc = run_cli("--json", "tour", "--list", "2.1")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_tour_in_french_from_the_locale_or_lang():
+    env = {**os.environ, "LANG": "fr_FR.UTF-8", "LC_ALL": "", "LANGUAGE": ""}
+    from_locale = run_cli("tour", "tcp", env=env)
+    from_option = run_cli("tour", "tcp", "--lang", "fr")
+    for proc in (from_locale, from_option):
+        assert proc.returncode == 0, proc.stderr
+        out = proc.stdout.decode()
+        assert "mode connecté" in out and "port temporaire choisi par le noyau: " in out
+        assert "ephemeral" not in out
+        assert "(acceptée)" in out and "à essayer ensuite :" in out
+    english = run_cli("tour", "tcp", "--lang", "en", env=env).stdout.decode()
+    assert "ephemeral port chosen by the kernel" in english and "mode connecté" not in english
