@@ -73,8 +73,9 @@ def test_every_section_runs_ok():
     proc = run_cli("--json", "tour")
     assert proc.returncode == 0, proc.stderr
     sections = json.loads(proc.stdout)
-    assert [s["name"] for s in sections] == ["stack", "change", "tcp", "udp", "unix", "sockets",
-                                             "ping"]
+    assert [s["name"] for s in sections] == ["stack", "arp", "change", "sysctl", "tcp", "udp",
+                                             "roles", "unix", "addressing", "sockaddr",
+                                             "sockets", "ping"]
     # ping may be skipped on a machine where neither ping socket may be opened, and the
     # change section without root (it makes a namespace)
     assert all(s["status"] == "ok" or (s["name"] in ("ping", "change")
@@ -127,3 +128,43 @@ def test_tour_in_french_from_the_locale_or_lang():
         assert "(acceptée)" in out and "à essayer ensuite :" in out
     english = run_cli("tour", "tcp", "--lang", "en", env=env).stdout.decode()
     assert "ephemeral port chosen by the kernel" in english and "mode connecté" not in english
+
+
+def _facts(section):
+    return {f["label"]: f["value"] for f in section["steps"] if f["kind"] == "fact"}
+
+
+def test_new_sections_show_what_the_kernel_did():
+    proc = run_cli("--json", "tour", "2.1.3", "2.2.1", "2.2.2", "1.3.3")
+    assert proc.returncode == 0, proc.stderr
+    by_name = {s["name"]: s for s in json.loads(proc.stdout)}
+    # the relay: the server's peer is the relay's own socket, the answer came back
+    roles = _facts(by_name["roles"])
+    assert roles["client got back"] == repr(b"QUESTION")
+    # INADDR_ANY answers on 127.0.0.2, one address does not
+    addressing = _facts(by_name["addressing"])
+    assert addressing["bound to 0.0.0.0, connect to 127.0.0.2"] == "accepted"
+    assert addressing["bound to 127.0.0.1, connect to 127.0.0.2"] == "ECONNREFUSED"
+    child = next(k for k in addressing if k.startswith("the child (pid "))
+    assert addressing[child] == repr(f"pid {child.split()[3][:-1]}".encode())
+    # struct sockaddr sizes, as the kernel wrote them (sizeof in <netinet/in.h>, <sys/un.h>)
+    sockaddr = _facts(by_name["sockaddr"])
+    assert sockaddr["AF_INET 127.0.0.1"] == "16 bytes"
+    assert sockaddr["AF_UNIX socketpair"] == "2 bytes"
+    assert sockaddr["AF_NETLINK"] == "12 bytes"
+    tables = [s["data"] for s in by_name["sockaddr"]["steps"] if s["kind"] == "table"]
+    assert tables[0]["hex"].startswith("0200") and tables[0]["hex"][8:16] == "7f000001"
+    # setsockopt changed one socket, not the system's default (socket(7): doubled)
+    sysctl = _facts(by_name["sysctl"])
+    assert sysctl["SO_RCVBUF"].endswith("-> 131072")
+    before, after = sysctl["net.core.rmem_default"].split(" -> ")
+    assert before == after
+
+
+def test_every_section_ends_with_what_to_try_next():
+    proc = run_cli("--json", "tour")
+    assert proc.returncode == 0, proc.stderr
+    for section in json.loads(proc.stdout):
+        if section["status"] == "ok":
+            assert section["steps"][-1]["kind"] == "next", section["name"]
+            assert 1 <= len(section["steps"][-1]["commands"]) <= 2

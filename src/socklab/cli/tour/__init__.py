@@ -139,6 +139,12 @@ class Tour:
         self._record({"kind": "call", "text": text, "event": ev.as_dict()})
         self._line("    > " + text)
 
+    def saw(self, word: str) -> bool:
+        """Whether a call traced in the current section shows ``word`` (EAGAIN ...)."""
+        return self._current is not None and any(
+            word in str(step.get("text", "")) for step in self._current.steps
+            if step["kind"] == "call")
+
     def next_steps(self, *commands: str) -> None:
         """What to try next, at the end of a section."""
         self._record({"kind": "next", "commands": list(commands)})
@@ -193,14 +199,24 @@ STATUS_WORDS = (N_("ok"), N_("skipped"), N_("failed"))  # SectionResult.status, 
 SECTION_LIST = [
     Section("stack", N_("The stack from user space: interfaces, addresses, routes"),
             ("1.1", "1.2"), "stack"),
+    Section("arp", N_("The ARP table: IP addresses and MAC addresses of the neighbours"),
+            ("1.1",), "arp"),
     Section("change", N_("Changing the stack: ifconfig, route, arp, sysctl -w, and the diff"),
             ("1.3",), "change"),
+    Section("sysctl", N_("sysctl, the kernel's parameters, and setsockopt for one socket"),
+            ("1.3.3",), "sysctl"),
     Section("tcp", N_("TCP, the connected mode: server and client on loopback"),
             ("2.1.2", "2.1.4", "3.1"), "tcp"),
     Section("udp", N_("Datagrams: UDP, and the pseudo-connected mode"),
             ("2.1.2", "3.1"), "udp"),
+    Section("roles", N_("Roles: client, server, and a relay that is both"),
+            ("2.1.3",), "relay"),
     Section("unix", N_("Local sockets: a path, an abstract name, a socketpair"),
             ("2.1.1", "2.2.1"), "unix"),
+    Section("addressing", N_("Addresses: INADDR_ANY or one address, and fork() sharing "
+                             "a socketpair"), ("2.2.1",), "addressing"),
+    Section("sockaddr", N_("struct sockaddr: an address of each family, byte by byte"),
+            ("2.2.2",), "sockaddr"),
     Section("sockets", N_("The socket table: what netstat -anp shows, for the tour's sockets"),
             ("2.1.1",), "socktable"),
     Section("ping", N_("ping: ICMP echo, over a raw or a datagram socket"), ("3.1",), "ping"),
