@@ -13,6 +13,7 @@ examples:
   LANG=fr_FR.UTF-8 socklab tour 1.1    the tour in French (or: socklab tour --lang fr)
   socklab tour --list          the sections, in course order
   socklab --trace=json tour    also every call as JSON lines on stderr
+  socklab tour --html tour.html   the whole run as one HTML page, figures included
 
 classic: the course's call sequences (socket, bind, listen, accept, connect), done live
 """
@@ -31,6 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--list", action="store_true", help="list the sections and exit")
     p.add_argument("--lang", choices=["en", "fr"],
                    help="language of the tour (default: from the locale)")
+    p.add_argument("--html", metavar="FILE",
+                   help="also write the tour as one self-contained HTML page with SVG figures")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,6 +55,31 @@ def run(args: argparse.Namespace) -> int:
                            render.Column("title", "TITLE", shrink=True)], args.json)
         return 0
     results = tour.run(t, args.sections or None)
+    if args.html:
+        from socklab.cli.tour.html import page as page_of
+
+        _write_page(args.html, page_of(results, t._))
     if args.json:
         render.write_json(results)
     return EXIT_FAILURE if any(r.status == "failed" for r in results) else 0
+
+
+def _write_page(path: str, text: str) -> None:
+    """Write the page whole or not at all (a temporary file renamed into place)."""
+    from socklab.kernel import files
+
+    try:
+        fd, tmp = files.open_temp(path)
+    except OSError as exc:
+        raise BadInput(f"cannot write {path!r}: {exc.strerror}") from None
+    try:
+        files.write_all(fd, text.encode("utf-8"))
+        files.usual_mode(fd)
+    except OSError as exc:
+        files.discard(fd, tmp)
+        raise BadInput(f"cannot write {path!r}: {exc.strerror}") from None
+    try:
+        files.commit(fd, tmp, path)  # closes fd, even when it raises
+    except OSError as exc:
+        files.discard(-1, tmp)
+        raise BadInput(f"cannot write {path!r}: {exc.strerror}") from None

@@ -134,9 +134,12 @@ class Tour:
                 if self._pending_roles:
                     self._roles[int(fd)] = self._pending_roles.pop(0)
         text = self.labelled(ev.text())
+        made = [int(fd) for fd in _FD.findall(ev.result or "")] if ev.call in _CREATES else []
+        fd = ev.fd if ev.fd is not None else (made[0] if made else None)
+        lane = self._roles.get(fd, f"fd {fd}") if fd is not None else ""
         if ev.call == "close" and ev.fd is not None:
             self._roles.pop(ev.fd, None)  # the number may come back for another socket
-        self._record({"kind": "call", "text": text, "event": ev.as_dict()})
+        self._record({"kind": "call", "text": text, "lane": lane, "event": ev.as_dict()})
         self._line("    > " + text)
 
     def saw(self, word: str) -> bool:

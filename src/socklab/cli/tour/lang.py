@@ -23,9 +23,12 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from socklab.kernel import files
+
 __all__ = ["LANGUAGES", "N_", "Translator", "choose", "load_po"]
 
 LANGUAGES = ("en", "fr")
+MAX_PO = 1 << 20  # bytes: the catalogue is package data, but a bound costs nothing
 LOCALE_DIR = Path(__file__).with_name("locale")
 _ENV_ORDER = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
@@ -75,7 +78,10 @@ def load_po(path: Path) -> dict[str, str]:
         if msgid and not fuzzy and "".join(msgid) and "".join(msgstr):
             entries["".join(msgid)] = "".join(msgstr)
 
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    data = files.read_bounded(str(path), MAX_PO)
+    if len(data) > MAX_PO:
+        raise ValueError(f"{path}: a catalogue over {MAX_PO} bytes")
+    for raw in data.decode("utf-8").splitlines():
         line = raw.strip()
         if line.startswith("#"):
             next_fuzzy = next_fuzzy or (line.startswith("#,") and "fuzzy" in line)
