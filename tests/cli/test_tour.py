@@ -1,6 +1,8 @@
 """The tour on this machine: the traced TCP sequence and the kernel's ephemeral port."""
 
 import json
+import os
+import re
 
 from helpers import run_cli
 
@@ -40,7 +42,9 @@ def test_tour_json_has_every_step():
 def test_trace_shows_every_call_of_the_tour():
     proc = run_cli("--trace", "tour")
     assert proc.returncode == 0
-    tour_calls = [line.strip()[2:] for line in proc.stdout.decode().splitlines()
+    # the tour labels each fd with its role, fd 5 (accepted); --trace shows bare numbers
+    tour_calls = [re.sub(r"(fd \d+) \([^()]*\)", r"\1", line.strip()[2:])
+                  for line in proc.stdout.decode().splitlines()
                   if line.strip().startswith("> ")]
     traced = proc.stderr.decode().splitlines()
     # every call the tour shows is in the trace, in the same order ...
@@ -69,7 +73,8 @@ def test_every_section_runs_ok():
     proc = run_cli("--json", "tour")
     assert proc.returncode == 0, proc.stderr
     sections = json.loads(proc.stdout)
-    assert [s["name"] for s in sections] == ["stack", "change", "lab", "tcp", "udp", "unix",
+    assert [s["name"] for s in sections] == ["stack", "arp", "change", "lab", "sysctl", "tcp",
+                                             "udp", "roles", "unix", "addressing", "sockaddr",
                                              "sockets", "ping"]
     # ping may be skipped on a machine where neither ping socket may be opened, and the
     # change and lab sections without root (they make namespaces)
@@ -79,3 +84,87 @@ def test_every_section_runs_ok():
     udp = next(s for s in sections if s["name"] == "udp")
     facts = {f["label"]: f["value"] for f in udp["steps"] if f["kind"] == "fact"}
     assert facts["received after connect()"] == repr(b"from the peer")
+
+
+def test_fds_are_named_by_their_role():
+    proc = run_cli("tour", "tcp")
+    assert proc.returncode == 0, proc.stderr
+    calls = [line.strip()[2:] for line in proc.stdout.decode().splitlines()
+             if line.strip().startswith("> ")]
+    listening = re.search(r"socket\(AF_INET, SOCK_STREAM, IPPROTO_IP\) = fd (\d+) \(listening\)",
+                          calls[0])
+    assert listening, calls[0]
+    accept = next(c for c in calls if c.startswith("accept("))
+    accepted = re.search(r"= fd (\d+) \(accepted\)", accept)
+    assert accept.startswith(f"accept(fd {listening.group(1)} (listening)") and accepted, accept
+    # every later call on the accepted socket carries its label
+    fd = accepted.group(1)
+    assert all(f"fd {fd} (accepted)" in c for c in calls[calls.index(accept) + 1:]
+               if c.startswith(("recv(fd " + fd, "sendall(fd " + fd)))
+    assert f"close(fd {fd} (accepted))" in "\n".join(calls)
+
+
+def test_sections_selected_by_course_number():
+    proc = run_cli("--json", "tour", "2.1.2")
+    assert proc.returncode == 0, proc.stderr
+    assert [s["name"] for s in json.loads(proc.stdout)] == ["tcp", "udp"]
+    proc = run_cli("--json", "tour", "1.1")
+    assert proc.returncode == 0, proc.stderr
+    assert "stack" in [s["name"] for s in json.loads(proc.stdout)]
+    # a number selects its subsections: 2.1 holds 2.1.1 ... 2.1.4
+    proc = run_cli("--json", "tour", "--list", "2.1")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_tour_in_french_from_the_locale_or_lang():
+    env = {**os.environ, "LANG": "fr_FR.UTF-8", "LC_ALL": "", "LANGUAGE": ""}
+    from_locale = run_cli("tour", "tcp", env=env)
+    from_option = run_cli("tour", "tcp", "--lang", "fr")
+    for proc in (from_locale, from_option):
+        assert proc.returncode == 0, proc.stderr
+        out = proc.stdout.decode()
+        assert "mode connecté" in out and "port temporaire choisi par le noyau: " in out
+        assert "ephemeral" not in out
+        assert "(acceptée)" in out and "à essayer ensuite :" in out
+    english = run_cli("tour", "tcp", "--lang", "en", env=env).stdout.decode()
+    assert "ephemeral port chosen by the kernel" in english and "mode connecté" not in english
+
+
+def _facts(section):
+    return {f["label"]: f["value"] for f in section["steps"] if f["kind"] == "fact"}
+
+
+def test_new_sections_show_what_the_kernel_did():
+    proc = run_cli("--json", "tour", "2.1.3", "2.2.1", "2.2.2", "1.3.3")
+    assert proc.returncode == 0, proc.stderr
+    by_name = {s["name"]: s for s in json.loads(proc.stdout)}
+    # the relay: the server's peer is the relay's own socket, the answer came back
+    roles = _facts(by_name["roles"])
+    assert roles["client got back"] == repr(b"QUESTION")
+    # INADDR_ANY answers on 127.0.0.2, one address does not
+    addressing = _facts(by_name["addressing"])
+    assert addressing["bound to 0.0.0.0, connect to 127.0.0.2"] == "accepted"
+    assert addressing["bound to 127.0.0.1, connect to 127.0.0.2"] == "ECONNREFUSED"
+    child = next(k for k in addressing if k.startswith("the child (pid "))
+    assert addressing[child] == repr(f"pid {child.split()[3][:-1]}".encode())
+    # struct sockaddr sizes, as the kernel wrote them (sizeof in <netinet/in.h>, <sys/un.h>)
+    sockaddr = _facts(by_name["sockaddr"])
+    assert sockaddr["AF_INET 127.0.0.1"] == "16 bytes"
+    assert sockaddr["AF_UNIX socketpair"] == "2 bytes"
+    assert sockaddr["AF_NETLINK"] == "12 bytes"
+    tables = [s["data"] for s in by_name["sockaddr"]["steps"] if s["kind"] == "table"]
+    assert tables[0]["hex"].startswith("0200") and tables[0]["hex"][8:16] == "7f000001"
+    # setsockopt changed one socket, not the system's default (socket(7): doubled)
+    sysctl = _facts(by_name["sysctl"])
+    assert sysctl["SO_RCVBUF"].endswith("-> 131072")
+    before, after = sysctl["net.core.rmem_default"].split(" -> ")
+    assert before == after
+
+
+def test_every_section_ends_with_what_to_try_next():
+    proc = run_cli("--json", "tour")
+    assert proc.returncode == 0, proc.stderr
+    for section in json.loads(proc.stdout):
+        if section["status"] == "ok":
+            assert section["steps"][-1]["kind"] == "next", section["name"]
+            assert 1 <= len(section["steps"][-1]["commands"]) <= 2

@@ -25,10 +25,11 @@ from typing import Any
 
 from socklab.errors import BadInput, NetworkError, NotFound, Timeout, from_oserror
 from socklab.kernel import sock as ksock
+from socklab.kernel.sockaddr import local_bytes as sockaddr_bytes  # the tour's 2.2.2
 from socklab.names import check_host
 from socklab.talk.endpoint import Endpoint, parse
 
-__all__ = ["connect", "listen", "resolve", "socketpair"]
+__all__ = ["connect", "listen", "resolve", "sockaddr_bytes", "socketpair"]
 
 Address = tuple[int, int, int, Any]  # family, type, proto, sockaddr (a tuple or a path)
 

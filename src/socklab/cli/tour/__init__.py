@@ -9,11 +9,18 @@ Rules of the tour:
    the tour goes on (:class:`~socklab.errors.MissingPrivilege` is caught per
    section). The tour never fails on an ordinary machine.
 3. Sections are plain functions ``fn(tour)`` registered in :data:`SECTIONS`,
-   in the order of the course.
+   in the order of the course, each with its course numbers; ``socklab tour
+   2.1.2`` selects by number (a number selects its subsections too).
+4. Every message is English in the source and translated through ``t._``
+   (:mod:`socklab.cli.tour.lang`): French from ``locale/fr.po``.
+5. Roles, not numbers: a section names the socket it is about to create
+   (:meth:`Tour.role`) and every traced call then shows ``fd 5 (accepted)``.
+6. Each section ends with one or two commands to try next (:meth:`Tour.next_steps`).
 """
 
 from __future__ import annotations
 
+import re
 import textwrap
 import time
 import traceback
@@ -23,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from socklab import trace
+from socklab.cli.tour.lang import N_, Translator
 from socklab.errors import MissingPrivilege, SocklabError
 
 __all__ = ["SECTIONS", "Section", "SectionResult", "Tour", "run"]
@@ -31,9 +39,18 @@ __all__ = ["SECTIONS", "Section", "SectionResult", "Tour", "run"]
 @dataclass(frozen=True, slots=True)
 class Section:
     name: str
-    title: str
-    course: str  # where the course talks about it
+    title: str  # English, marked N_(): translated when shown
+    numbers: tuple[str, ...]  # the course's sections it walks through ("2.1.2")
     module: str  # socklab.cli.tour.<module>.section(tour) runs it; imported when run
+
+    @property
+    def course(self) -> str:
+        return "course " + ", ".join(self.numbers)
+
+    def selected_by(self, word: str) -> bool:
+        """Its name, one of its numbers, or a number of a course section that holds it."""
+        return word == self.name or any(n == word or n.startswith(word + ".")
+                                        for n in self.numbers)
 
     def run(self, tour: Tour) -> None:
         import importlib
@@ -54,10 +71,15 @@ class SectionResult:
 class Tour:
     """What a section writes to: narrative, facts, traced calls, tables."""
 
-    def __init__(self, out: TextIO | None, width: int = 78, debug: bool = False) -> None:
+    def __init__(self, out: TextIO | None, width: int = 78, debug: bool = False,
+                 lang: str = "en") -> None:
         self.out = out  # None: record only (for --json)
         self.width = width
         self.debug = debug
+        self._ = Translator(lang)
+        self.lang = self._.lang
+        self._pending_roles: list[str] = []
+        self._roles: dict[int, str] = {}  # fd -> role, until the fd is closed
         self.results: list[SectionResult] = []
         self._current: SectionResult | None = None
         self._blank = True  # the last line written was empty
@@ -95,9 +117,45 @@ class Tour:
             self._line("    " + line)
         self._line()
 
+    def role(self, *roles: str) -> None:
+        """Name the sockets the next calls create (socket, accept, socketpair), in order."""
+        self._pending_roles.extend(roles)
+
+    def labelled(self, text: str) -> str:
+        """``fd 5`` -> ``fd 5 (accepted)`` for every fd whose role is known."""
+        def label(m: re.Match[str]) -> str:
+            r = self._roles.get(int(m.group(1)))
+            return f"{m.group(0)} ({r})" if r else m.group(0)
+        return _FD.sub(label, text)
+
     def event(self, ev: trace.TraceEvent) -> None:
-        self._record({"kind": "call", "text": ev.text(), "event": ev.as_dict()})
-        self._line("    > " + ev.text())
+        if ev.result and self._pending_roles and ev.call in _CREATES:
+            for fd in _FD.findall(ev.result):
+                if self._pending_roles:
+                    self._roles[int(fd)] = self._pending_roles.pop(0)
+        text = self.labelled(ev.text())
+        made = [int(fd) for fd in _FD.findall(ev.result or "")] if ev.call in _CREATES else []
+        fd = ev.fd if ev.fd is not None else (made[0] if made else None)
+        lane = self._roles.get(fd, f"fd {fd}") if fd is not None else ""
+        if ev.call == "close" and ev.fd is not None:
+            self._roles.pop(ev.fd, None)  # the number may come back for another socket
+        self._record({"kind": "call", "text": text, "lane": lane, "event": ev.as_dict()})
+        self._line("    > " + text)
+
+    def saw(self, word: str) -> bool:
+        """Whether a call traced in the current section shows ``word`` (EAGAIN ...)."""
+        return self._current is not None and any(
+            word in str(step.get("text", "")) for step in self._current.steps
+            if step["kind"] == "call")
+
+    def next_steps(self, *commands: str) -> None:
+        """What to try next, at the end of a section."""
+        self._record({"kind": "next", "commands": list(commands)})
+        if not self._blank:
+            self._line()
+        for command in commands:
+            self._line(f"  {self._('try next:')} {command}")
+        self._line()
 
     @contextmanager
     def traced(self) -> Iterator[None]:
@@ -107,24 +165,28 @@ class Tour:
 
     # -- running ---------------------------------------------------------------
     def run_section(self, section: Section) -> SectionResult:
-        result = SectionResult(section.name, section.title, section.course)
+        _ = self._
+        result = SectionResult(section.name, _(section.title), section.course)
         self.results.append(result)
         self._current = result
-        self._line(f"== {section.title}  [{section.course}]")
+        self._roles.clear()
+        self._pending_roles.clear()
+        numbers = ", ".join(section.numbers)
+        self._line(f"== {section.numbers[0]}  {_(section.title)}  [{_('course')} {numbers}]")
         self._line()
         try:
             section.run(self)
         except MissingPrivilege as exc:
             result.status, result.reason = "skipped", str(exc)
-            self._line(f"  (skipped: {exc})")
+            self._line(f"  ({_('skipped')}: {exc})")
             self._line()
         except SocklabError as exc:
             result.status, result.reason = "failed", str(exc)
-            self._line(f"  (this section failed: {exc})")
+            self._line(f"  ({_('this section failed')}: {exc})")
             self._line()
         except Exception as exc:  # a bug in a section must not hide the others
             result.status, result.reason = "failed", f"{type(exc).__name__}: {exc}"
-            self._line(f"  (this section failed: {result.reason})")
+            self._line(f"  ({_('this section failed')}: {result.reason})")
             if self.debug:
                 self._line(traceback.format_exc())
             self._line()
@@ -133,22 +195,36 @@ class Tour:
         return result
 
 
+_FD = re.compile(r"\bfd (\d+)\b")
+_CREATES = frozenset({"socket", "accept", "socketpair"})
+STATUS_WORDS = (N_("ok"), N_("skipped"), N_("failed"))  # SectionResult.status, as shown
+
 SECTION_LIST = [
-    Section("stack", "The stack from user space: interfaces, addresses, routes",
-            "course 1.1, 1.2", "stack"),
-    Section("change", "Changing the stack: ifconfig, route, arp, sysctl -w, and the diff",
-            "course 1.3", "change"),
-    Section("lab", "A lab: two LANs and a router in namespaces, ip_forward off and on",
-            "course 1.2, 1.3", "lab"),
-    Section("tcp", "TCP, the connected mode: server and client on loopback",
-            "course 2.1.2, 2.1.4, 3.1", "tcp"),
-    Section("udp", "Datagrams: UDP, and the pseudo-connected mode",
-            "course 2.1.2, 3.1", "udp"),
-    Section("unix", "Local sockets: a path, an abstract name, a socketpair",
-            "course 2.1.1, 2.2.1", "unix"),
-    Section("sockets", "The socket table: what netstat -anp shows, for the tour's sockets",
-            "course 2.1.1", "socktable"),
-    Section("ping", "ping: ICMP echo, over a raw or a datagram socket", "course 3.1", "ping"),
+    Section("stack", N_("The stack from user space: interfaces, addresses, routes"),
+            ("1.1", "1.2"), "stack"),
+    Section("arp", N_("The ARP table: IP addresses and MAC addresses of the neighbours"),
+            ("1.1",), "arp"),
+    Section("change", N_("Changing the stack: ifconfig, route, arp, sysctl -w, and the diff"),
+            ("1.3",), "change"),
+    Section("lab", N_("A lab: two LANs and a router in namespaces, ip_forward off and on"),
+            ("1.2", "1.3"), "lab"),
+    Section("sysctl", N_("sysctl, the kernel's parameters, and setsockopt for one socket"),
+            ("1.3.3",), "sysctl"),
+    Section("tcp", N_("TCP, the connected mode: server and client on loopback"),
+            ("2.1.2", "2.1.4", "3.1"), "tcp"),
+    Section("udp", N_("Datagrams: UDP, and the pseudo-connected mode"),
+            ("2.1.2", "3.1"), "udp"),
+    Section("roles", N_("Roles: client, server, and a relay that is both"),
+            ("2.1.3",), "relay"),
+    Section("unix", N_("Local sockets: a path, an abstract name, a socketpair"),
+            ("2.1.1", "2.2.1"), "unix"),
+    Section("addressing", N_("Addresses: INADDR_ANY or one address, and fork() sharing "
+                             "a socketpair"), ("2.2.1",), "addressing"),
+    Section("sockaddr", N_("struct sockaddr: an address of each family, byte by byte"),
+            ("2.2.2",), "sockaddr"),
+    Section("sockets", N_("The socket table: what netstat -anp shows, for the tour's sockets"),
+            ("2.1.1",), "socktable"),
+    Section("ping", N_("ping: ICMP echo, over a raw or a datagram socket"), ("3.1",), "ping"),
 ]
 
 
@@ -157,12 +233,14 @@ def SECTIONS() -> list[Section]:  # a function: sections may one day depend on t
 
 
 def run(tour: Tour, only: list[str] | None = None) -> list[SectionResult]:
-    """Run the sections (all, or those named in ``only``) in course order."""
+    """Run the sections (all, or those selected by a word of ``only``) in course order."""
     started = time.monotonic()
     for section in SECTIONS():
-        if only and section.name not in only:
+        if only and not any(section.selected_by(word) for word in only):
             continue
         tour.run_section(section)
-    tour._line(f"-- tour done in {time.monotonic() - started:.2f} s: "
-               + ", ".join(f"{r.name} {r.status}" for r in tour.results))
+    _ = tour._
+    tour._line(_("-- tour done in {seconds} s: ").format(
+        seconds=f"{time.monotonic() - started:.2f}")
+        + ", ".join(f"{r.name} {_(r.status)}" for r in tour.results))
     return tour.results

@@ -43,3 +43,4 @@ def section(t: Tour) -> None:
     finally:
         removed = build.down(lab.name)
     t.fact("lab down", f"{len(removed)} namespaces removed", "socklab lab down lab1")
+    t.next_steps("socklab lab up lab1", "socklab lab check lab1")

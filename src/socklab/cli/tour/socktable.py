@@ -26,9 +26,10 @@ COLUMNS = [
 
 
 def section(t: Tour) -> None:
-    t.say("Every socket is a kernel object with a file descriptor in its process. The kernel "
-          "lists them all (netstat -anp, ss -anp): here are the ones this tour opens now, as "
-          "the kernel's sock_diag interface reports them.")
+    _ = t._
+    t.say(_("Every socket is a kernel object with a file descriptor in its process. The kernel "
+            "lists them all (netstat -anp, ss -anp): here are the ones this tour opens now, as "
+            "the kernel's sock_diag interface reports them."))
     opened: list[socket.socket] = []
     with tempfile.TemporaryDirectory(prefix="socklab-tour-") as tmp:
         try:
@@ -39,7 +40,7 @@ def section(t: Tour) -> None:
             cli = ksock.socket(socket.AF_INET, socket.SOCK_STREAM)
             opened.append(cli)
             cli.connect(srv.getsockname())
-            acc, _ = srv.accept()
+            acc, _peer = srv.accept()
             opened.append(acc)
             cli.sendall(b"not read yet")  # shows up in the accepted socket's Recv-Q
             udp = ksock.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -58,13 +59,14 @@ def section(t: Tour) -> None:
                      "owner": ",".join(f"{p.pid}/{p.fd}" for p in r.processes or ())}
                     for r in records]
             t.lines(render.table(rows, COLUMNS, width=t.width - 4), data=rows)
-            t.fact("sockets owned by this process (pid)", f"{len(records)} ({pid})")
-            t.say("Read it with the course: the LISTEN socket's Send-Q is its backlog (8) and "
-                  "its Recv-Q the connections waiting for accept(); the ESTAB pair is the "
-                  "client and the accepted socket, and the 12 bytes sent but not yet read wait "
-                  "in the accepted socket's Recv-Q. The UDP socket is UNCONN: datagram sockets "
-                  "have no connection. A UNIX socket is named by a path (or '*' when unnamed, "
-                  "as both ends of a socketpair); its peer is given by inode number.")
+            t.fact(_("sockets owned by this process (pid)"), f"{len(records)} ({pid})")
+            t.say(_("Read it with the course: the LISTEN socket's Send-Q is its backlog (8) and "
+                    "its Recv-Q the connections waiting for accept(); the ESTAB pair is the "
+                    "client and the accepted socket, and the 12 bytes sent but not yet read wait "
+                    "in the accepted socket's Recv-Q. The UDP socket is UNCONN: datagram sockets "
+                    "have no connection. A UNIX socket is named by a path (or '*' when unnamed, "
+                    "as both ends of a socketpair); its peer is given by inode number."))
         finally:
             for s in opened:
                 s.close()
+    t.next_steps("socklab sockets -p", "socklab sockets tcp --listening")

@@ -18,8 +18,10 @@ TIMEOUT = 5.0
 
 
 def section(t: Tour) -> None:
-    t.say("A server socket needs a known address: socket(), then bind() to 127.0.0.1 "
-          "(port 0 asks the kernel for any free port), then listen() to accept connections.")
+    _ = t._
+    t.say(_("A server socket needs a known address: socket(), then bind() to 127.0.0.1 "
+            "(port 0 asks the kernel for any free port), then listen() to accept connections."))
+    t.role(_("listening"))
     with t.traced():
         server = ksock.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
@@ -30,11 +32,12 @@ def section(t: Tour) -> None:
         except BaseException:
             server.close()
             raise
-    t.fact("server listens on", f"{host}:{port}")
-    t.say("The client only calls socket() and connect(): no bind(). connect() starts the "
-          "three-way handshake; the kernel completes it and queues the connection until the "
-          "server calls accept().")
+    t.fact(_("server listens on"), f"{host}:{port}")
+    t.say(_("The client only calls socket() and connect(): no bind(). connect() starts the "
+            "three-way handshake; the kernel completes it and queues the connection until the "
+            "server calls accept()."))
     try:
+        t.role(_("client"))
         with t.traced():
             client = ksock.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
@@ -44,34 +47,36 @@ def section(t: Tour) -> None:
                 chost, cport = client.getsockname()
             low, high = (int(x) for x in procfs.read_sysctl("net.ipv4.ip_local_port_range").split())
             inside = low <= cport <= high
-            t.fact("ephemeral port chosen by the kernel", cport,
-                   f"net.ipv4.ip_local_port_range is {low}-{high}: "
-                   + ("inside" if inside else "OUTSIDE"))
-            t.say("accept() takes the first queued connection and returns a NEW socket for it; "
-                  "the listening socket stays open for the next client. The peer address it "
-                  "returns is the client's address and ephemeral port.")
+            t.fact(_("ephemeral port chosen by the kernel"), cport,
+                   (_("net.ipv4.ip_local_port_range is {low}-{high}: inside") if inside else
+                    _("net.ipv4.ip_local_port_range is {low}-{high}: OUTSIDE"))
+                   .format(low=low, high=high))
+            t.say(_("accept() takes the first queued connection and returns a NEW socket for it; "
+                    "the listening socket stays open for the next client. The peer address it "
+                    "returns is the client's address and ephemeral port."))
+            t.role(_("accepted"))
             with t.traced():
                 conn, peer = server.accept()
             try:
                 conn.settimeout(TIMEOUT)
-                t.fact("accepted peer", f"{peer[0]}:{peer[1]}",
-                       "same as the client's getsockname" if peer == (chost, cport) else
-                       "differs from the client's getsockname!")
-                t.say("Data flows both ways with send() and recv(): a stream of bytes with no "
-                      "message boundaries.")
+                t.fact(_("accepted peer"), f"{peer[0]}:{peer[1]}",
+                       _("same as the client's getsockname") if peer == (chost, cport) else
+                       _("differs from the client's getsockname!"))
+                t.say(_("Data flows both ways with send() and recv(): a stream of bytes with no "
+                        "message boundaries."))
                 with t.traced():
                     client.sendall(b"bonjour")
                     got = conn.recv(1024)
                     conn.sendall(got.upper())
                     back = client.recv(1024)
-                t.fact("client sent", repr(b"bonjour"))
-                t.fact("server answered", repr(back))
-                t.say("close() on the client sends FIN; the server's recv() then returns 0 "
-                      "bytes, which is how a stream socket sees the end of the peer's data.")
+                t.fact(_("client sent"), repr(b"bonjour"))
+                t.fact(_("server answered"), repr(back))
+                t.say(_("close() on the client sends FIN; the server's recv() then returns 0 "
+                        "bytes, which is how a stream socket sees the end of the peer's data."))
                 with t.traced():
                     client.close()
                     eof = conn.recv(1024)
-                t.fact("server's recv after the client closed", repr(eof), "end of stream")
+                t.fact(_("server's recv after the client closed"), repr(eof), _("end of stream"))
             finally:
                 with t.traced():
                     conn.close()
@@ -80,3 +85,5 @@ def section(t: Tour) -> None:
     finally:
         with t.traced():
             server.close()
+    t.next_steps("socklab --trace listen tcp:127.0.0.1:8000",
+                 "socklab --trace connect tcp:127.0.0.1:8000   " + _("(in a second terminal)"))

@@ -18,9 +18,11 @@ TIMEOUT = 2.0
 
 
 def section(t: Tour) -> None:
-    t.say("A datagram socket (SOCK_DGRAM, UDP) has no connection: the receiver binds an "
-          "address, senders send to it with sendto(), and each recvfrom() returns one whole "
-          "message and who sent it.")
+    _ = t._
+    t.say(_("A datagram socket (SOCK_DGRAM, UDP) has no connection: the receiver binds an "
+            "address, senders send to it with sendto(), and each recvfrom() returns one whole "
+            "message and who sent it."))
+    t.role(_("receiver"), _("sender a"), _("sender b"))
     with t.traced():
         rx = ksock.socket(socket.AF_INET, socket.SOCK_DGRAM)
         a = ksock.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -35,13 +37,13 @@ def section(t: Tour) -> None:
             a.sendto(b"second", where)
             m1, s1 = rx.recvfrom(100)
             m2, s2 = rx.recvfrom(100)
-        t.fact("two sendto() calls gave two messages", f"{m1!r}, {m2!r}",
-               "boundaries kept: a stream would have given b'firstsecond' or any split")
-        t.fact("sender of each", f"{format_address(s1)}, {format_address(s2)}",
-               "the kernel bound the sender to an ephemeral port at its first sendto()")
-        t.say("Pseudo-connected mode: connect() on a datagram socket sends nothing; it only "
-              "records a peer. From then on the kernel drops datagrams from anyone else, and "
-              "send()/recv() work without an address.")
+        t.fact(_("two sendto() calls gave two messages"), f"{m1!r}, {m2!r}",
+               _("boundaries kept: a stream would have given b'firstsecond' or any split"))
+        t.fact(_("sender of each"), f"{format_address(s1)}, {format_address(s2)}",
+               _("the kernel bound the sender to an ephemeral port at its first sendto()"))
+        t.say(_("Pseudo-connected mode: connect() on a datagram socket sends nothing; it only "
+                "records a peer. From then on the kernel drops datagrams from anyone else, and "
+                "send()/recv() work without an address."))
         with t.traced():
             rx.connect(s1)
             b.sendto(b"from another sender", where)
@@ -49,10 +51,12 @@ def section(t: Tour) -> None:
             got = rx.recv(100)
             rx.send(b"reply")
             back = a.recv(100)
-        t.fact("received after connect()", repr(got),
-               "the other sender's datagram was never delivered")
-        t.fact("the peer got the reply sent without an address", repr(back))
+        t.fact(_("received after connect()"), repr(got),
+               _("the other sender's datagram was never delivered"))
+        t.fact(_("the peer got the reply sent without an address"), repr(back))
     finally:
         with t.traced():
             for s in (rx, a, b):
                 s.close()
+    t.next_steps("socklab listen udp:127.0.0.1:9000 --connect-first-peer",
+                 "socklab --trace connect udp:127.0.0.1:9000   " + _("(in a second terminal)"))

@@ -17,10 +17,12 @@ from socklab.cli.tour import Tour
 
 
 def section(t: Tour) -> None:
-    t.say("PF_UNIX sockets join processes of one machine. A server binds a file name; the "
-          "kernel creates a file of type socket ('s' in ls -l) that clients connect() to.")
+    _ = t._
+    t.say(_("PF_UNIX sockets join processes of one machine. A server binds a file name; the "
+            "kernel creates a file of type socket ('s' in ls -l) that clients connect() to."))
     with tempfile.TemporaryDirectory(prefix="socklab-tour-") as tmp:
         path = os.path.join(tmp, "tour.sock")
+        t.role(_("listening"))
         with t.traced():
             srv = ksock.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -29,21 +31,23 @@ def section(t: Tour) -> None:
                 srv.listen(1)
             mode = os.lstat(path).st_mode
             t.fact(f"ls -l {os.path.basename(path)}", stat.filemode(mode),
-                   "the 's' says: a socket" if stat.S_ISSOCK(mode) else "?")
+                   _("the 's' says: a socket") if stat.S_ISSOCK(mode) else "?")
+            t.role(_("client"), _("accepted"))
             with t.traced():
                 cli = ksock.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 cli.connect(path)
-                conn, _ = srv.accept()
+                conn, _peer = srv.accept()
                 cli.sendall(b"local")
                 got = conn.recv(100)
                 conn.close()
                 cli.close()
-            t.fact("received over the path socket", repr(got))
+            t.fact(_("received over the path socket"), repr(got))
         finally:
             srv.close()
-    t.say("An abstract name starts with a NUL byte: no file is created, and the name goes "
-          "away with the last socket bound to it.")
+    t.say(_("An abstract name starts with a NUL byte: no file is created, and the name goes "
+            "away with the last socket bound to it."))
     name = f"socklab-tour-{os.getpid()}"
+    t.role(_("listening"), _("client"), _("accepted"))
     with t.traced():
         srv = ksock.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
@@ -51,7 +55,7 @@ def section(t: Tour) -> None:
             srv.listen(1)
             cli = ksock.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             cli.connect("\0" + name)
-            conn, _ = srv.accept()
+            conn, _peer = srv.accept()
             cli.send(b"one")
             cli.send(b"two")
             first, second = conn.recv(100), conn.recv(100)
@@ -59,10 +63,11 @@ def section(t: Tour) -> None:
             cli.close()
         finally:
             srv.close()
-    t.fact(f"@{name} (SOCK_SEQPACKET) delivered", f"{first!r}, {second!r}",
-           "a connection that keeps message boundaries")
-    t.say("socketpair() makes two sockets already connected to each other, with no name: "
-          "the anonymous sockets of the course, shared by a parent and its child after fork().")
+    t.fact(_("@{name} (SOCK_SEQPACKET) delivered").format(name=name), f"{first!r}, {second!r}",
+           _("a connection that keeps message boundaries"))
+    t.say(_("socketpair() makes two sockets already connected to each other, with no name: "
+            "the anonymous sockets of the course, shared by a parent and its child after fork()."))
+    t.role(_("anonymous a"), _("anonymous b"))
     with t.traced():
         a, b = ksock.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -71,4 +76,6 @@ def section(t: Tour) -> None:
         finally:
             a.close()
             b.close()
-    t.fact("through the pair", repr(got))
+    t.fact(_("through the pair"), repr(got))
+    t.next_steps("socklab --trace listen unix:/tmp/tour.sock",
+                 "socklab sockets unix")
