@@ -7,10 +7,16 @@ BIN     = $(VENV)/bin
 
 .PHONY: tour test lint typecheck compile sysdeps bench clean
 
-$(BIN)/.installed: pyproject.toml
+# socklab alone (it has no runtime dependency): what 'make tour' needs.
+$(BIN)/.socklab: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("socklab needs Python >= 3.11") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+# and the test tools (pytest, hypothesis, ruff, mypy ...): what 'make test' needs.
+$(BIN)/.installed: $(BIN)/.socklab pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
@@ -20,10 +26,10 @@ $(BIN)/.installed: pyproject.toml
 # -f: compileall skips a module whose .pyc has the source's mtime in seconds, even
 # when the source changed within that second (git checkout, stash): the stale .pyc
 # is then refused at import and the module compiled at every start (0.1 s for all).
-compile: $(BIN)/.installed
+compile: $(BIN)/.socklab
 	@$(BIN)/python -m compileall -q -f src
 
-tour: $(BIN)/.installed compile
+tour: $(BIN)/.socklab compile
 	$(BIN)/socklab tour
 
 # System tools the tests use as real peers and oracles (ss, ip, socat, nc, ncat, nmap,
