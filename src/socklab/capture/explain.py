@@ -33,10 +33,10 @@ from typing import Literal, TypeVar
 from socklab.capture.decode import TCP, Packet
 from socklab.capture.sequence import Column, Event, TcpTracker, merge, packet_event
 from socklab.errors import BadInput, MissingPrivilege, SocklabError
-from socklab.kernel import files, sock
+from socklab.kernel import sock
 from socklab.trace import TraceEvent, tracing
 
-__all__ = ["KINDS", "Explained", "Variant", "explain", "save"]
+__all__ = ["KINDS", "Explained", "Variant", "explain"]
 
 KINDS = ("tcp", "udp", "unix", "ping")
 Variant = Literal["normal", "server-closes-first", "closed-port", "full-queue"]
@@ -531,20 +531,3 @@ def explain(kind: str, variant: Variant = "normal", *, host: bool = False) -> Ex
                       "namespace)")
     return go("this machine's loopback, 127.0.0.1")
 
-
-def save(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` as any file the user names (0666 less the umask),
-    never a partial file under that name. Raises socklab's errors."""
-    from socklab.errors import from_oserror
-
-    try:
-        fd, tmp = files.open_temp(path)
-    except OSError as exc:
-        raise from_oserror(exc, f"write {path}") from exc
-    try:
-        files.usual_mode(fd)
-        files.write_all(fd, text.encode())
-        files.commit(fd, tmp, path)
-    except OSError as exc:
-        files.discard(fd, tmp)
-        raise from_oserror(exc, f"write {path}") from exc

@@ -29,12 +29,13 @@ def _load(path: str) -> dict[str, object]:
     import sys
 
     from socklab.stack import snapshot
+    from socklab.userfiles import read_bounded
 
     if path == "-":
         data = sys.stdin.buffer.read(snapshot.MAX_BYTES + 1)
     else:
         try:
-            data = snapshot.read_bounded(path, snapshot.MAX_BYTES)
+            data = read_bounded(path, snapshot.MAX_BYTES)
         except FileNotFoundError:
             raise NotFound(f"diff {path}: no such file") from None
         except OSError as exc:

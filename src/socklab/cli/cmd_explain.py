@@ -57,9 +57,9 @@ def run(args: argparse.Namespace) -> int:
     result = explain(args.kind, variant, host=args.host)
     title = f"socklab explain {args.kind}" + ("" if variant == "normal" else f" --{variant}")
     if args.svg:
-        from socklab.capture.explain import save
+        from socklab.userfiles import write_whole
 
-        save(args.svg, svg(result.events, title))
+        write_whole(args.svg, svg(result.events, title).encode())
     if args.json:
         sys.stdout.write(json.dumps(result.as_dict()) + "\n")
         return 0

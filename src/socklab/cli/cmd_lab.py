@@ -107,9 +107,9 @@ def run(args: argparse.Namespace) -> int:
 
         lab = _topology(args.name)
         if args.svg:
-            from socklab.lab.build import write_file
+            from socklab.userfiles import write_whole
 
-            write_file(args.svg, draw.svg(lab).encode())
+            write_whole(args.svg, draw.svg(lab).encode())
         sys.stdout.write(draw.text(lab))
         return 0
     if what == "export":

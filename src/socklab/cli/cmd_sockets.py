@@ -300,10 +300,12 @@ def _write_rows(rows: Iterable[Row], columns: list[tuple[str, int, bool]], hidde
                        for w, (_h, i, right) in zip(ws, padded, strict=True)) + "%s"
 
     done: list[tuple[str, list[tuple[object, ...]], str]] = []  # (format, rows, their lines)
-    batch: list[tuple[object, ...]]  # a row's missing queue becomes "-" (the cell's text)
     it = iter(rows)
-    while chunk := list(islice(it, 4096)):
-        batch = [*chunk]
+    while True:
+        # a row's missing queue becomes "-" (the cell's text): cells, not Row
+        batch: list[tuple[object, ...]] = list(islice(it, 4096))
+        if not batch:
+            break
         for k, (_head, i, right) in enumerate(padded):
             if i in hidden:
                 continue

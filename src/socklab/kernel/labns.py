@@ -31,7 +31,7 @@ from socklab.kernel import files, scratch
 from socklab.kernel import netns as knetns
 
 __all__ = ["STATE_DIR", "alive", "claim_state", "create", "delete", "kill", "labs", "pids_in",
-           "read_file", "read_state", "remove_state", "run", "spawn", "write_file",
+           "read_file", "read_state", "remove_state", "run", "spawn",
            "write_state"]
 
 STATE_DIR = "/run/socklab/labs"
@@ -297,17 +297,3 @@ def read_file(path: str, limit: int = MAX_STATE) -> bytes:
     if len(data) > limit:
         raise BadInput(f"{path}: longer than {limit} bytes")
     return data
-
-
-def write_file(path: str, data: bytes) -> None:
-    """Write a file the user named (a picture), atomically; BadInput when it cannot be."""
-    try:
-        fd, tmp = files.open_temp(path)
-    except OSError as exc:
-        raise BadInput(f"{path}: {exc.strerror}") from exc
-    try:
-        os.write(fd, data)
-        files.commit(fd, tmp, path)
-    except OSError as exc:
-        files.discard(-1, tmp)
-        raise BadInput(f"{path}: {exc.strerror}") from exc

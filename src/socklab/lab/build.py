@@ -36,11 +36,10 @@ from socklab.errors import (
     SocklabError,
 )
 from socklab.kernel.labns import run as run_in_node  # lab exec, lab shell
-from socklab.kernel.labns import write_file  # lab draw --svg
 from socklab.lab.topology import Lab, Node, parse
 
 __all__ = ["check_privilege", "down", "lab_of_state", "load", "read_state", "run_in_node",
-           "running", "socklab_argv", "solve", "up", "write_file"]
+           "running", "socklab_argv", "solve", "up"]
 
 IFLA_NET_NS_FD = 28  # <linux/if_link.h>
 ROUTER_SYSCTLS = {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"}

@@ -31,11 +31,10 @@ from typing import NamedTuple
 from socklab.errors import BadInput, SocklabError
 from socklab.kernel import netns as knetns
 from socklab.kernel import procfs
-from socklab.kernel.files import read_bounded  # for 'socklab diff FILE' (cli reads no file)
 from socklab.stack import read, sysctl
 from socklab.stack.model import Route
 
-__all__ = ["KINDS", "Difference", "diff", "load", "read_bounded", "take"]
+__all__ = ["KINDS", "Difference", "diff", "load", "take"]
 
 FORMAT = "socklab-snapshot/1"
 KINDS = ("links", "addresses", "routes", "rules", "neighbours", "sysctl")
