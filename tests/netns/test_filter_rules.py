@@ -6,6 +6,7 @@ arguments exit 2 with nothing sent; without privilege, 77 naming CAP_NET_ADMIN."
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import re
 import shlex
@@ -120,6 +121,8 @@ BAD = [
     ("del", "0"),
     ("del", "x"),
     ("del", "3", "--table", "a b"),
+    ("del", "drop", "tcp", "--dport", "80"),  # add's options take one action
+    ("del", "tcp", "dport", "80", "drop"),  # no table yet
 ]
 
 
@@ -146,3 +149,57 @@ def test_without_privilege_exit_77_naming_cap_net_admin(words):
     r = subprocess.run([*NOBODY, *SOCKLAB, "filter", *words], capture_output=True, timeout=60)
     assert r.returncode == 77, r.stderr
     assert b"CAP_NET_ADMIN" in r.stderr and r.stderr.count(b"\n") == 1
+
+
+def _location(words: tuple[str, ...]) -> list[str]:
+    """The options of a shape that say where its rule goes (chain, table, family)."""
+    out: list[str] = []
+    for option, value in itertools.pairwise(words):
+        if option in ("--chain", "--table", "--family"):
+            out += [option, value]
+    return out
+
+
+@pytest.mark.parametrize("words", SPECS, ids=[" ".join(s) for s in SPECS])
+def test_del_by_description_removes_the_one_rule_it_describes(netns, words):
+    """For each shape: the words of filter add, then nft's words as listed, each remove
+    the rule they describe and leave its neighbour (the same rule, another port)."""
+    need_tool("nft")
+    where = _location(words)
+    other = ("accept", *where, "-p", "tcp", "--dport", "4242")
+    for how in ("add words", "nft words"):
+        for w in (words, other):
+            assert run_cli("--netns", netns.name, "filter", "add", *w).returncode == 0
+        before = _rules(netns)
+        (mine, theirs) = list(before)[-2:]
+        # nft words: the rule's text as `socklab filter` lists it, counter numbers and all
+        description = list(words) if how == "add words" else before[mine].split() + where
+        r = run_cli("--netns", netns.name, "filter", "del", *description)
+        assert r.returncode == 0, (how, r.stderr)
+        assert f"deleted rule {mine} ".encode() in r.stdout
+        after = _rules(netns)
+        assert mine not in after and theirs in after
+        assert run_cli("--netns", netns.name, "filter", "del", *description).returncode == 2
+        netns.exec("nft", "flush", "ruleset")
+
+
+def test_del_by_description_names_every_handle_when_several_match(netns):
+    need_tool("nft")
+    for _ in range(2):
+        run_cli("--netns", netns.name, "filter", "add", "drop", "-p", "tcp", "--dport", "8080")
+    run_cli("--netns", netns.name, "filter", "add", "drop", "--chain", "output", "-p", "tcp",
+            "--dport", "8080")
+    handles = sorted(_rules(netns))
+    r = run_cli("--netns", netns.name, "filter", "del", "tcp", "dport", "8080", "drop")
+    assert r.returncode == 2
+    err = r.stderr.decode()
+    assert err.count("\n") == 1 and "3 rules" in err
+    assert all(f"{h} (" in err for h in handles)
+    assert sorted(_rules(netns)) == handles  # nothing deleted
+    # one chain named: still two in input; output's alone goes
+    r = run_cli("--netns", netns.name, "filter", "del", "--chain", "output",
+                "drop", "-p", "tcp", "--dport", "8080")
+    assert r.returncode == 0, r.stderr
+    assert sorted(_rules(netns)) == handles[:2]
+    r = run_cli("--netns", netns.name, "filter", "del", "udp", "dport", "8080", "drop")
+    assert r.returncode == 2 and b"no rule of inet socklab matches" in r.stderr

@@ -10,6 +10,8 @@ examples:
   socklab filter add accept --chain input --state established,related
   socklab filter add reject -s 10.0.0.0/8 -i veth0
   socklab filter del 4                    the rule with handle 4 (table inet socklab, input)
+  socklab filter del tcp dport 8080 drop  the one rule these words describe, as listed
+  socklab filter del drop -p tcp --dport 8080   the same, in the words of filter add
   socklab --netns lab1 filter trace tcp 10.0.0.2 80
                                           the chains and rules a TCP SYN meets, and the verdict
 
@@ -38,16 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add = sub.add_parser("add", help="add a rule (accept, drop, reject)")
     add.add_argument("action", choices=rules.ACTIONS)
     _rule_options(add)
-    add.add_argument("-p", "--proto", choices=rules.PROTOCOLS, help="protocol")
-    add.add_argument("-s", "--src", metavar="ADDR[/LEN]", help="source address or network")
-    add.add_argument("-d", "--dst", metavar="ADDR[/LEN]", help="destination address or network")
-    add.add_argument("--sport", metavar="PORT[-PORT]", help="source port (needs -p tcp|udp)")
-    add.add_argument("--dport", metavar="PORT[-PORT]", help="destination port (needs -p tcp|udp)")
-    add.add_argument("-i", "--iif", metavar="DEV", help="input interface (iifname)")
-    add.add_argument("-o", "--oif", metavar="DEV", help="output interface (oifname)")
-    add.add_argument("--state", default="", metavar="S[,S]",
-                     help="connection states: " + ",".join(rules.STATES))
-    add.add_argument("--counter", action="store_true", help="count the packets it matches")
+    _match_options(add)
     add.add_argument("--explain", action="store_true",
                      help="show the nft and iptables lines that do the same")
     add.add_argument("-n", "--dry-run", action="store_true",
@@ -62,9 +55,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     tr.add_argument("--host", action="store_true",
                     help="trace on this host's ruleset (without --netns); a rule is added "
                          "and removed there")
-    dele = sub.add_parser("del", help="delete a rule by its handle (as 'socklab filter' shows)")
-    dele.add_argument("handle", type=_handle)
-    _rule_options(dele)
+    dele = sub.add_parser("del", help="delete a rule by its handle (as 'socklab filter' shows) "
+                                      "or by its description")
+    dele.add_argument("words", nargs="+", metavar="HANDLE|WORD",
+                      help="a handle, or the rule's words: nft's as listed (tcp dport 8080 "
+                           "drop), or filter add's (drop -p tcp --dport 8080)")
+    _rule_options(dele, chain_default=None)
+    _match_options(dele)
     for sp in (add, dele, tr):
         _global_options(sp, suppress=True)
 
@@ -75,14 +72,34 @@ def _handle(text: str) -> int:
     return int(text)
 
 
-def _rule_options(p: argparse.ArgumentParser) -> None:
+def _rule_options(p: argparse.ArgumentParser, chain_default: str | None = "input") -> None:
     from socklab.filter import rules
 
-    p.add_argument("--chain", default="input", choices=rules.HOOKS,
-                   help="the base chain, named after its hook (default input)")
+    p.add_argument("--chain", default=chain_default, choices=rules.HOOKS,
+                   help="the base chain, named after its hook (default "
+                        + (f"{chain_default})" if chain_default else
+                           "input for a handle, every chain for a description)"))
     p.add_argument("--table", default=rules.DEFAULT_TABLE, help="table (default socklab)")
     p.add_argument("--family", default=None, choices=rules.FAMILIES,
                    help="the table's family (default inet: IPv4 and IPv6)")
+
+
+def _match_options(p: argparse.ArgumentParser) -> None:
+    from socklab.filter import rules
+
+    p.add_argument("-p", "--proto", choices=rules.PROTOCOLS, help="protocol")
+    p.add_argument("-s", "--src", metavar="ADDR[/LEN]", help="source address or network")
+    p.add_argument("-d", "--dst", metavar="ADDR[/LEN]", help="destination address or network")
+    p.add_argument("--sport", metavar="PORT[-PORT]", help="source port (needs -p tcp|udp)")
+    p.add_argument("--dport", metavar="PORT[-PORT]", help="destination port (needs -p tcp|udp)")
+    p.add_argument("-i", "--iif", metavar="DEV", help="input interface (iifname)")
+    p.add_argument("-o", "--oif", metavar="DEV", help="output interface (oifname)")
+    p.add_argument("--state", default="", metavar="S[,S]",
+                   help="connection states: " + ",".join(rules.STATES))
+    p.add_argument("--counter", action="store_true", help="count the packets it matches")
+
+
+_MATCH_OPTIONS = ("proto", "src", "dst", "sport", "dport", "iif", "oif", "state", "counter")
 
 
 def _chain_line(c: Chain) -> str:
@@ -156,14 +173,48 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _del(args: argparse.Namespace) -> int:
+    """By handle (one number), else by description: filter add's words when an option
+    of add is given or the one word is an action, nft's words otherwise."""
+    from socklab.cli import render
+    from socklab.errors import BadInput
     from socklab.filter import rules
 
-    rules.delete(args.handle, args.chain, args.family or "inet", args.table,
-                 prefer=args.source)
-    if not args.json:
-        print(f"deleted rule {args.handle} from {args.family or 'inet'} {args.table} "
-              f"{args.chain}")
+    family = args.family or "inet"
+    words: list[str] = args.words
+    options = [o for o in _MATCH_OPTIONS if getattr(args, o)]
+    if len(words) == 1 and words[0].isdigit() and not options:
+        handle = _handle_value(words[0])
+        chain = args.chain or "input"
+        rules.delete(handle, chain, family, args.table, prefer=args.source)
+        gone = rules.Match(chain, handle, "")
+    else:
+        if options or (len(words) == 1 and words[0] in rules.ACTIONS):
+            if len(words) != 1 or words[0] not in rules.ACTIONS:
+                raise BadInput("filter del: with filter add's options, one action first "
+                               f"({', '.join(rules.ACTIONS)}): filter del drop -p tcp "
+                               "--dport 8080")
+            r = rules.spec(words[0], args.chain or "input", proto=args.proto, src=args.src,
+                           dst=args.dst, sport=args.sport, dport=args.dport, iif=args.iif,
+                           oif=args.oif, states=args.state, counter=args.counter,
+                           family=args.family, table=args.table)
+            words = rules.rule_text(r).split()
+        gone = rules.delete_matching(words, family, args.table, args.chain,
+                                     prefer=args.source)
+    if args.json:
+        render.write_json({"deleted": gone, "family": family, "table": args.table})
+    else:
+        what = f": {gone.text}" if gone.text else ""
+        print(f"deleted rule {gone.handle} from {family} {args.table} {gone.chain}{what}")
     return 0
+
+
+def _handle_value(text: str) -> int:
+    from socklab.errors import BadInput
+
+    try:
+        return _handle(text)
+    except argparse.ArgumentTypeError as exc:
+        raise BadInput(f"filter del: {exc}") from None
 
 
 def _trace(args: argparse.Namespace) -> int:

@@ -17,6 +17,15 @@ Rules:
    ICMP(v6) port unreachable for the packet's family (``icmpx``); in iptables
    it is ``-j REJECT``, whose default is the same ICMP message.
 3. iptables counts every rule; its line has no counter word.
+4. A rule is deleted by its handle, or by its description: the words of
+   ``filter add`` (``drop -p tcp --dport 8080``) or nft's own words as
+   ``socklab filter`` lists them (``tcp dport 8080 drop``). A description
+   matches a rule when their words are the same, the counter's numbers left
+   out (and the word ``counter`` itself when the description has none);
+   exactly one rule must match. The description is only compared with the
+   listed rules: none of its words reaches nft. nft prints a few of socklab's
+   words its own way (``reject with icmp port-unreachable``, ``ipv6-icmp``):
+   both spellings are the same rule.
 """
 
 from __future__ import annotations
@@ -26,10 +35,11 @@ import re
 from contextlib import AbstractContextManager
 from typing import NamedTuple
 
-from socklab.errors import BadInput, Malformed
+from socklab.errors import BadInput, Malformed, NotFound
+from socklab.filter.model import Ruleset
 
-__all__ = ["RuleSpec", "add", "delete", "explain", "filter_add", "filter_del", "nft_commands",
-           "spec"]
+__all__ = ["Match", "RuleSpec", "add", "delete", "delete_matching", "explain", "filter_add",
+           "filter_del", "matching", "nft_commands", "spec"]
 
 ACTIONS = ("accept", "drop", "reject")
 HOOKS = ("input", "output", "forward")
@@ -257,6 +267,108 @@ def delete(handle: int, hook: str = "input", family: str = "inet",
         raise BadInput(f"filter: handle {handle}: a rule's handle is a positive number")
     with _entered(netns):
         nftables.run(f"delete rule {family} {table} {hook} handle {handle}", prefer=prefer)
+
+
+MAX_WORDS = 64  # a description's words: far more than any rule socklab writes
+MAX_WORD = 256
+
+
+class Match(NamedTuple):
+    """A listed rule a description matched."""
+
+    chain: str
+    handle: int
+    text: str
+
+
+def description_words(words: list[str] | tuple[str, ...] | str) -> tuple[str, ...]:
+    """A description's words, checked for size (rule 4); BadInput when empty or huge."""
+    parts = words.split() if isinstance(words, str) else [p for w in words for p in w.split()]
+    if not parts:
+        raise BadInput("filter del: a handle or a rule's description (tcp dport 8080 drop)")
+    if len(parts) > MAX_WORDS or any(len(p) > MAX_WORD for p in parts):
+        raise BadInput(f"filter del: a description of at most {MAX_WORDS} words of "
+                       f"{MAX_WORD} characters")
+    return tuple(parts)
+
+
+def _normal(words: tuple[str, ...], keep_counter: bool) -> tuple[str, ...]:
+    """Words compared (rule 4): ``counter packets N bytes M`` is ``counter``, or nothing
+    when the description has no counter; a ``ct state`` list in one order."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w == "counter":
+            if keep_counter:
+                out.append(w)
+            i += 1
+            while i + 1 < len(words) and words[i] in ("packets", "bytes") \
+                    and words[i + 1].isdigit():
+                i += 2
+            continue
+        if out[-2:] == ["ct", "state"]:
+            w = ",".join(sorted(w.split(",")))
+        out.append(w)
+        i += 1
+    text = " ".join(out)
+    for pattern, same in _SYNONYMS:
+        text = pattern.sub(same, text)
+    return tuple(text.split())
+
+
+# what nft prints for socklab's words (nft(8)): reject's default message is ICMP port
+# unreachable, named for the family the rule's matches imply; icmpv6 is ipv6-icmp as
+# a layer 4 protocol (its name in /etc/protocols)
+_SYNONYMS = (
+    (re.compile(r"\breject with icmp(?:x|v6)? port-unreachable\b"), "reject"),
+    (re.compile(r"\bl4proto ipv6-icmp\b"), "l4proto icmpv6"),
+)
+
+
+def matching(rs: Ruleset, words: list[str] | tuple[str, ...] | str,
+             family: str = "inet", table: str = DEFAULT_TABLE,
+             chain: str | None = None) -> list[Match]:
+    """The rules of ``family table`` (of ``chain`` only, when given) that the description
+    ``words`` matches (rule 4). NotFound when the table or chain is not there."""
+    want = description_words(words)
+    counted = "counter" in want
+    want = _normal(want, counted)
+    found = [t for t in rs.tables if t.family == family and t.name == table]
+    if not found:
+        raise NotFound(f"filter del: no table {family} {table}")
+    chains = [c for c in found[0].chains if chain is None or c.name == chain]
+    if chain is not None and not chains:
+        raise NotFound(f"filter del: no chain {chain} in table {family} {table}")
+    return [Match(c.name, r.handle, r.text) for c in chains for r in c.rules
+            if _normal(tuple(r.text.split()), counted) == want]
+
+
+def delete_matching(words: list[str] | tuple[str, ...] | str, family: str = "inet",
+                    table: str = DEFAULT_TABLE, chain: str | None = None,
+                    netns: str | None = None, prefer: str = "auto") -> Match:
+    """Delete the one rule the description matches (rule 4) and return it.
+
+    NotFound when none matches; BadInput naming every handle when several do."""
+    from socklab.filter import read
+
+    if family not in ALL_FAMILIES:
+        raise BadInput(f"filter: family {family!r}: one of {', '.join(ALL_FAMILIES)}")
+    _name(table, "table")
+    if chain is not None:
+        _name(chain, "chain")
+    text = " ".join(description_words(words))
+    with _entered(netns):
+        found = matching(read.ruleset(prefer=prefer), words, family, table, chain)
+        if not found:
+            raise NotFound(f"filter del: no rule of {family} {table} matches {text!r}")
+        if len(found) > 1:
+            handles = ", ".join(f"{m.handle} ({m.chain})" for m in found)
+            raise BadInput(f"filter del: {len(found)} rules of {family} {table} match "
+                           f"{text!r}: handles {handles}; delete one by its handle")
+        (m,) = found
+        delete(m.handle, m.chain, family, table, prefer=prefer)
+    return m
 
 
 def _entered(netns: str | None) -> AbstractContextManager[object]:
