@@ -12,7 +12,8 @@ from socklab.cli.tour import SECTION_LIST
 
 pytestmark = pytest.mark.privileged
 
-NEEDS_PRIVILEGE = {"change", "lab", "ping"}  # namespaces (CAP_SYS_ADMIN); a raw socket here
+NEEDS_PRIVILEGE = {"change", "lab", "ping", "filter", "ipsec"}  # namespaces (CAP_SYS_ADMIN),
+# xfrm (CAP_NET_ADMIN); a raw socket here
 WORDS = {"en": "try next:", "fr": "à essayer ensuite :"}
 
 
@@ -48,3 +49,44 @@ def test_section_by_number_as_nobody(netns, section, lang):
     if lang == "fr" and result["status"] == "ok":
         assert result["steps"][-1]["kind"] == "next"
         assert result["title"] != section.title  # translated
+
+
+def _facts(section: str) -> list[tuple[str, str, str]]:
+    proc = run_cli("--json", "tour", section, "--lang", "en")
+    assert proc.returncode == 0, proc.stderr
+    (result,) = json.loads(proc.stdout)
+    assert result["status"] == "ok", result["reason"]
+    return [(s["label"], str(s["value"]), s["note"]) for s in result["steps"]
+            if s["kind"] == "fact"]
+
+
+def test_filter_section_drops_counts_traces_and_removes_the_rule():
+    need_root()
+    need_tool("nft")
+    facts = _facts("1.3.1")
+    connects = [value for label, value, _note in facts if label == "connect"]
+    assert connects == ["connected: no rule stands in the way", "timed out", "connected again"]
+    (handle,) = [note for label, value, note in facts
+                 if label == "socklab" and "filter add drop" in value]
+    number = handle.removeprefix("handle ")
+    counters = [int(value.split()[0]) for label, value, _n in facts
+                if label == "the rule's counter"]
+    assert counters[0] >= 1 and counters[1] > counters[0]  # the SYN, then the probe
+    (verdict,) = [(value, note) for label, value, note in facts if label == "verdict"]
+    assert verdict == ("drop", f"decided by rule [{number}], the one added above")
+    (removed,) = [note for label, value, note in facts
+                  if label == "socklab" and "filter del" in value]
+    assert removed.startswith(f"rule [{number}] removed")
+
+
+def test_ipsec_section_adds_policies_and_tries_the_states():
+    need_root()
+    facts = {label: (value, note) for label, value, note in _facts("1.3.2")}
+    assert facts["policies added"][0] == "2"
+    before, after = (int(n) for n in facts["XfrmOutNoStates"][0].split(" -> "))
+    assert after == before + 1  # the datagram the policy sent to no SA
+    if "SAs" in facts:  # a kernel without ESP: its own words
+        assert facts["SAs"][0] == "refused by this kernel"
+        assert "Requested type not found" in facts["SAs"][1]
+    else:
+        assert facts["SAs added"][0] == "2"

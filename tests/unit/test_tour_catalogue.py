@@ -12,10 +12,10 @@ from socklab.cli.tour import lang
 TOUR = Path(lang.__file__).parent
 
 
-def marked_messages() -> set[str]:
+def marked_messages(pattern: str = "*.py") -> set[str]:
     """Every constant string given to _() or N_() (or t._()) in the tour's sources."""
     found = set()
-    for path in TOUR.glob("*.py"):
+    for path in TOUR.glob(pattern):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not (isinstance(node, ast.Call) and node.args):
                 continue
@@ -75,3 +75,14 @@ def test_language_from_the_environment(env, want):
 def test_explicit_language_wins():
     assert lang.choose("fr", {"LANG": "C"}) == "fr"
     assert lang.choose("en", {"LANG": "fr_FR"}) == "en"
+
+
+@pytest.mark.parametrize("module", ["filtering", "ipsec"])
+def test_filtering_and_ipsec_sections_speak_french(module):
+    # course 1.3.1 and 1.3.2: every sentence they say is marked, and translated
+    fr = lang.load_po(lang.LOCALE_DIR / "fr.po")
+    mine = marked_messages(f"{module}.py")
+    assert len(mine) >= 10
+    assert not sorted(mine - set(fr))
+    source = (TOUR / f"{module}.py").read_text(encoding="utf-8")
+    assert "t.say(\"" not in source and "t.say('" not in source  # no unmarked paragraph

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import ipaddress
+import os
 from contextlib import nullcontext
 from typing import NamedTuple
 
@@ -40,7 +41,7 @@ from socklab.ipsec.model import (
     Stats,
     Template,
 )
-from socklab.kernel.netlink import NLM_F_REQUEST, NetlinkSocket
+from socklab.kernel.netlink import NetlinkSocket
 
 __all__ = ["EspPair", "add", "delete", "esp_pair", "explain", "messages"]
 
@@ -52,7 +53,6 @@ AUTH_KEY_BYTES = 32
 NO_LIMIT = (1 << 64) - 1
 REPLAY_WINDOW = 32
 
-NLM_F_ACK = 0x4
 NLM_F_EXCL = 0x200
 NLM_F_CREATE = 0x400
 
@@ -171,18 +171,25 @@ def explain(p: EspPair, show_keys: bool = False) -> list[str]:
 
 
 def _send(sock: NetlinkSocket, msg_type: int, payload: bytes, op: str) -> None:
-    flags = NLM_F_REQUEST | NLM_F_ACK | (NLM_F_CREATE | NLM_F_EXCL
-                                         if msg_type in (xfrm.XFRM_MSG_NEWSA,
-                                                         xfrm.XFRM_MSG_NEWPOLICY) else 0)
+    """One change, acknowledged; a refusal carries the kernel's own sentence (its
+    extended ack, ``Requested type not found`` for a protocol it lacks) beside the
+    errno's text."""
+    flags = (NLM_F_CREATE | NLM_F_EXCL if msg_type in (xfrm.XFRM_MSG_NEWSA,
+                                                       xfrm.XFRM_MSG_NEWPOLICY) else 0)
     try:
-        list(sock.dump(msg_type, payload, flags))
+        sock.transact(msg_type, payload, flags)
     except OSError as exc:
+        said = getattr(exc, "ext_msg", None)
+        kernel = f" (the kernel: {said})" if said else ""
         if exc.errno == errno.EPROTONOSUPPORT:
-            raise NetworkError(op, exc.errno, "Protocol not supported: this kernel has no "
-                               "ESP (the esp4/esp6 modules)") from exc
+            raise NetworkError(op, exc.errno, f"Protocol not supported{kernel}: this kernel "
+                               "has no ESP (the esp4/esp6 modules, CONFIG_INET_ESP)") from exc
         if exc.errno == errno.ESRCH:
             raise NotFound(f"{op}: no such SA or policy") from exc
-        raise from_oserror(exc, op, "CAP_NET_ADMIN") from exc
+        translated = from_oserror(exc, op, "CAP_NET_ADMIN")
+        if said and isinstance(translated, NetworkError):
+            translated = NetworkError(op, exc.errno, f"{os.strerror(exc.errno or 0)}{kernel}")
+        raise translated from exc
 
 
 def _open(netns: str | None) -> NetlinkSocket:
@@ -194,24 +201,35 @@ def _open(netns: str | None) -> NetlinkSocket:
                                "run as root or with CAP_NET_ADMIN")
     with knetns.entered(netns) if netns else nullcontext():
         try:
-            return netlink.NetlinkSocket(netlink.NETLINK_XFRM)
+            sock = netlink.NetlinkSocket(netlink.NETLINK_XFRM)
         except OSError as exc:
             raise from_oserror(exc, "ipsec: open an xfrm netlink socket",
                                "CAP_NET_ADMIN") from exc
+    sock.enable_ext_ack()
+    return sock
 
 
-def add(p: EspPair, netns: str | None = None) -> None:
-    """Add the pair's SAs then policies; on failure, undo what was done (rule 2)."""
+PARTS = ("states", "policies")
+
+
+def add(p: EspPair, netns: str | None = None, what: tuple[str, ...] = PARTS) -> None:
+    """Add the pair's SAs then policies; on failure, undo what was done (rule 2).
+
+    ``what``: both (the default), or only ``("states",)`` or ``("policies",)``: a
+    policy alone, without its SAs, is how a lab or the tour shows policies on a
+    kernel without ESP (the kernel then holds back the traffic it selects)."""
+    if not what or any(w not in PARTS for w in what):
+        raise BadInput(f"ipsec add: parts {what!r}: states, policies or both")
     sock = _open(netns)
     sas, policies = parts(p)
     undo: list[tuple[int, bytes]] = []
     with sock:
         try:
-            for sa in sas:
+            for sa in sas if "states" in what else ():
                 _send(sock, xfrm.XFRM_MSG_NEWSA, xfrm.encode_sa(sa),
                       f"ipsec: add SA esp spi 0x{sa.spi:08x} {sa.src} -> {sa.dst}")
                 undo.append((xfrm.XFRM_MSG_DELSA, xfrm.encode_sa_id(sa)))
-            for pol in policies:
+            for pol in policies if "policies" in what else ():
                 _send(sock, xfrm.XFRM_MSG_NEWPOLICY, xfrm.encode_policy(pol),
                       f"ipsec: add policy {pol.dir} {pol.selector.src} -> "
                       f"{pol.selector.dst}")

@@ -19,7 +19,7 @@ from socklab.ipsec.model import SA, Policy
 from socklab.kernel import caps, netlink
 from socklab.kernel import netns as knetns
 
-__all__ = ["ipsec_policies", "ipsec_states"]
+__all__ = ["ipsec_policies", "ipsec_states", "parse_xfrm_stat", "xfrm_stats"]
 
 T = TypeVar("T")
 
@@ -58,3 +58,24 @@ def ipsec_states(netns: str | None = None, show_keys: bool = False) -> list[SA]:
 
     return _dump("security associations", xfrm.XFRM_MSG_GETSA, xfrm.XFRM_MSG_NEWSA,
                  decode, netns)
+
+
+def parse_xfrm_stat(text: str) -> dict[str, int]:
+    """``/proc/net/xfrm_stat``'s counters: one ``Name<spaces>count`` a line
+    (Documentation/networking/xfrm_proc.rst); a line of another shape is skipped."""
+    out: dict[str, int] = {}
+    for line in text.splitlines()[:256]:
+        parts = line.split()
+        if len(parts) == 2 and parts[0].isalnum() and parts[1].isdigit():
+            out[parts[0]] = int(parts[1])
+    return out
+
+
+def xfrm_stats(proc_root: str = "/proc") -> dict[str, int]:
+    """The xfrm error counters of the calling thread's namespace (``XfrmOutNoStates``:
+    packets a policy sent to an SA that does not exist ...); empty where the kernel
+    keeps none (CONFIG_XFRM_STATISTICS)."""
+    from socklab.kernel import procfs
+
+    text = procfs.read_net("xfrm_stat", proc_root)
+    return parse_xfrm_stat(text) if text else {}

@@ -208,6 +208,10 @@ SECTION_LIST = [
             ("1.3",), "change"),
     Section("lab", N_("A lab: two LANs and a router in namespaces, ip_forward off and on"),
             ("1.2", "1.3"), "lab"),
+    Section("filter", N_("Packet filtering: a rule drops a connection, its counter, and the "
+                         "kernel's trace"), ("1.3.1",), "filtering"),
+    Section("ipsec", N_("IPsec: the kernel's security policies and associations (xfrm)"),
+            ("1.3.2",), "ipsec"),
     Section("sysctl", N_("sysctl, the kernel's parameters, and setsockopt for one socket"),
             ("1.3.3",), "sysctl"),
     Section("tcp", N_("TCP, the connected mode: server and client on loopback"),
