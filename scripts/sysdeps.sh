@@ -6,7 +6,7 @@ missing=""
 for pair in iproute2:ss iproute2:ip socat:socat netcat-openbsd:nc ncat:ncat nmap:nmap strace:strace \
             iperf3:iperf3 iputils-ping:ping nftables:nft procps:sysctl net-tools:netstat \
             openssl:openssl util-linux:setpriv time:/usr/bin/time traceroute:traceroute \
-            tcpdump:tcpdump; do
+            tcpdump:tcpdump iptables:iptables; do
     pkg=${pair%%:*}; cmd=${pair#*:}
     if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ] && [ ! -x "/sbin/$cmd" ]; then
         case " $missing " in *" $pkg "*) ;; *) missing="$missing $pkg" ;; esac

@@ -113,6 +113,7 @@ BAD = [
     ("add", "drop", "--family", "ip6", "-s", "10.0.0.1"),
     ("add", "drop", "-i", 'eth0" accept'),
     ("add", "drop", "-i", "averyveryverylongname"),
+    ("add", "drop", "-i", "ppp+"),  # iptables would read every ppp*
     ("add", "drop", "--chain", "output", "-i", "lo"),
     ("add", "drop", "--chain", "input", "-o", "lo"),
     ("add", "drop", "--state", "new,bogus"),

@@ -139,6 +139,11 @@ def spec(action: str, hook: str = "input", *, proto: str | None = None,
     for dev in (iif, oif):
         if dev is not None and not _IFNAME.match(dev):
             raise BadInput(f"filter: interface {dev!r}: not an interface name")
+        if dev is not None and dev.endswith("+"):
+            # iptables(8): "If the interface name ends in a +, then any interface which
+            # begins with this name will match": its line could not name this one alone
+            raise BadInput(f"filter: interface {dev!r}: a final '+' is iptables' wildcard "
+                           "(every interface whose name begins so); name one interface")
     words = states.split(",") if isinstance(states, str) else list(states)
     words = [w.strip().lower() for w in words if w.strip()]
     for w in words:
