@@ -6,9 +6,13 @@ counter moved, and the trace table is gone afterwards, also after an error."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
-from helpers import need_tool, run_cli
+from helpers import need_root, need_tool, run_cli
+from lab_helpers import leftovers, shipped_copy
+
+from socklab.lab import build
 
 # every counter sits on a rule that decides, and matches only its probe (not the
 # replies: a reject's ICMP error, a SYN-ACK, an echo reply)
@@ -125,11 +129,14 @@ def test_the_host_is_refused_without_host_and_nothing_is_left_after_an_error(rul
 @pytest.mark.parametrize("words", [("sctp", "127.0.0.1", "1"), ("tcp", "127.0.0.1"),
                                    ("tcp", "127.0.0.1", "0"), ("icmp", "127.0.0.1", "7"),
                                    ("udp", "localhost", "53"),
-                                   ("udp", "::1", "53", "--src", "127.0.0.1")])
+                                   ("udp", "::1", "53", "--src", "127.0.0.1"),
+                                   ("tcp", "127.0.0.1", "1", "--from", "sl-no-such-ns"),
+                                   ("tcp", "127.0.0.1", "1", "--from", "../../etc")])
 def test_bad_flows_exit_2_before_anything_changes(ruled, words):
     r = run_cli("--netns", ruled.name, "filter", "trace", *words)
     assert r.returncode == 2, r.stderr
     assert r.stderr.count(b"\n") == 1
+    assert "socklab_trace" not in ruled.exec("nft", "list", "tables").stdout
 
 
 def test_an_empty_ruleset_lets_the_probe_through(netns):
@@ -141,3 +148,27 @@ def test_an_empty_ruleset_lets_the_probe_through(netns):
     assert netns.exec("nft", "list", "ruleset").stdout == ""
     r = run_cli("--netns", netns.name, "filter", "trace", "icmp", "127.0.0.1")
     assert r.returncode == 0 and b"verdict: accept (no chain" in r.stdout
+
+
+def test_the_filter_labs_exercise_traces_h1s_syn_to_r1s_forward_rule():
+    """lab4's exercise text runs as written (the lab under a name of its own): the SYN
+    sent from h1 meets r1's forward rule, which drops it; port 22 is let through."""
+    need_root()
+    need_tool("nft")
+    lab = shipped_copy("lab4")
+    text = lab.exercises["filtered"].text["en"]
+    m = re.search(r"socklab (--netns \S+ filter trace .+? --from \S+)", " ".join(text.split()))
+    assert m, text
+    words = m.group(1).replace("sl-lab4-", f"sl-{lab.name}-").split()
+    build.up(lab, "shipped:lab4")
+    try:
+        got = json.loads(run_cli(*words, "--json").stdout)
+        event = got["decisive"]["event"]
+        assert (got["verdict"], event["chain"], event["kind"]) == ("drop", "forward", "rule")
+        assert got["decisive"]["rule"] == "tcp dport 80 drop"
+        words[words.index("80")] = "22"
+        got = json.loads(run_cli(*words, "--json").stdout)
+        assert got["verdict"] == "accept" and got["decisive"]["event"]["kind"] == "policy"
+    finally:
+        build.down(lab.name)
+    assert leftovers(lab.name) == []

@@ -14,6 +14,8 @@ examples:
   socklab filter del drop -p tcp --dport 8080   the same, in the words of filter add
   socklab --netns lab1 filter trace tcp 10.0.0.2 80
                                           the chains and rules a TCP SYN meets, and the verdict
+  socklab --netns sl-lab4-r1 filter trace tcp 10.0.2.10 80 --from sl-lab4-h1
+                                          the SYN sent by the lab's h1, as the router r1 filters it
 
 Rules are added to socklab's own table (inet socklab), made with its base chain
 when missing (type filter, priority 0, policy accept).
@@ -52,6 +54,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     tr.add_argument("dst", metavar="ADDRESS", help="its destination")
     tr.add_argument("port", nargs="?", help="its destination port (tcp, udp)")
     tr.add_argument("-s", "--src", metavar="ADDRESS", help="its source (a local address)")
+    tr.add_argument("--from", dest="probe_netns", metavar="NETNS",
+                    help="send the probe from this network namespace (a lab host, "
+                         "sl-LAB-NODE): the traced one sees it come in and forward it")
     tr.add_argument("--host", action="store_true",
                     help="trace on this host's ruleset (without --netns); a rule is added "
                          "and removed there")
@@ -223,7 +228,8 @@ def _trace(args: argparse.Namespace) -> int:
     from socklab.filter import trace
 
     flow = trace.flow(args.proto, args.dst, args.port, args.src)
-    result = trace.trace(flow, netns=args.netns, host=args.host, prefer=args.source)
+    result = trace.trace(flow, netns=args.netns, host=args.host, prefer=args.source,
+                         probe_netns=args.probe_netns)
     if args.json:
         render.write_json(result)
         return 0 if result.seen else 1

@@ -10,7 +10,10 @@ when asked with ``host=True``: the command changes the ruleset):
    conntrack hooks are at -200), set ``meta nftrace set 1`` on packets of the
    flow, and nothing else (policy accept);
 4. send one probe packet of the flow from this process: a TCP SYN
-   (non-blocking connect), a UDP datagram, or an ICMP echo request;
+   (non-blocking connect), a UDP datagram, or an ICMP echo request; its
+   socket is made in the namespace itself, or in another one named by
+   ``probe_netns`` (a lab host: the probe then comes in from the network,
+   and the namespace traced sees it in prerouting, then forward or input);
 5. read the trace events of that packet (:mod:`socklab.filter.nftrace`) until
    none has come for a short while, bounded in count and time;
 6. delete the trace table, also when anything above failed; read the
@@ -216,10 +219,11 @@ def _decisive(steps: list[Step]) -> tuple[str, Step | None]:
 
 
 def trace(f: Flow, netns: str | None = None, host: bool = False,
-          prefer: str = "auto") -> TraceResult:
+          prefer: str = "auto", probe_netns: str | None = None) -> TraceResult:
     """Send one probe of flow ``f`` and report the rules it met (module docstring).
 
     ``netns``: the namespace to work in; without one, BadInput unless ``host``.
+    ``probe_netns``: the namespace the probe is sent from (default: ``netns``).
     MissingPrivilege (CAP_NET_ADMIN) before anything is changed."""
     from socklab.filter import read
     from socklab.kernel import netlink, nftables
@@ -243,7 +247,8 @@ def trace(f: Flow, netns: str | None = None, host: bool = False,
             except OSError as exc:
                 raise from_oserror(exc, "filter trace: join the nftrace group",
                                    "CAP_NET_ADMIN") from exc
-            probe = _probe_socket(f)
+            with knetns.entered(probe_netns) if probe_netns else contextlib.nullcontext():
+                probe = _probe_socket(f)  # a socket stays in the namespace it was made in
             try:
                 sport = probe.getsockname()[1] if f.proto != "icmp" else None
                 rule = f"{_match(f, sport)} meta nftrace set 1"
@@ -291,7 +296,8 @@ def _remove(table: str, prefer: str) -> None:
 
 
 def filter_trace(proto: str, dst: str, port: int | str | None = None, src: str | None = None,
-                 netns: str | None = None, host: bool = False) -> TraceResult:
-    """``socklab.filter_trace("tcp", "10.0.0.2", 80, netns="lab1")``: :func:`flow`
-    checked, then :func:`trace`."""
-    return trace(flow(proto, dst, port, src), netns=netns, host=host)
+                 netns: str | None = None, host: bool = False,
+                 probe_netns: str | None = None) -> TraceResult:
+    """``socklab.filter_trace("tcp", "10.0.2.10", 80, netns="sl-lab4-r1",
+    probe_netns="sl-lab4-h1")``: :func:`flow` checked, then :func:`trace`."""
+    return trace(flow(proto, dst, port, src), netns=netns, host=host, probe_netns=probe_netns)
