@@ -48,7 +48,7 @@ SCHEMA = {
 }
 
 
-@pytest.mark.parametrize("name", ["lab1", "lab2", "lab3", "lab4", "lab5", "lab6"])
+@pytest.mark.parametrize("name", ["lab1", "lab2", "lab3", "lab4", "lab5", "lab6", "lab7"])
 def test_export_follows_the_containerlab_schema(name):
     lab = parse(shipped.text(name), f"{name}.toml")
     doc = yaml.safe_load(export.containerlab(lab))
@@ -72,3 +72,14 @@ def test_export_carries_addresses_routes_and_forwarding():
     assert "sysctl -w net.ipv4.ip_forward=1" in nodes["r1"]["exec"]
     assert nodes["r1"]["exec"].index("sysctl -w net.ipv4.ip_forward=0") > \
         nodes["r1"]["exec"].index("sysctl -w net.ipv4.ip_forward=1")  # the lab's own wins
+
+
+def test_export_carries_the_ipsec_pair():
+    lab = parse(shipped.text("lab7"), "lab7.toml")
+    nodes = yaml.safe_load(export.containerlab(lab))["topology"]["nodes"]
+    states = [c for c in nodes["h1"]["exec"] if c.startswith("ip xfrm state add ")]
+    assert [c.split()[4:10] for c in states] == [
+        ["src", "10.0.7.1", "dst", "10.0.7.2", "proto", "esp"],
+        ["src", "10.0.7.2", "dst", "10.0.7.1", "proto", "esp"]]
+    assert "spi 0x00001001" in states[0] and "0x000102030405060708090a0b0c0d0e0f" in states[0]
+    assert sum(c.startswith("ip xfrm policy add ") for c in nodes["h2"]["exec"]) == 2

@@ -46,6 +46,28 @@ def test_every_shipped_lab_parses():
         assert parse(shipped.text(name), f"{name}.toml").name == name
 
 
+ESP = ('local = "10.0.0.1", remote = "10.0.0.2", spi_out = 0x1001, spi_in = 0x1002, '
+       'enc_key = "' + "0f" * 16 + '", auth_key = "' + "1e" * 32 + '"')
+ESP_TEXT_SPI = ESP.replace("spi_in = 0x1002", 'spi_in = "x"')
+
+
+def test_ipsec_keys_are_read():
+    lab = parse(shipped.text("lab7"), "lab7.toml")
+    (pair,) = lab.nodes["h1"].esp
+    assert (pair.local, pair.remote, pair.spi_out, pair.spi_in) == \
+        ("10.0.7.1", "10.0.7.2", 0x1001, 0x1002)
+    (back,) = lab.nodes["h2"].esp
+    assert (back.spi_out, back.spi_in) == (pair.spi_in, pair.spi_out)
+    assert back.enc_key == pair.enc_key and len(pair.auth_key) == 32
+    lab = parse('name = "x"\n[nodes.h1]\nipsec.policies = [{ src = "10.0.0.1", '
+                'dst = "10.0.0.0/24", dir = "out", action = "block", proto = "icmp", '
+                'priority = 5 }]\n', "x.toml")
+    (pol,) = lab.nodes["h1"].policies
+    assert (pol.selector.src, pol.selector.dst, pol.selector.proto) == \
+        ("10.0.0.1/32", "10.0.0.0/24", 1)
+    assert (pol.dir, pol.action, pol.priority, pol.templates) == ("out", "block", 5, ())
+
+
 # (file text, line, words of the problem)
 BAD = [
     ('name = "x"\n[nodes.h1\n', 2, "TOML syntax"),
@@ -77,6 +99,29 @@ BAD = [
     ('name = "x"\n[nodes.h1]\nfilter = [{ action = "explode" }]\n', 3, "action 'explode'"),
     ('name = "x"\n[nodes.h1]\nservices = [{ listen = "unix:/tmp/s" }]\n', 3,
      "a tcp: or udp: endpoint"),
+    ('name = "x"\n[nodes.h1]\nipsec = 3\n', 3, "ipsec (a table"),
+    ('name = "x"\n[nodes.h1]\nipsec.colour = 1\n', 3, "unknown key 'colour'"),
+    ('name = "x"\n[nodes.h1]\n[nodes.h2]\n[[links]]\nendpoints = ["h1:eth0", "h2:eth0"]\n'
+     '[nodes.h1.interfaces.eth0]\naddresses = ["10.0.0.1/24"]\n[nodes.h1.ipsec]\n'
+     f'esp = [{{ {ESP.replace("0x1001", "255")} }}]\n', 9, "0 to 255 are reserved"),
+    ('name = "x"\n[nodes.h1]\n[nodes.h2]\n[[links]]\nendpoints = ["h1:eth0", "h2:eth0"]\n'
+     '[nodes.h1.interfaces.eth0]\naddresses = ["10.0.0.9/24"]\n[nodes.h1.ipsec]\n'
+     f'esp = [{{ {ESP} }}]\n', 9, "esp local 10.0.0.1: not an address of this node"),
+    ('name = "x"\n[nodes.h1]\n[nodes.h2]\n[[links]]\nendpoints = ["h1:eth0", "h2:eth0"]\n'
+     '[nodes.h1.interfaces.eth0]\naddresses = ["10.0.0.1/24"]\n[nodes.h1.ipsec]\n'
+     f'esp = [{{ {ESP.replace("0f0f", "", 1)} }}]\n', 9, "encryption key"),
+    ('name = "x"\n[nodes.h1]\n[nodes.h2]\n[[links]]\nendpoints = ["h1:eth0", "h2:eth0"]\n'
+     '[nodes.h1.interfaces.eth0]\naddresses = ["10.0.0.1/24"]\n[nodes.h1.ipsec]\n'
+     f'esp = [{{ {ESP_TEXT_SPI} }}]\n', 9,
+     "esp spi_in must be a number"),
+    ('name = "x"\n[nodes.h1]\nipsec.policies = [{ src = "10.0.0.1", dst = "10.0.0.2", '
+     'dir = "sideways", action = "block" }]\n', 3, "dir 'sideways'"),
+    ('name = "x"\n[nodes.h1]\nipsec.policies = [{ dst = "10.0.0.2", dir = "out", '
+     'action = "block" }]\n', 3, "policy src must be a string"),
+    ('name = "x"\n[nodes.h1]\nipsec.policies = [{ src = "10.0.0.1", dst = "fd00::2", '
+     'dir = "out", action = "block" }]\n', 3, "different families"),
+    ('name = "x"\n[nodes.h1]\nipsec.policies = [{ src = "10.0.0.1", dst = "10.0.0.2", '
+     'dir = "out", action = "block", proto = "icmpv6" }]\n', 3, "icmpv6 with IPv4"),
     ('name = "x"\n[nodes.h1]\n\n[[exercises]]\nname = "e"\n'
      'checks = [{ kind = "ping", node = "h9", to = "10.0.0.1" }]\n', 6, "node 'h9'"),
     ('name = "x"\n[nodes.h1]\n\n[[exercises]]\nname = "e"\n'

@@ -207,3 +207,41 @@ def test_esp_pair_requests_decode_to_the_pair(addrs, spi_out, spi_in, enc, auth,
     assert all(p.templates[0].reqid == reqid for p in decoded_pols)
     lines = "\n".join(manual.explain(pair))
     assert enc.hex() not in lines and auth.hex() not in lines
+
+
+def test_xfrm_stat_counters_are_read_and_odd_lines_skipped():
+    from socklab.ipsec.read import parse_xfrm_stat
+
+    text = ("XfrmInError             \t0\nXfrmOutNoStates         \t12\n"
+            "garbage line here\nXfrmOutPolBlock -1\n\n" + "X 1\n" * 1000)
+    got = parse_xfrm_stat(text)
+    assert got["XfrmInError"] == 0 and got["XfrmOutNoStates"] == 12
+    assert "XfrmOutPolBlock" not in got and "garbage" not in got
+
+
+@pytest.mark.parametrize(("args", "problem"), [
+    (("10.0.0.1", "fd00::1", "out", "block"), "different families"),
+    (("10.0.0.1", "10.0.0.2", "sideways", "block"), "dir 'sideways'"),
+    (("10.0.0.1", "10.0.0.2", "out", "encrypt"), "action 'encrypt'"),
+    (("10.0.0.1", "10.0.0.2", "out", "block", "sctp"), "proto 'sctp'"),
+    (("fd00::1", "fd00::2", "in", "allow", "icmp"), "icmp with IPv6"),
+    (("10.0.0.1", "10.0.0.2", "out", "block", None, 1 << 32), "priority"),
+    (("10.0.0.300", "10.0.0.2", "out", "block"), "ipsec policy"),
+])
+def test_a_template_less_policy_is_checked(args, problem):
+    from socklab.errors import BadInput
+    from socklab.ipsec import manual
+
+    with pytest.raises(BadInput, match=problem):
+        manual.policy(*args)
+
+
+def test_a_template_less_policy_round_trips_and_explains():
+    from socklab.ipsec import manual
+
+    pol = manual.policy("10.0.0.1", "10.0.0.0/24", "out", "block", "tcp", 9)
+    back = xfrm.decode_policy(memoryview(xfrm.encode_policy(pol)), 0,
+                              len(xfrm.encode_policy(pol)))
+    assert back == pol
+    assert manual.policy_line(pol) == ("ip xfrm policy add src 10.0.0.1/32 dst 10.0.0.0/24 "
+                                       "proto tcp dir out action block priority 9")

@@ -27,7 +27,7 @@ import errno
 import ipaddress
 import os
 from contextlib import nullcontext
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from socklab.errors import BadInput, MissingPrivilege, NetworkError, NotFound, from_oserror
 from socklab.ipsec import xfrm
@@ -41,9 +41,12 @@ from socklab.ipsec.model import (
     Stats,
     Template,
 )
-from socklab.kernel.netlink import NetlinkSocket
 
-__all__ = ["EspPair", "add", "delete", "esp_pair", "explain", "messages"]
+if TYPE_CHECKING:  # the socket is made by _open, when a change is sent
+    from socklab.kernel.netlink import NetlinkSocket
+
+__all__ = ["EspPair", "add", "add_policy", "delete", "esp_pair", "explain", "messages",
+           "policy", "policy_line"]
 
 ENC = "cbc(aes)"
 AUTH = "hmac(sha256)"
@@ -168,6 +171,60 @@ def explain(p: EspPair, show_keys: bool = False) -> list[str]:
                      f"tmpl src {src} dst {dst} proto esp reqid {p.reqid} mode transport")
     lines.append(f"# on {p.remote}: the same with the addresses and the SPIs swapped")
     return lines
+
+
+DIRECTIONS = ("in", "out", "fwd")
+POLICY_ACTIONS = ("allow", "block")
+IP_PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
+
+
+def policy(src: str, dst: str, direction: str, action: str, proto: str | None = None,
+           priority: int = 0) -> Policy:
+    """A policy with no template, checked (BadInput naming the bad part): ``block``
+    drops the packets it selects, ``allow`` lets them pass in clear (ip xfrm's
+    ``action``). The selector's addresses are networks of one family (a bare address
+    is a /32 or /128)."""
+    try:
+        s_net = ipaddress.ip_network(src, strict=False)
+        d_net = ipaddress.ip_network(dst, strict=False)
+    except ValueError as exc:
+        raise BadInput(f"ipsec policy: {exc}") from exc
+    if s_net.version != d_net.version:
+        raise BadInput("ipsec policy: src and dst are of different families")
+    if direction not in DIRECTIONS:
+        raise BadInput(f"ipsec policy: dir {direction!r}: one of {', '.join(DIRECTIONS)}")
+    if action not in POLICY_ACTIONS:
+        raise BadInput(f"ipsec policy: action {action!r}: one of {', '.join(POLICY_ACTIONS)}")
+    if proto is not None and proto not in IP_PROTOCOLS:
+        raise BadInput(f"ipsec policy: proto {proto!r}: one of {', '.join(IP_PROTOCOLS)}")
+    if (proto, s_net.version) in (("icmp", 6), ("icmpv6", 4)):
+        raise BadInput(f"ipsec policy: proto {proto} with IPv{s_net.version} addresses")
+    if isinstance(priority, bool) or not 0 <= priority < 1 << 32:
+        raise BadInput(f"ipsec policy: priority {priority!r}: 0 to 2**32-1")
+    family = "inet6" if s_net.version == 6 else "inet"
+    return Policy(Selector(family, str(s_net), str(d_net), IP_PROTOCOLS.get(proto or "", 0),
+                           0, 0, 0, 0, 0, 0),
+                  direction, action, priority, 0, 0, 0,
+                  Lifetime(NO_LIMIT, NO_LIMIT, NO_LIMIT, NO_LIMIT, 0, 0, 0, 0),
+                  Current(0, 0, 0, 0), (), None, None)
+
+
+def policy_line(pol: Policy) -> str:
+    """The ``ip xfrm policy add`` line of a policy made by :func:`policy`."""
+    names = {v: k for k, v in IP_PROTOCOLS.items()}
+    proto = f" proto {names.get(pol.selector.proto, pol.selector.proto)}" \
+        if pol.selector.proto else ""
+    return (f"ip xfrm policy add src {pol.selector.src} dst {pol.selector.dst}{proto} "
+            f"dir {pol.dir} action {pol.action} priority {pol.priority}")
+
+
+def add_policy(pol: Policy, netns: str | None = None) -> None:
+    """Add one policy (XFRM_MSG_NEWPOLICY); NetworkError with the kernel's words when
+    refused (File exists: the same selector and direction are taken)."""
+    sock = _open(netns)
+    with sock:
+        _send(sock, xfrm.XFRM_MSG_NEWPOLICY, xfrm.encode_policy(pol),
+              f"ipsec: add policy {pol.dir} {pol.selector.src} -> {pol.selector.dst}")
 
 
 def _send(sock: NetlinkSocket, msg_type: int, payload: bytes, op: str) -> None:

@@ -1,5 +1,5 @@
 """A lab built and torn down: namespaces, veth pairs, bridges, addresses, routes,
-filters, services; and the state file that says what was made.
+filters, IPsec, services; and the state file that says what was made.
 
 Rules:
 
@@ -304,6 +304,17 @@ def _node(lab: Lab, node: Node) -> None:
         _entry(f"node {name}: nat on {dev}", _masquerade, ns, dev)
     for spec in node.rules:
         _entry(f"node {name}: filter {frules.rule_text(spec)}", frules.add, spec, ns)
+    if node.esp or node.policies:
+        from socklab.ipsec import manual
+
+        for pol in node.policies:
+            _entry(f"node {name}: ipsec policy {pol.dir} {pol.selector.src} -> "
+                   f"{pol.selector.dst} {pol.action}", manual.add_policy, pol, ns)
+        for pair in node.esp:
+            # a kernel without ESP refuses the first SA: the error names the missing
+            # modules with the kernel's own words, and up removes the whole lab
+            _entry(f"node {name}: ipsec esp {pair.local} <-> {pair.remote}", manual.add,
+                   pair, ns)
 
 
 def _masquerade(ns: str, dev: str) -> None:

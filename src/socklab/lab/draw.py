@@ -29,6 +29,10 @@ def text(lab: Lab) -> str:
             extra.append(f"nat on {', '.join(node.nat)}")
         if node.rules:
             extra.append(f"{len(node.rules)} filter rules")
+        if node.esp:
+            extra.append("ESP with " + ", ".join(p.remote for p in node.esp))
+        if node.policies:
+            extra.append(f"{len(node.policies)} IPsec policies")
         if node.services:
             extra.append("services " + ", ".join(s.endpoint for s in node.services))
         routes = ", ".join(f"{r.to} via {r.via}" if r.via else f"{r.to} dev {r.dev}"

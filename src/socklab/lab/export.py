@@ -4,7 +4,7 @@ containerlab gives each container a management interface ``eth0``, so a node's
 data interfaces become ``eth1``, ``eth2``... in the order of the node's
 interfaces (the mapping is written as a comment), and everything socklab does
 in a namespace becomes an ``exec`` command of the node: addresses, routes,
-neighbours, sysctls, NAT and filter rules. A switch becomes a linux node
+neighbours, sysctls, NAT and filter rules, IPsec policies and SAs. A switch becomes a linux node
 holding a bridge, as in the lab.
 """
 
@@ -79,6 +79,13 @@ def _commands(lab: Lab, name: str, names: dict[tuple[str, str], str]) -> list[st
                 if n == name:
                     line = line.replace(f'"{d}"', f'"{eth}"')
             cmds.append(f"nft '{line}'")
+    if node.esp or node.policies:
+        from socklab.ipsec import manual
+
+        cmds += [manual.policy_line(pol) for pol in node.policies]
+        for pair in node.esp:  # the lab's own keys: they are in its topology file too
+            cmds += [line for line in manual.explain(pair, show_keys=True)
+                     if not line.startswith("#")]
     return cmds
 
 

@@ -16,7 +16,9 @@ Rules:
    where the switches' bridges live) and fits the kernel's limits.
 3. Only what is checked here reaches the kernel: addresses and prefixes parsed
    by ``ipaddress``, interface names by the kernel's rule (1 to 15 bytes, no
-   ``/``, space or ``:``), filter rules by :func:`socklab.filter.rules.spec`.
+   ``/``, space or ``:``), filter rules by :func:`socklab.filter.rules.spec`,
+   IPsec by :mod:`socklab.ipsec.manual` (an ESP pair's local address must be
+   one of the node's own).
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ class Node:
     nat: list[str]  # interfaces masqueraded
     rules: list[Any]  # socklab.filter.rules.RuleSpec
     services: list[Service]
+    esp: list[Any] = field(default_factory=list)  # socklab.ipsec.manual.EspPair
+    policies: list[Any] = field(default_factory=list)  # socklab.ipsec.model.Policy
 
 
 @dataclass
@@ -362,7 +366,7 @@ def _node(name: str, d: object, devs: set[str]) -> Node:
     _want(d, dict, path, f"node {name}")
     assert isinstance(d, dict)
     _keys(d, ("kind", "sysctls", "interfaces", "routes", "neighbours", "nat", "filter",
-              "services"), path, f"node {name}")
+              "services", "ipsec"), path, f"node {name}")
     kind = d.get("kind", "host")
     if kind not in KINDS:
         raise _Problem((*path, "kind"), f"node {name}: kind {kind!r}: host or router")
@@ -471,7 +475,59 @@ def _node(name: str, d: object, devs: set[str]) -> Node:
             raise _Problem(spath, f"node {name}: service mode {mode!r}: "
                            f"{', '.join(SERVICE_MODES)}")
         services.append(Service(ep, mode))
-    return Node(name, kind, sysctls, ifaces, routes, neighbours, nat, rules, services)
+    esp, policies = _ipsec(name, d.get("ipsec", {}), (*path, "ipsec"), ifaces)
+    return Node(name, kind, sysctls, ifaces, routes, neighbours, nat, rules, services, esp,
+                policies)
+
+
+def _ipsec(name: str, d: object, path: tuple[object, ...],
+           ifaces: dict[str, Iface]) -> tuple[list[Any], list[Any]]:
+    """``ipsec.esp``: this node's half of transport-mode ESP pairs (``socklab ipsec add``);
+    ``ipsec.policies``: policies without a template, allow or block."""
+    from socklab.ipsec import manual
+
+    _want(d, dict, path, "ipsec (a table: esp = [...], policies = [...])")
+    assert isinstance(d, dict)
+    _keys(d, ("esp", "policies"), path, f"node {name}: ipsec")
+    own = {str(ipaddress.ip_interface(a).ip) for i in ifaces.values()
+           for a in [*i.addresses, *(addr for _label, addr in i.aliases)]}
+    esp = []
+    for e in _want(d.get("esp", []), list, (*path, "esp"), "esp"):
+        epath = (*path, "esp")
+        _want(e, dict, epath, "an ESP pair ({ local, remote, spi_out, spi_in, enc_key, "
+              "auth_key })")
+        _keys(e, ("local", "remote", "spi_out", "spi_in", "enc_key", "auth_key", "reqid"),
+              epath, "esp")
+        for key in ("local", "remote", "enc_key", "auth_key"):
+            _want(e.get(key), str, epath, f"esp {key}")
+        for key in ("spi_out", "spi_in"):
+            _want(e.get(key), int, epath, f"esp {key}")
+        reqid = _want(e.get("reqid", 1), int, epath, "esp reqid")
+        try:
+            pair = manual.esp_pair(e["local"], e["remote"], e["spi_out"], e["spi_in"],
+                                   e["enc_key"], e["auth_key"], reqid=reqid)
+        except SocklabError as exc:
+            raise _Problem(epath, f"node {name}: {exc}") from None
+        if pair.local not in own:
+            raise _Problem(epath, f"node {name}: esp local {pair.local}: not an address of "
+                           f"this node")
+        esp.append(pair)
+    policies = []
+    for r in _want(d.get("policies", []), list, (*path, "policies"), "policies"):
+        ppath = (*path, "policies")
+        _want(r, dict, ppath, "a policy ({ src, dst, dir, action })")
+        _keys(r, ("src", "dst", "dir", "action", "proto", "priority"), ppath, "policy")
+        for key in ("src", "dst", "dir", "action"):
+            _want(r.get(key), str, ppath, f"policy {key}")
+        proto = None if r.get("proto") is None else _want(r["proto"], str, ppath,
+                                                          "policy proto")
+        priority = _want(r.get("priority", 0), int, ppath, "policy priority")
+        try:
+            policies.append(manual.policy(r["src"], r["dst"], r["dir"], r["action"], proto,
+                                          priority))
+        except SocklabError as exc:
+            raise _Problem(ppath, f"node {name}: {exc}") from None
+    return esp, policies
 
 
 def _exercise(d: object, path: tuple[object, ...], nodes: dict[str, Node]) -> Exercise:
