@@ -25,7 +25,14 @@ Every function here follows the same rules:
 6. Inside ``with session(netns=...)``, changes share one rtnetlink socket and
    one reading of the devices, routes and table names, read again only after
    a change that may alter them (a link, an address, a route without a
-   gateway): the batch path, ``ip -batch``'s.
+   gateway).
+7. Inside ``with planning(netns=...)`` (the batch path, :mod:`socklab.stack.batch`),
+   nothing is sent: each change is checked against the namespace as the
+   changes planned before it leave it, as far as socklab foresees them
+   (devices made, renamed and deleted, the networks addresses and device
+   routes connect, addresses added). A device made in the plan gets its
+   index from socklab (the request carries it, as ``ip link add ... index N``),
+   so the changes after it can name it.
 """
 
 from __future__ import annotations
@@ -50,8 +57,8 @@ from socklab.stack.rtnl_requests import Nexthop, Request
 
 __all__ = ["Change", "Hop", "addr_add", "addr_del", "addr_flush", "apply", "in_new_namespace",
            "link_add", "link_del", "link_set", "neigh_add", "neigh_del", "neigh_flush",
-           "neigh_replace", "route_add", "route_del", "route_replace", "rule_add", "rule_del",
-           "session"]
+           "neigh_replace", "planning", "refusal", "route_add", "route_del", "route_replace",
+           "rule_add", "rule_del", "session"]
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -72,7 +79,7 @@ class Change(NamedTuple):
     ip: str  # "ip route add 10.0.0.0/8 via 10.9.9.9"
     classic: str | None  # "route add -net 10.0.0.0 netmask 255.0.0.0 gw 10.9.9.9"
     requests: tuple[Request, ...]
-    tun: tuple[str, bool] | None = None  # (name, tap): made through /dev/net/tun first
+    tun: tuple[str, bool, int] | None = None  # (name, tap, index or 0): /dev/net/tun first
     sent: bool = False
 
 
@@ -226,13 +233,54 @@ class _Session:
     """What a :func:`session` keeps between changes: one rtnetlink socket, and the
     devices, routes and table names, read again only after a change that alters them."""
 
-    def __init__(self, netns: str | None) -> None:
+    def __init__(self, netns: str | None, planning: bool = False) -> None:
         self.netns = netns
+        self.planning = planning
         self.nl: netlink.NetlinkSocket | None = None
         self.links: dict[str, Link] | None = None
         self.routes: list[Route] | None = None
         self.connected: list[tuple[Network, str | None]] | None = None
         self.tables: dict[int, str] | None = None
+        # a gateway's verdict, per (gateway, device): kept while ``connected`` is
+        self.reach: dict[tuple[IP, str | None], bool] = {}
+        # planning (rule 7): the last index given, the addresses the plan adds
+        self.last_index = 0
+        self.added: list[tuple[str, IP, int]] = []
+
+    def new_index(self) -> int:
+        """An index for a device the plan makes: above every index in use."""
+        if self.links is None:
+            self.links = _links(self.netns)
+        self.last_index = max([self.last_index, *(lk.ifindex for lk in self.links.values())]
+                              ) + 1
+        return self.last_index
+
+    def made(self, name: str, kind: str, index: int, mac: bool) -> None:
+        """A device the plan makes, as the changes after it will find it (down)."""
+        links = self.links if self.links is not None else _links(self.netns)
+        links[name] = Link(index, name, kind, (), 0, "DOWN", 1500,
+                           "00:00:00:00:00:00" if mac else None, None, None, None, None,
+                           None, None)
+
+    def gone(self, name: str) -> None:
+        """A device the plan deletes, with the networks it connected."""
+        if self.links is not None:
+            self.links.pop(name, None)
+        if self.connected is not None:
+            self.connected = [(net, dev) for net, dev in self.connected if dev != name]
+            self.reach.clear()
+
+    def renamed(self, old: str, new: str) -> None:
+        if self.links is not None and old in self.links:
+            self.links[new] = self.links.pop(old)._replace(name=new)
+        if self.connected is not None:
+            self.connected = [(net, new if dev == old else dev) for net, dev in self.connected]
+            self.reach.clear()
+
+    def connect(self, net: Network, dev: str | None) -> None:
+        """A network the plan makes reachable on ``dev`` (an address's, a device route's)."""
+        _connected_networks(self.netns).append((net, dev))
+        self.reach.clear()
 
     def forget(self, change: Change) -> None:
         """Drop what ``change`` may have altered (rule 6)."""
@@ -246,6 +294,7 @@ class _Session:
                 self.links = self.routes = self.connected = None  # links and addresses
         if change.tun is not None:
             self.links = None
+        self.reach.clear()
 
 
 _SESSION: ContextVar[_Session | None] = ContextVar("socklab_change_session", default=None)
@@ -267,9 +316,28 @@ def session(*, netns: str | None = None) -> Iterator[None]:
             state.nl.close()
 
 
+@contextmanager
+def planning(*, netns: str | None = None) -> Iterator[None]:
+    """Check changes without sending them, each against the namespace as the changes
+    planned before it leave it (rule 7): the first step of a batch. Inside the block
+    every change is a dry run, whatever its ``dry_run``."""
+    state = _Session(netns, planning=True)
+    token = _SESSION.set(state)
+    try:
+        yield
+    finally:
+        _SESSION.reset(token)
+
+
 def _session(netns: str | None) -> _Session | None:
     state = _SESSION.get()
     return state if state is not None and state.netns == netns else None
+
+
+def _plan(netns: str | None) -> _Session | None:
+    """The planning session of ``netns``, when one is open (rule 7)."""
+    state = _SESSION.get()
+    return state if state is not None and state.planning and state.netns == netns else None
 
 
 def _links(netns: str | None) -> dict[str, Link]:
@@ -342,10 +410,16 @@ def _refused(op: str, exc: OSError) -> SocklabError:
     return NetworkError(op, code, f"{detail} ({why})" if why else detail)
 
 
+def refusal(operation: str, code: int, text: str | None = None) -> SocklabError:
+    """The kernel's refusal (errno ``code``, extended ack ``text``) of ``operation`` as
+    socklab's error (rule 3): what a batch reports for a line the kernel refused."""
+    return _refused(operation, netlink.NetlinkAckError(code, text))
+
+
 def _run(change: Change, netns: str | None, dry_run: bool) -> Change:
-    if dry_run:
-        return change
     state = _session(netns)
+    if dry_run or (state is not None and state.planning):
+        return change
     if state is not None and change.tun is None:
         if state.nl is None:
             with _enter(netns):
@@ -392,6 +466,8 @@ def apply(planned: Change, *, netns: str | None = None) -> Change:
     order: every argument of all of them is checked before the first is sent)."""
     if planned.sent:
         raise BadInput(f"{planned.operation}: sent already")
+    if _plan(netns) is not None:
+        raise BadInput(f"{planned.operation}: nothing is sent while planning")
     return _run(planned, netns, False)
 
 
@@ -467,6 +543,9 @@ def link_set(dev: str, *, up: bool | None = None, mtu: Number | None = None,
                        f"txqueuelen, master, nomaster)")
     payload = rq.link_msg(link.ifindex, flags=flags, change=change, name=name, mtu=mtu_n,
                           address=mac, txqlen=txq, master=master_index)
+    plan = _plan(netns)
+    if plan is not None and name is not None:
+        plan.renamed(dev, name)
     text = " ".join(words)
     classic_line = f"ifconfig {dev} {' '.join(classic)}" if classic else None
     if brctl:
@@ -502,18 +581,28 @@ def link_add(name: str, kind: str, *, peer: str | None = None, vni: Number | Non
         if mtu_n is not None or mac is not None:
             raise BadInput(f"{op}: set mtu and address of a {kind} afterwards (link set)")
         classic = f"tunctl -t {name}" if kind == "tap" else f"tunctl -n -t {name}"
+        plan = _plan(netns)
+        index = 0
+        if plan is not None:
+            index = plan.new_index()
+            plan.made(name, kind, index, kind == "tap")
         return _run(Change(f"{op} type {kind}", f"ip tuntap add dev {name} mode {kind}",
-                           classic, (), (name, kind == "tap")), netns, dry_run)
+                           classic, (), (name, kind == "tap", index)), netns, dry_run)
     data = None
     words = ["type", kind]
     link_index = None
+    plan = _plan(netns)
+    index = peer_index = 0
     if kind == "veth":
         if peer is None:
             raise BadInput(f"{op}: a veth needs its peer (peer name NAME)")
         _absent(links, peer, op)
         if peer == name:
             raise BadInput(f"{op}: the peer needs a name of its own")
-        data = rq.veth_data(peer)
+        if plan is not None:  # the kernel takes the peer's index only with the device's
+            index, peer_index = plan.new_index(), plan.new_index()
+            plan.made(peer, kind, peer_index, True)
+        data = rq.veth_data(peer, peer_index)
         words += ["peer", "name", peer]
     elif kind == "vxlan":
         if vni is None:
@@ -544,7 +633,10 @@ def link_add(name: str, kind: str, *, peer: str | None = None, vni: Number | Non
         words = ["link", parent.name, *words, "id", str(vid)]
     if kind != "veth" and peer is not None:
         raise BadInput(f"{op}: only a veth has a peer")
-    payload = rq.link_msg(0, name=name, mtu=mtu_n, address=mac, link=link_index, kind=kind,
+    if plan is not None:
+        index = index or plan.new_index()
+        plan.made(name, kind, index, True)
+    payload = rq.link_msg(index, name=name, mtu=mtu_n, address=mac, link=link_index, kind=kind,
                           info_data=data)
     text = " ".join(words + extra)
     classic_line = {"bridge": f"brctl addbr {name}",
@@ -557,6 +649,13 @@ def link_del(name: str, *, netns: str | None = None, dry_run: bool = False) -> C
     """``ip link del NAME`` (a veth's peer goes with it)."""
     op = f"delete link {name}"
     link = _dev(_links(netns), name, op)
+    plan = _plan(netns)
+    if plan is not None:
+        plan.gone(name)
+        peer = next((lk.name for lk in _links(netns).values()
+                     if link.kind == "veth" and lk.ifindex == link.link), None)
+        if peer is not None:  # a veth's peer goes with it
+            plan.gone(peer)
     classic = {"bridge": f"brctl delbr {name}", "tun": f"tunctl -d {name}"}.get(link.kind)
     return _run(Change(op, f"ip link del dev {name}", classic,
                        (Request(rq.RTM_DELLINK, 0, rq.link_msg(link.ifindex)),)),
@@ -609,6 +708,10 @@ def addr_add(address: str, dev: str, *, label: str | None = None,
     family = _family_of(iface.ip)
     payload = rq.addr_msg(family, iface.network.prefixlen, link.ifindex, iface.ip.packed,
                           scope=sc, broadcast=_ntop(brd), label=lab)
+    plan = _plan(netns)
+    if plan is not None:
+        plan.connect(iface.network, dev)
+        plan.added.append((dev, iface.ip, iface.network.prefixlen))
     words = [iface.with_prefixlen]
     words += ["broadcast", str(brd)] if brd else []
     words += ["scope", rtnl.SCOPES.get(sc, str(sc))] if scope is not None else []
@@ -627,19 +730,22 @@ def addr_del(address: str, dev: str, *, label: str | None = None, netns: str | N
     iface = _interface(address, op)
     link = _dev(_links(netns), dev, op)
     lab = _label(label, dev, iface, op)
-    have = [a for a in read.addresses(dev, netns=netns, source="netlink")
-            if ipaddress.ip_address(a.local.split("%")[0]) == iface.ip]
+    plan = _plan(netns)
+    on = [(a.prefixlen, a.label) for a in read.addresses(dev, netns=netns, source="netlink")
+          if ipaddress.ip_address(a.local.split("%")[0]) == iface.ip]
+    if plan is not None:  # and those the plan adds
+        on += [(n, None) for d, ip, n in plan.added if d == dev and ip == iface.ip]
     if "/" in address:
-        have = [a for a in have if a.prefixlen == iface.network.prefixlen]
-    if not have:
+        on = [a for a in on if a[0] == iface.network.prefixlen]
+    if not on:
         raise NotFound(f"{op}: {dev} has no such address")
-    plen = have[0].prefixlen
+    plen = on[0][0]
     iface = ipaddress.ip_interface(f"{iface.ip}/{plen}")
     family = _family_of(iface.ip)
     payload = rq.addr_msg(family, plen, link.ifindex, iface.ip.packed, label=lab)
     text = f"{iface.with_prefixlen} dev {dev}"
     return _run(Change(f"delete address {text}", f"ip addr del {text}",
-                       _addr_classic("del", iface, dev, lab or have[0].label, None),
+                       _addr_classic("del", iface, dev, lab or on[0][1], None),
                        (Request(rq.RTM_DELADDR, 0, payload),)), netns, dry_run)
 
 
@@ -674,8 +780,14 @@ def _connected(gw: IP, dev: str | None, netns: str | None) -> bool:
     (fib_check_nh: the gateway must be reached at scope link)."""
     if gw.version == 6 and gw.is_link_local:
         return dev is not None
-    return any(net.version == gw.version and gw in net and (dev is None or dev == out)
-               for net, out in _connected_networks(netns))
+    state = _session(netns)
+    if state is not None and state.connected is not None and (gw, dev) in state.reach:
+        return state.reach[gw, dev]
+    found = any(net.version == gw.version and gw in net and (dev is None or dev == out)
+                for net, out in _connected_networks(netns))
+    if state is not None:
+        state.reach[gw, dev] = found
+    return found
 
 
 def _connected_networks(netns: str | None) -> list[tuple[Network, str | None]]:
@@ -761,6 +873,10 @@ def _route(verb: str, dst: str, *, via: str | None, dev: str | None,
         protocol = 3 if proto is None else _named(proto, rtnl.PROTOCOLS, "protocol", op, 255)
         direct = type == "unicast" and gw is None and not any(h.gateway for h in hops)
         sc = _scope(scope, op, 253 if direct else 0)
+    plan = _plan(netns)
+    if plan is not None and verb != "del" and type == "unicast" and gw is None \
+            and not hops and dev is not None and net is not None:
+        plan.connect(ipaddress.ip_network(f"{net}/{plen}"), dev)
     payload = rq.route_msg(fam, _ntop(net), plen, table=tab, protocol=protocol, scope=sc,
                            rtype=rtype, flags=rq.RTNH_F_ONLINK if onlink else 0,
                            gateway=_ntop(gw), oif=oif, prefsrc=_ntop(pref), metric=met,

@@ -123,9 +123,10 @@ def link_msg(index: int, *, family: int = socket.AF_UNSPEC, flags: int = 0, chan
     return out
 
 
-def veth_data(peer: str) -> bytes:
-    """``IFLA_INFO_DATA`` of a veth: the peer, itself an ifinfomsg with a name."""
-    return attr(VETH_INFO_PEER, link_msg(0, name=peer))
+def veth_data(peer: str, index: int = 0) -> bytes:
+    """``IFLA_INFO_DATA`` of a veth: the peer, itself an ifinfomsg with a name (and an
+    index, which the kernel takes when the device's own is given too)."""
+    return attr(VETH_INFO_PEER, link_msg(index, name=peer))
 
 
 def vxlan_data(vni: int, *, remote: bytes | None = None, local: bytes | None = None,
