@@ -102,7 +102,7 @@ def run(command: str, verb: str, words: list[str], args: argparse.Namespace) -> 
     w = Words(f"{command} {verb}", words)
     dry = bool(args.change_dry_run or args.change_explain)
     family = getattr(args, "family", None)
-    done = PARSERS[command](verb, w, family, dry)
+    done = PARSERS[command](verb, w, family, dry, None)
     show(done, args)
     return 0
 

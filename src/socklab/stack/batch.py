@@ -29,6 +29,7 @@ Rules:
 from __future__ import annotations
 
 import errno
+import itertools
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from typing import NamedTuple
@@ -86,10 +87,12 @@ class Result(NamedTuple):
 
 
 def _lines(lines: Iterable[str], source: str) -> Iterator[tuple[int, str, list[str]]]:
-    """``(number, text, words)`` of each line that holds a change (rules 1 and 3)."""
-    for number, raw in enumerate(lines, 1):
-        if number > MAX_LINES:
-            raise BadInput(f"{source}:{number}: more than {MAX_LINES} lines")
+    """``(number, text, words)`` of each line that holds a change (rules 1 and 3; the
+    count is checked before the first line is read)."""
+    held = list(itertools.islice(lines, MAX_LINES + 1))
+    if len(held) > MAX_LINES:
+        raise BadInput(f"{source}: more than {MAX_LINES} lines")
+    for number, raw in enumerate(held, 1):
         if len(raw) > MAX_LINE:
             raise BadInput(f"{source}:{number}: line longer than {MAX_LINE} characters")
         text = raw.split("#", 1)[0].strip()
@@ -115,7 +118,7 @@ def plan(lines: Iterable[str], *, source: str = "-", netns: str | None = None) -
             verb = "del" if verb == "delete" else verb
             try:
                 planned = parsers[command](verb, grammar.Words(f"{command} {verb}", words[2:]),
-                                           None, True)
+                                           None, True, netns)
             except (BadInput, NotFound) as exc:
                 raise BadInput(f"{source}:{number}: {exc}") from None
             out.append(Line(number, text, planned))

@@ -255,11 +255,13 @@ class _Session:
                               ) + 1
         return self.last_index
 
-    def made(self, name: str, kind: str, index: int, mac: bool) -> None:
-        """A device the plan makes, as the changes after it will find it (down)."""
+    def made(self, name: str, kind: str, index: int, mac: bool, peer: int | None = None
+             ) -> None:
+        """A device the plan makes, as the changes after it will find it (down; ``peer``:
+        a veth's other end)."""
         links = self.links if self.links is not None else _links(self.netns)
         links[name] = Link(index, name, kind, (), 0, "DOWN", 1500,
-                           "00:00:00:00:00:00" if mac else None, None, None, None, None,
+                           "00:00:00:00:00:00" if mac else None, None, None, None, peer,
                            None, None)
 
     def gone(self, name: str) -> None:
@@ -599,9 +601,10 @@ def link_add(name: str, kind: str, *, peer: str | None = None, vni: Number | Non
         _absent(links, peer, op)
         if peer == name:
             raise BadInput(f"{op}: the peer needs a name of its own")
-        if plan is not None:  # the kernel takes the peer's index only with the device's
-            index, peer_index = plan.new_index(), plan.new_index()
-            plan.made(peer, kind, peer_index, True)
+        if plan is not None:  # the kernel takes the peer's index only with the device's;
+            peer_index = plan.new_index()  # it makes the peer first (veth_newlink)
+            index = plan.new_index()
+            plan.made(peer, kind, peer_index, True, index)
         data = rq.veth_data(peer, peer_index)
         words += ["peer", "name", peer]
     elif kind == "vxlan":
@@ -635,7 +638,7 @@ def link_add(name: str, kind: str, *, peer: str | None = None, vni: Number | Non
         raise BadInput(f"{op}: only a veth has a peer")
     if plan is not None:
         index = index or plan.new_index()
-        plan.made(name, kind, index, True)
+        plan.made(name, kind, index, True, peer_index or None)
     payload = rq.link_msg(index, name=name, mtu=mtu_n, address=mac, link=link_index, kind=kind,
                           info_data=data)
     text = " ".join(words + extra)

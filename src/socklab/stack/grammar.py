@@ -62,7 +62,8 @@ def _onoff(word: str, key: str, w: Words) -> bool:
 
 # -- one parser per command -----------------------------------------------------------
 
-def _link(verb: str, w: Words, family: str | None, dry: bool) -> Change:
+def _link(verb: str, w: Words, family: str | None, dry: bool,
+           netns: str | None = None) -> Change:
     from socklab.stack import change
 
     if verb == "set":
@@ -88,7 +89,7 @@ def _link(verb: str, w: Words, family: str | None, dry: bool) -> Change:
                 raise w.unknown(word, "up, down, mtu, address, name, promisc, txqueuelen, "
                                       "master, nomaster")
         return change.link_set(dev, up=up, promisc=promisc, nomaster=nomaster, dry_run=dry,
-                               **kw)
+                               netns=netns, **kw)
     if verb == "add":
         name: str | None = None
         kind: str | None = None
@@ -122,16 +123,17 @@ def _link(verb: str, w: Words, family: str | None, dry: bool) -> Change:
                                vlan_id=opts.get("id") if kind == "vlan" else None,
                                remote=opts.get("remote"), local=opts.get("local"),
                                dev=parent, dstport=opts.get("dstport"), mtu=opts.get("mtu"),
-                               address=opts.get("address"), dry_run=dry)
+                               address=opts.get("address"), dry_run=dry, netns=netns)
     name = w.next("a device")
     if name == "dev":
         name = w.next("a device")
     if w.more():
         raise w.unknown(w.next(""), "nothing after the device")
-    return change.link_del(name, dry_run=dry)
+    return change.link_del(name, dry_run=dry, netns=netns)
 
 
-def _addr(verb: str, w: Words, family: str | None, dry: bool) -> Change:
+def _addr(verb: str, w: Words, family: str | None, dry: bool,
+           netns: str | None = None) -> Change:
     from socklab.stack import change
 
     if verb == "flush":
@@ -140,7 +142,7 @@ def _addr(verb: str, w: Words, family: str | None, dry: bool) -> Change:
             dev = w.next("a device")
         if w.more():
             raise w.unknown(w.next(""), "nothing after the device")
-        return change.addr_flush(dev, family=family, dry_run=dry)
+        return change.addr_flush(dev, family=family, dry_run=dry, netns=netns)
     address: str | None = None
     kw: dict[str, str] = {}
     while w.more():
@@ -159,16 +161,17 @@ def _addr(verb: str, w: Words, family: str | None, dry: bool) -> Change:
         raise BadInput(f"{w.context}: give the address and the device (ADDR/LEN dev DEV)")
     dev = kw.pop("dev")
     if verb == "add":
-        return change.addr_add(address, dev, dry_run=dry, **kw)
+        return change.addr_add(address, dev, dry_run=dry, netns=netns, **kw)
     if set(kw) - {"label"}:
         raise BadInput(f"{w.context}: del takes only ADDR dev DEV [label L]")
-    return change.addr_del(address, dev, label=kw.get("label"), dry_run=dry)
+    return change.addr_del(address, dev, label=kw.get("label"), dry_run=dry, netns=netns)
 
 
 ROUTE_WORDS = ("via", "dev", "metric", "src", "table", "proto", "scope")
 
 
-def _route(verb: str, w: Words, family: str | None, dry: bool) -> Change:
+def _route(verb: str, w: Words, family: str | None, dry: bool,
+           netns: str | None = None) -> Change:
     from socklab.stack import change
 
     kind = "unicast"
@@ -210,13 +213,14 @@ def _route(verb: str, w: Words, family: str | None, dry: bool) -> Change:
     if verb == "del":
         if hops or onlink or "src" in kw:
             raise BadInput(f"{w.context}: del takes PREFIX [via] [dev] [metric] [table]")
-        return change.route_del(dst, type=kind, family=family, dry_run=dry, **common)
+        return change.route_del(dst, type=kind, family=family, dry_run=dry, netns=netns, **common)
     fn = change.route_add if verb == "add" else change.route_replace
     return fn(dst, src=kw.get("src"), type=kind, nexthops=hops, onlink=onlink, family=family,
-              dry_run=dry, **common)
+              dry_run=dry, netns=netns, **common)
 
 
-def _rule(verb: str, w: Words, family: str | None, dry: bool) -> Change:
+def _rule(verb: str, w: Words, family: str | None, dry: bool,
+           netns: str | None = None) -> Change:
     from socklab.stack import change
 
     kw: dict[str, str] = {}
@@ -234,10 +238,11 @@ def _rule(verb: str, w: Words, family: str | None, dry: bool) -> Change:
             raise w.unknown(word, "priority, from, to, iif, oif, fwmark, lookup, blackhole, "
                                   "unreachable, prohibit")
     fn = change.rule_add if verb == "add" else change.rule_del
-    return fn(action=action, family=family, dry_run=dry, **kw)
+    return fn(action=action, family=family, dry_run=dry, netns=netns, **kw)
 
 
-def _neigh(verb: str, w: Words, family: str | None, dry: bool) -> Change:
+def _neigh(verb: str, w: Words, family: str | None, dry: bool,
+           netns: str | None = None) -> Change:
     from socklab.stack import change
 
     if verb == "flush":
@@ -249,7 +254,7 @@ def _neigh(verb: str, w: Words, family: str | None, dry: bool) -> Change:
             if w.words != ["nud", "all"]:
                 raise w.unknown(w.next(""), "nud all")
             every = True
-        return change.neigh_flush(dev, all_states=every, dry_run=dry)
+        return change.neigh_flush(dev, all_states=every, dry_run=dry, netns=netns)
     dst: str | None = None
     kw: dict[str, str] = {}
     while w.more():
@@ -268,12 +273,12 @@ def _neigh(verb: str, w: Words, family: str | None, dry: bool) -> Change:
     if verb == "del":
         if set(kw) - {"dev"}:
             raise BadInput(f"{w.context}: del takes only ADDR dev DEV")
-        return change.neigh_del(dst, dev=kw["dev"], dry_run=dry)
+        return change.neigh_del(dst, dev=kw["dev"], dry_run=dry, netns=netns)
     fn = change.neigh_add if verb == "add" else change.neigh_replace
     return fn(dst, dev=kw["dev"], lladdr=kw.get("lladdr"), nud=kw.get("nud", "permanent"),
-              dry_run=dry)
+              dry_run=dry, netns=netns)
 
 
-PARSERS: dict[str, Callable[[str, Words, str | None, bool], Change]] = {
+PARSERS: dict[str, Callable[[str, Words, str | None, bool, str | None], Change]] = {
     "link": _link, "addr": _addr, "route": _route, "rule": _rule, "neigh": _neigh,
 }
