@@ -3,7 +3,9 @@
 Run as root: .venv/bin/python bench/change.py [--runs 3] [--routes 10000]
 Everything runs inside namespaces this script makes (and deletes). Compared in
 the same run, whole processes timed alike:
-  socklab's library, routes added in one change.session()  vs  ip -batch FILE
+  socklab -batch FILE  vs  ip -batch FILE (10,000 route add lines), and where
+      socklab's time goes: start-up and imports, planning (parse and check every
+      line), sending (pipelined), measured inside one process
   socklab snapshot (300 links, 10,000 routes)  vs  ip -j link; ip -j addr;
       ip -j route show table all; ip -j neigh; ip -j rule, one after the other
 """
@@ -12,21 +14,31 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 
-from _common import SOCKLAB, measure, report
+from _common import SOCKLAB, measure, peak_rss, report
 
-ADD_ROUTES = """
-import sys
-from socklab.stack import change
-n = int(sys.argv[1])
-with change.session():
-    for i in range(n):
-        change.route_add(f"10.{i // 256}.{i % 256}.0/24", via=f"10.255.0.{2 + i % 200}")
+# the library's batch in one process, each step timed (wall ms, CPU ms)
+STEPS = """
+import sys, time
+t0, c0 = time.perf_counter(), time.process_time()
+from socklab.stack import batch
+t1, c1 = time.perf_counter(), time.process_time()
+with open(sys.argv[1]) as f:
+    lines = f.read().splitlines()
+planned = batch.plan(lines)
+t2, c2 = time.perf_counter(), time.process_time()
+result = batch.run(lines)  # plans again, then sends
+t3, c3 = time.perf_counter(), time.process_time()
+assert result.ok
+send, send_cpu = (t3 - t2) - (t2 - t1), (c3 - c2) - (c2 - c1)
+print((t1 - t0) * 1000, (c1 - c0) * 1000, (t2 - t1) * 1000, (c2 - c1) * 1000,
+      send * 1000, send_cpu * 1000)
 """
 
 
@@ -52,21 +64,32 @@ def flush(ns: str) -> None:
     subprocess.run(["ip", "-n", ns, "route", "flush", "proto", "boot"], check=True)
 
 
-def timed_batch(ns: str, cmd: list[str], runs: int) -> float:
-    """Median wall time of ``runs``, the routes flushed before each (the run must start
-    from the same table; measure() would run it once more for its peak memory)."""
-    times = []
+def timed_batches(ns: str, cmds: list[list[str]], runs: int) -> list[list[float]]:
+    """Wall times of each command, ``runs`` rounds, the commands taking turns within a
+    round (a load from elsewhere on the machine falls on both), the routes flushed
+    before each (each run must start from the same table)."""
+    times: list[list[float]] = [[] for _ in cmds]
     for _ in range(runs):
-        flush(ns)
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - t0)
-    return sorted(times)[len(times) // 2]
+        for i, cmd in enumerate(cmds):
+            flush(ns)
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            times[i].append(time.perf_counter() - t0)
+    return times
+
+
+def flushed_peak(ns: str, cmd: list[str]) -> int:
+    flush(ns)
+    return peak_rss(cmd)
+
+
+def spread(times: list[float]) -> str:
+    return f"{min(times) * 1000:.0f}-{max(times) * 1000:.0f} ms"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--routes", type=int, default=10000)
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -77,15 +100,29 @@ def main() -> None:
             batch.write("\n".join(route_lines(args.routes)) + "\n")
             batch.flush()
             ex = ["ip", "netns", "exec", ns]
-            ip_t = timed_batch(ns, [*ex, "ip", "-batch", batch.name], args.runs)
-            sl_t = timed_batch(ns, [*ex, sys.executable, "-c", ADD_ROUTES, str(args.routes)],
-                               args.runs)
-        count = subprocess.run(["ip", "-n", ns, "route", "show", "proto", "boot"],
-                               capture_output=True, text=True).stdout.count("\n")
-        assert count == args.routes, count
-        print(f"{args.routes} routes added in namespace {ns}\n")
-        report([(f"ip -batch ({args.routes} route add)", ip_t, 0, ""),
-                ("socklab change.session() route_add", sl_t, 0, f"{sl_t / ip_t:.2f}x ip")])
+            ip_cmd = [*ex, "ip", "-batch", batch.name]
+            sl_cmd = [*ex, SOCKLAB, "-batch", batch.name]
+            ip_ts, sl_ts = timed_batches(ns, [ip_cmd, sl_cmd], args.runs)
+            ip_m, sl_m = flushed_peak(ns, ip_cmd), flushed_peak(ns, sl_cmd)
+            count = subprocess.run(["ip", "-n", ns, "route", "show", "proto", "boot"],
+                                   capture_output=True, text=True).stdout.count("\n")
+            assert count == args.routes, count
+            steps = []
+            for _ in range(args.runs):
+                flush(ns)
+                out = subprocess.run([*ex, sys.executable, "-c", STEPS, batch.name],
+                                     check=True, capture_output=True, text=True).stdout
+                steps.append([float(x) for x in out.split()])
+        ip_t, sl_t = statistics.median(ip_ts), statistics.median(sl_ts)
+        ratios = sorted(s / i for s, i in zip(sl_ts, ip_ts, strict=True))
+        print(f"{args.routes} routes added in namespace {ns}, {args.runs} rounds\n")
+        report([(f"ip -batch ({args.routes} route add)", ip_t, ip_m, spread(ip_ts)),
+                ("socklab -batch (the same file)", sl_t, sl_m,
+                 f"{sl_t / ip_t:.2f}x ip (per round {ratios[0]:.2f}-{ratios[-1]:.2f}x)")])
+        med = [statistics.median(col) for col in zip(*steps, strict=True)]
+        print(f"\ninside socklab (median wall / CPU ms): import {med[0]:.0f} / {med[1]:.0f}, "
+              f"plan {med[2]:.0f} / {med[3]:.0f} ({med[3] * 1000 / args.routes:.1f} us CPU a "
+              f"line), send {med[4]:.0f} / {med[5]:.0f}")
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
     ns = make_ns(150)  # 300 interfaces

@@ -48,7 +48,9 @@ class Words:
         return self.words.pop(0)
 
     def value(self, keyword: str) -> str:
-        return self.next(f"a value after {keyword!r}")
+        if not self.words:  # the message made only when needed: a batch reads many lines
+            raise BadInput(f"{self.context}: expected a value after {keyword!r}")
+        return self.words.pop(0)
 
     def unknown(self, word: str, known: str) -> BadInput:
         return BadInput(f"{self.context}: unknown word {word!r} (expected {known})")
@@ -208,15 +210,17 @@ def _route(verb: str, w: Words, family: str | None, dry: bool,
                                   "nexthop")
     if dst is None:
         raise BadInput(f"{w.context}: give the destination (PREFIX or default)")
-    common: dict[str, str | None] = {k: kw.get(k) for k in ("via", "dev", "metric", "table",
-                                                             "proto", "scope")}
+    get = kw.get
     if verb == "del":
         if hops or onlink or "src" in kw:
             raise BadInput(f"{w.context}: del takes PREFIX [via] [dev] [metric] [table]")
-        return change.route_del(dst, type=kind, family=family, dry_run=dry, netns=netns, **common)
+        return change.route_del(dst, type=kind, family=family, dry_run=dry, netns=netns,
+                                via=get("via"), dev=get("dev"), metric=get("metric"),
+                                table=get("table"), proto=get("proto"), scope=get("scope"))
     fn = change.route_add if verb == "add" else change.route_replace
-    return fn(dst, src=kw.get("src"), type=kind, nexthops=hops, onlink=onlink, family=family,
-              dry_run=dry, netns=netns, **common)
+    return fn(dst, src=get("src"), type=kind, nexthops=hops, onlink=onlink, family=family,
+              dry_run=dry, netns=netns, via=get("via"), dev=get("dev"), metric=get("metric"),
+              table=get("table"), proto=get("proto"), scope=get("scope"))
 
 
 def _rule(verb: str, w: Words, family: str | None, dry: bool,
