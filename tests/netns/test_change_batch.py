@@ -160,6 +160,20 @@ def test_a_refused_line_is_reported_with_exactly_the_lines_applied(netns, tmp_pa
         assert [o["line"] for o in by_status["not sent"]] == list(range(65, 201))
 
 
+def test_several_refusals_across_buffers_each_mapped_to_its_line(netns, tmp_path):
+    _with_v0(netns)
+    text = _routes(150, duplicate=3).splitlines()
+    for n in (64, 65, 130):  # the last of a buffer (the one asking for the ack), the first
+        text[n - 1] = text[2]  # of the next, one further on: each line 3's, the kernel's own
+    path = _batch_file(tmp_path, "\n".join(text) + "\n")
+    proc = run_cli("--netns", netns.name, "--json", "-batch", path, "-force")
+    assert proc.returncode == 1
+    lines = json.loads(proc.stdout)["lines"]
+    assert [o["line"] for o in lines if o["status"] == "refused"] == [3, 64, 65, 130]
+    assert len(_present(netns)) == 149 - 4  # line 1 is the link
+    assert {o["status"] for o in lines} == {"applied", "refused"}
+
+
 def test_text_output_names_each_refused_line(netns, tmp_path):
     _with_v0(netns)
     path = _batch_file(tmp_path, _routes(70, duplicate=3))

@@ -157,7 +157,7 @@ def _ip(text: str, op: str, what: str = "address") -> IP:
     # shorthand), 4x faster; ipaddress for the rest (IPv6, scoped, errors)
     try:
         return ipaddress.IPv4Address(socket.inet_pton(socket.AF_INET, text))
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL, a surrogate (not encodable)
         pass
     try:
         return ipaddress.ip_address(text)
@@ -190,7 +190,7 @@ def _prefix(text: str, op: str, family: int | None) -> tuple[int, IP | None, int
         # the usual IPv4 NET/LEN, read without ipaddress (batches of routes: 1 us a line)
         try:
             raw = socket.inet_pton(socket.AF_INET, address)
-        except OSError:
+        except (OSError, ValueError):
             raw = b""
         if raw and not int.from_bytes(raw) & ((1 << (32 - int(plen))) - 1):
             return socket.AF_INET, ipaddress.IPv4Address(raw), int(plen)

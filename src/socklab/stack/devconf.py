@@ -230,5 +230,14 @@ def net_sysctls(proc_root: str = "/proc") -> dict[str, str]:
                 leftover.append(f"{path}/{name}")
     out += procfs.read_sysctl_files(leftover, proc_root)
     out.sort()
-    return {sysctl.path_to_key(path): text for path, text in out
-            if path.rsplit("/", 1)[-1] not in sysctl.DEPRECATED}
+    keys: dict[str, str] = {}  # directory -> its key (path_to_key once a directory)
+    settings: dict[str, str] = {}
+    for path, text in out:
+        head, _, name = path.rpartition("/")
+        if name in sysctl.DEPRECATED:
+            continue
+        prefix = keys.get(head)
+        if prefix is None:
+            prefix = keys[head] = sysctl.path_to_key(head)
+        settings[f"{prefix}.{name.replace('.', '/')}"] = text
+    return settings
