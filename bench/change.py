@@ -21,7 +21,7 @@ import tempfile
 import time
 import uuid
 
-from _common import SOCKLAB, measure, peak_rss, report
+from _common import SOCKLAB, peak_rss, report
 
 # the library's batch in one process, each step timed (wall ms, CPU ms)
 STEPS = """
@@ -39,6 +39,28 @@ assert result.ok
 send, send_cpu = (t3 - t2) - (t2 - t1), (c3 - c2) - (c2 - c1)
 print((t1 - t0) * 1000, (c1 - c0) * 1000, (t2 - t1) * 1000, (c2 - c1) * 1000,
       send * 1000, send_cpu * 1000)
+"""
+
+
+# where a snapshot's time goes, each step's CPU ms, in one process
+SNAPSHOT_STEPS = """
+import time
+c = [time.process_time()]
+from socklab.stack import read, snapshot
+from socklab.cli import render
+c.append(time.process_time())
+routes = []
+for step in (lambda: read.links(source="netlink"), lambda: read.addresses(source="netlink"),
+             lambda: routes.extend(snapshot._records(read.routes(source="netlink"),
+                                                     snapshot.Route)),
+             lambda: read.rules(), lambda: read.neighbours(source="netlink"),
+             lambda: snapshot.net_sysctls()):
+    step()
+    c.append(time.process_time())
+encode = render._item_encoder(ensure_ascii=False)
+text = ",".join(encode(item) for item in routes)
+c.append(time.process_time())
+print(*[(b - a) * 1000 for a, b in zip(c, c[1:])])
 """
 
 
@@ -64,18 +86,48 @@ def flush(ns: str) -> None:
     subprocess.run(["ip", "-n", ns, "route", "flush", "proto", "boot"], check=True)
 
 
-def timed_batches(ns: str, cmds: list[list[str]], runs: int) -> list[list[float]]:
-    """Wall times of each command, ``runs`` rounds, the commands taking turns within a
-    round (a load from elsewhere on the machine falls on both), the routes flushed
-    before each (each run must start from the same table)."""
-    times: list[list[float]] = [[] for _ in cmds]
+class Runs:
+    """Wall and CPU (user + system, from wait4) times of a command's runs, in seconds."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+
+def run_once(cmd: list[str], into: Runs) -> None:
+    t0 = time.perf_counter()
+    pid = os.posix_spawnp(cmd[0], cmd, os.environ, file_actions=[
+        (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
+    _, status, usage = os.wait4(pid, 0)
+    into.wall.append(time.perf_counter() - t0)
+    into.cpu.append(usage.ru_utime + usage.ru_stime)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{cmd} exited with {os.waitstatus_to_exitcode(status)}")
+
+
+def rounds(cmds: list[list[str]], runs: int, before: list[str] | None = None) -> list[Runs]:
+    """``runs`` rounds, the commands taking turns within a round (a load from elsewhere
+    on this shared machine falls on all of them), ``before`` run first each time (the
+    routes flushed: each batch must start from the same table)."""
+    out = [Runs() for _ in cmds]
     for _ in range(runs):
-        for i, cmd in enumerate(cmds):
-            flush(ns)
-            t0 = time.perf_counter()
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-            times[i].append(time.perf_counter() - t0)
-    return times
+        for cmd, into in zip(cmds, out, strict=True):
+            if before:
+                subprocess.run(before, check=True)
+            run_once(cmd, into)
+    return out
+
+
+def row(label: str, r: Runs, peak: int, base: Runs | None) -> tuple[str, float, int, str]:
+    """A report row: median wall, peak, and the ratios to ``base`` (wall per round, CPU)."""
+    wall = statistics.median(r.wall)
+    cpu = statistics.median(r.cpu) * 1000
+    if base is None:
+        return label, wall, peak, f"CPU {cpu:.0f} ms; wall {spread(r.wall)}"
+    per = sorted(w / b for w, b in zip(r.wall, base.wall, strict=True))
+    return label, wall, peak, (f"{wall / statistics.median(base.wall):.2f}x wall (rounds "
+                               f"{per[0]:.2f}-{per[-1]:.2f}x), CPU {cpu:.0f} ms = "
+                               f"{cpu / 1000 / statistics.median(base.cpu):.2f}x")
 
 
 def flushed_peak(ns: str, cmd: list[str]) -> int:
@@ -102,7 +154,8 @@ def main() -> None:
             ex = ["ip", "netns", "exec", ns]
             ip_cmd = [*ex, "ip", "-batch", batch.name]
             sl_cmd = [*ex, SOCKLAB, "-batch", batch.name]
-            ip_ts, sl_ts = timed_batches(ns, [ip_cmd, sl_cmd], args.runs)
+            ip_r, sl_r = rounds([ip_cmd, sl_cmd], args.runs,
+                                before=["ip", "-n", ns, "route", "flush", "proto", "boot"])
             ip_m, sl_m = flushed_peak(ns, ip_cmd), flushed_peak(ns, sl_cmd)
             count = subprocess.run(["ip", "-n", ns, "route", "show", "proto", "boot"],
                                    capture_output=True, text=True).stdout.count("\n")
@@ -113,12 +166,9 @@ def main() -> None:
                 out = subprocess.run([*ex, sys.executable, "-c", STEPS, batch.name],
                                      check=True, capture_output=True, text=True).stdout
                 steps.append([float(x) for x in out.split()])
-        ip_t, sl_t = statistics.median(ip_ts), statistics.median(sl_ts)
-        ratios = sorted(s / i for s, i in zip(sl_ts, ip_ts, strict=True))
         print(f"{args.routes} routes added in namespace {ns}, {args.runs} rounds\n")
-        report([(f"ip -batch ({args.routes} route add)", ip_t, ip_m, spread(ip_ts)),
-                ("socklab -batch (the same file)", sl_t, sl_m,
-                 f"{sl_t / ip_t:.2f}x ip (per round {ratios[0]:.2f}-{ratios[-1]:.2f}x)")])
+        report([row(f"ip -batch ({args.routes} route add)", ip_r, ip_m, None),
+                row("socklab -batch (the same file)", sl_r, sl_m, ip_r)])
         med = [statistics.median(col) for col in zip(*steps, strict=True)]
         print(f"\ninside socklab (median wall / CPU ms): import {med[0]:.0f} / {med[1]:.0f}, "
               f"plan {med[2]:.0f} / {med[3]:.0f} ({med[3] * 1000 / args.routes:.1f} us CPU a "
@@ -131,15 +181,24 @@ def main() -> None:
                        input="\n".join(route_lines(args.routes)))
         ex = ["ip", "netns", "exec", ns]
         five = "ip -j link; ip -j addr; ip -j route show table all; ip -j neigh; ip -j rule"
-        ip_t, ip_m = measure([*ex, "sh", "-c", five], args.runs)
-        sl_t, sl_m = measure([*ex, SOCKLAB, "snapshot"], args.runs)
-        no_t, no_m = measure([*ex, SOCKLAB, "snapshot", "--no-sysctl"], args.runs)
-        print("\nsnapshot of 300 interfaces and", args.routes, "routes\n")
-        report([("the five ip -j commands", ip_t, ip_m, ""),
-                ("socklab snapshot --no-sysctl (the same objects)", no_t, no_m,
-                 f"{no_t / ip_t:.2f}x ip"),
-                ("socklab snapshot (and every net.* sysctl)", sl_t, sl_m,
-                 f"{sl_t / ip_t:.2f}x ip")])
+        cmds = [[*ex, "sh", "-c", five], [*ex, SOCKLAB, "snapshot", "--no-sysctl"],
+                [*ex, SOCKLAB, "snapshot"]]
+        ip_r, no_r, sl_r = rounds(cmds, args.runs)
+        ip_m, no_m, sl_m = (peak_rss(cmd) for cmd in cmds)
+        steps = []
+        for _ in range(args.runs):
+            out = subprocess.run([*ex, sys.executable, "-c", SNAPSHOT_STEPS], check=True,
+                                 capture_output=True, text=True).stdout
+            steps.append([float(x) for x in out.split()])
+        print(f"\nsnapshot of 300 interfaces and {args.routes} routes, {args.runs} rounds\n")
+        report([row("the five ip -j commands", ip_r, ip_m, None),
+                row("socklab snapshot --no-sysctl (the same objects)", no_r, no_m, ip_r),
+                row("socklab snapshot (and every net.* sysctl)", sl_r, sl_m, ip_r)])
+        med = [statistics.median(col) for col in zip(*steps, strict=True)]
+        names = ("import", "links", "addresses", "routes", "rules", "neighbours", "sysctls",
+                 "routes' JSON")
+        print("\ninside socklab (median CPU ms): " + ", ".join(
+            f"{name} {ms:.0f}" for name, ms in zip(names, med, strict=True)))
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
 

@@ -212,32 +212,34 @@ def net_sysctls(proc_root: str = "/proc") -> dict[str, str]:
     found = dict(rest)
     # every file, readable or not (stable_secret is unreadable until set)
     templates = {kind: procfs.sysctl_names(path, proc_root) for kind, path in model.items()}
-    out: list[tuple[str, str]] = list(rest)
+    # (path, key, text): sorted by path as the /proc walk sorts, the keys made once a
+    # directory (38,000 keys with 300 interfaces)
+    out = [(path, sysctl.path_to_key(path), text) for path, text in rest
+           if path.rpartition("/")[2] not in sysctl.DEPRECATED]
     leftover: list[str] = []
-    for path, values in dirs.items():
-        kind = path.rpartition("/")[0]
+    for kind, names in sorted(templates.items()):  # each run in order: a cheap sort below
         ref = model[kind]
-        for name in templates[kind]:
-            if name in sysctl.DEPRECATED:
-                continue
-            if name in values:
-                out.append((f"{path}/{name}", values[name]))
-            elif name == "unres_qlen" and values.get("unres_qlen_bytes") == \
-                    found.get(f"{ref}/unres_qlen_bytes") and f"{ref}/unres_qlen" in found:
-                # the same bytes give the same count (bytes / SKB_TRUESIZE(ETH_FRAME_LEN))
-                out.append((f"{path}/{name}", found[f"{ref}/unres_qlen"]))
-            else:
-                leftover.append(f"{path}/{name}")
-    out += procfs.read_sysctl_files(leftover, proc_root)
+        ref_qlen = found.get(f"{ref}/unres_qlen"), found.get(f"{ref}/unres_qlen_bytes")
+        named = [(name, name.replace(".", "/")) for name in names
+                 if name not in sysctl.DEPRECATED]
+        # a directory's files sort as "DEV/" does: eth0's before eth0.5's ('/' > '.')
+        for path in sorted((p for p in dirs if p.rpartition("/")[0] == kind),
+                           key=lambda p: p + "/"):
+            values = dirs[path]
+            get = values.get
+            head = path + "/"
+            key = sysctl.path_to_key(path) + "."
+            for name, leaf in named:
+                text = get(name)
+                if text is None and name == "unres_qlen" and ref_qlen[0] is not None \
+                        and get("unres_qlen_bytes") == ref_qlen[1]:
+                    # the same bytes give the same count (bytes / SKB_TRUESIZE(ETH_FRAME_LEN))
+                    text = ref_qlen[0]
+                if text is None:
+                    leftover.append(head + name)
+                else:
+                    out.append((head + name, key + leaf, text))
+    out += [(path, sysctl.path_to_key(path), text)
+            for path, text in procfs.read_sysctl_files(leftover, proc_root)]
     out.sort()
-    keys: dict[str, str] = {}  # directory -> its key (path_to_key once a directory)
-    settings: dict[str, str] = {}
-    for path, text in out:
-        head, _, name = path.rpartition("/")
-        if name in sysctl.DEPRECATED:
-            continue
-        prefix = keys.get(head)
-        if prefix is None:
-            prefix = keys[head] = sysctl.path_to_key(head)
-        settings[f"{prefix}.{name.replace('.', '/')}"] = text
-    return settings
+    return {key: text for _path, key, text in out}
