@@ -52,6 +52,10 @@ def _read(path: str) -> list[str]:
     return data.decode(errors="surrogateescape").splitlines()
 
 
+def _lines(n: int) -> str:
+    return f"{n} line{'' if n == 1 else 's'}"
+
+
 def ranges(numbers: list[int]) -> str:
     """``1-3, 7, 9-10`` for [1, 2, 3, 7, 9, 10]."""
     out: list[str] = []
@@ -84,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
                 width = max((len(name) for name, _ in fields), default=0)
                 for name, value in fields:
                     print(f"    {name:<{width}}  {value}")
-        print(f"{len(result.outcomes)} lines checked; nothing was sent (dry run)")
+        print(f"{_lines(len(result.outcomes))} checked; nothing was sent (dry run)")
         return 0
     for o in result.outcomes:
         if o.error is not None:
@@ -92,5 +96,5 @@ def run(args: argparse.Namespace) -> int:
     parts = [f"{word} {ranges(result.numbers(status))}" for status, word in (
         ("applied", "applied"), ("partly applied", "partly applied"), ("refused", "refused"),
         ("not sent", "not sent")) if result.numbers(status)]
-    print(f"{source}: {len(result.outcomes)} lines: " + ("; ".join(parts) or "nothing to do"))
+    print(f"{source}: {_lines(len(result.outcomes))}: " + ("; ".join(parts) or "nothing to do"))
     return 0 if result.ok else 1
