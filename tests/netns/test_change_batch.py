@@ -230,3 +230,20 @@ def test_the_line_bounds_hold_for_a_generated_file():
     lines = iter(["link set lo up"] * (batch.MAX_LINES + 1))  # checked before any is read
     with pytest.raises(BadInput, match=f"big: more than {batch.MAX_LINES} lines"):
         batch.plan(lines, source="big")
+
+
+def test_a_flush_cut_by_the_stop_is_partly_applied(netns, tmp_path):
+    _with_v0(netns)
+    netns.ip("link", "add", "w0", "type", "veth", "peer", "name", "w1")
+    netns.exec("ip", "-batch", "-", input="\n".join(f"addr add 10.9.0.{i}/32 dev w0"
+                                                   for i in range(1, 101)))
+    # request 1 refused; the flush's 100 deletes are requests 2 to 101: the first buffer
+    # (64 requests) holds 63 of them, and nothing is sent after it
+    path = _batch_file(tmp_path, "route add 10.255.0.0/16 dev v0\naddr flush dev w0\n"
+                                 "route add 10.1.0.0/16 via 10.255.0.2\n")
+    proc = run_cli("--netns", netns.name, "--json", "-batch", path)
+    assert proc.returncode == 1
+    assert [(o["line"], o["status"]) for o in json.loads(proc.stdout)["lines"]] == [
+        (1, "refused"), (2, "partly applied"), (3, "not sent")]
+    left = ipj(netns, "addr", "show", "w0")[0]["addr_info"]
+    assert len([a for a in left if a["family"] == "inet"]) == 100 - 63

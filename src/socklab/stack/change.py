@@ -152,11 +152,26 @@ def _mac(text: str, op: str, length: int = 6) -> bytes:
     return raw
 
 
+class _Packed4(ipaddress.IPv4Address):
+    """An IPv4Address made from, and keeping, its packed bytes (the request needs them;
+    ``packed`` would make them again): half the cost of a batch line's addresses."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: bytes) -> None:  # 4 bytes from inet_pton
+        self._ip = int.from_bytes(raw)
+        self._raw = raw
+
+    @property
+    def packed(self) -> bytes:
+        return self._raw
+
+
 def _ip(text: str, op: str, what: str = "address") -> IP:
     # inet_pton first: the same dotted quads as ipaddress (no leading zeros, no
     # shorthand), 4x faster; ipaddress for the rest (IPv6, scoped, errors)
     try:
-        return ipaddress.IPv4Address(socket.inet_pton(socket.AF_INET, text))
+        return _Packed4(socket.inet_pton(socket.AF_INET, text))
     except (OSError, ValueError):  # ValueError: a NUL, a surrogate (not encodable)
         pass
     try:
@@ -193,7 +208,7 @@ def _prefix(text: str, op: str, family: int | None) -> tuple[int, IP | None, int
         except (OSError, ValueError):
             raw = b""
         if raw and not int.from_bytes(raw) & ((1 << (32 - int(plen))) - 1):
-            return socket.AF_INET, ipaddress.IPv4Address(raw), int(plen)
+            return socket.AF_INET, _Packed4(raw), int(plen)
     ip = _ip(address, op, "destination")
     length: int = ip.max_prefixlen
     if plen:
