@@ -247,3 +247,18 @@ def test_a_flush_cut_by_the_stop_is_partly_applied(netns, tmp_path):
         (1, "refused"), (2, "partly applied"), (3, "not sent")]
     left = ipj(netns, "addr", "show", "w0")[0]["addr_info"]
     assert len([a for a in left if a["family"] == "inet"]) == 100 - 63
+
+
+def test_a_renamed_device_keeps_what_the_plan_gave_it(netns, tmp_path):
+    _quiet(netns)
+    path = _batch_file(tmp_path, "link add v0 type veth peer name v1\n"
+                                 "addr add 10.7.0.1/24 dev v0\n"
+                                 "link set v0 name lan0\n"
+                                 "link set lan0 up\n"
+                                 "route add 10.8.0.0/16 via 10.7.0.254 dev lan0\n"
+                                 "addr del 10.7.0.1/24 dev lan0\n")
+    proc = run_cli("--netns", netns.name, "-batch", path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    (lan0,) = ipj(netns, "link", "show", "lan0")
+    assert "UP" in lan0["flags"]
+    assert ipj(netns, "addr", "show", "lan0")[0]["addr_info"] == []

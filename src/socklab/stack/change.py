@@ -53,7 +53,7 @@ from socklab.kernel import netns as knetns
 from socklab.kernel.scratch import run_in_new as in_new_namespace  # the tour's lab
 from socklab.stack import read, rtnl
 from socklab.stack import rtnl_requests as rq
-from socklab.stack.model import Link, Route
+from socklab.stack.model import Address, Link, Route
 from socklab.stack.rtnl_requests import Nexthop, Request
 
 __all__ = ["Change", "Hop", "addr_add", "addr_del", "addr_flush", "apply", "in_new_namespace",
@@ -318,6 +318,8 @@ class _Session:
             self.reach.clear()
 
     def renamed(self, old: str, new: str) -> None:
+        """A device the plan renames: its networks and planned addresses follow it."""
+        self.added = [(new if dev == old else dev, ip, n) for dev, ip, n in self.added]
         if self.links is not None and old in self.links:
             self.links[new] = self.links.pop(old)._replace(name=new)
         if self.connected is not None:
@@ -700,8 +702,9 @@ def link_del(name: str, *, netns: str | None = None, dry_run: bool = False) -> C
     plan = _plan(netns)
     if plan is not None:
         plan.gone(name)
-        peer = next((lk.name for lk in _links(netns).values()
-                     if link.kind == "veth" and lk.ifindex == link.link), None)
+        peer = next((lk.name for lk in _links(netns).values()  # a peer in this namespace
+                     if link.kind == "veth" and link.link_netnsid is None
+                     and lk.ifindex == link.link), None)
         if peer is not None:  # a veth's peer goes with it
             plan.gone(peer)
     classic = {"bridge": f"brctl delbr {name}", "tun": f"tunctl -d {name}"}.get(link.kind)
@@ -734,6 +737,13 @@ def _label(label: str | None, dev: str, iface: ipaddress.IPv4Interface
     if label != dev and not label.startswith(dev + ":"):
         raise BadInput(f"{op}: a label starts with the device name ({dev}:1, not {label})")
     return label
+
+
+def _addresses_of(link: Link, family: str | None, netns: str | None) -> list[Address]:
+    """The addresses the kernel has on ``link``, found by index: in a batch, the device
+    may be one the plan made (none yet) or renamed (the kernel knows the old name)."""
+    return [a for a in read.addresses(None, family, netns=netns, source="netlink")
+            if a.ifindex == link.ifindex]
 
 
 def addr_add(address: str, dev: str, *, label: str | None = None,
@@ -779,7 +789,7 @@ def addr_del(address: str, dev: str, *, label: str | None = None, netns: str | N
     link = _dev(_links(netns), dev, op)
     lab = _label(label, dev, iface, op)
     plan = _plan(netns)
-    on = [(a.prefixlen, a.label) for a in read.addresses(dev, netns=netns, source="netlink")
+    on = [(a.prefixlen, a.label) for a in _addresses_of(link, None, netns)
           if ipaddress.ip_address(a.local.split("%")[0]) == iface.ip]
     if plan is not None:  # and those the plan adds
         on += [(n, None) for d, ip, n in plan.added if d == dev and ip == iface.ip]
@@ -803,7 +813,7 @@ def addr_flush(dev: str, *, family: str | None = None, netns: str | None = None,
     primary, whose removal would take them along), one request each."""
     op = f"flush addresses of {dev}"
     link = _dev(_links(netns), dev, op)
-    found = read.addresses(dev, family, netns=netns, source="netlink")
+    found = _addresses_of(link, family, netns)
     found.sort(key=lambda a: "secondary" not in a.flags)
     reqs = []
     for a in found:
@@ -1192,7 +1202,9 @@ def neigh_flush(dev: str, *, all_states: bool = False, netns: str | None = None,
     op = f"flush neighbours of {dev}"
     link = _dev(_links(netns), dev, op)
     reqs = []
-    for n in read.neighbours(dev, all_states=True, netns=netns, source="netlink"):
+    for n in read.neighbours(all_states=True, netns=netns, source="netlink"):
+        if n.ifindex != link.ifindex:  # by index: a device planned or renamed in a batch
+            continue
         if "NOARP" in n.state or ("PERMANENT" in n.state and not all_states):
             continue
         ip = ipaddress.ip_address(n.dst)
