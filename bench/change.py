@@ -3,7 +3,9 @@
 Run as root: .venv/bin/python bench/change.py [--runs 3] [--routes 10000]
 Everything runs inside namespaces this script makes (and deletes). Compared in
 the same run, whole processes timed alike:
-  socklab's library, routes added in one change.session()  vs  ip -batch FILE
+  socklab -batch FILE  vs  ip -batch FILE (10,000 route add lines), and where
+      socklab's time goes: start-up and imports, planning (parse and check every
+      line), sending (pipelined), measured inside one process
   socklab snapshot (300 links, 10,000 routes)  vs  ip -j link; ip -j addr;
       ip -j route show table all; ip -j neigh; ip -j rule, one after the other
 """
@@ -12,21 +14,53 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 
-from _common import SOCKLAB, measure, report
+from _common import SOCKLAB, peak_rss, report
 
-ADD_ROUTES = """
-import sys
-from socklab.stack import change
-n = int(sys.argv[1])
-with change.session():
-    for i in range(n):
-        change.route_add(f"10.{i // 256}.{i % 256}.0/24", via=f"10.255.0.{2 + i % 200}")
+# the library's batch in one process, each step timed (wall ms, CPU ms)
+STEPS = """
+import sys, time
+t0, c0 = time.perf_counter(), time.process_time()
+from socklab.stack import batch
+t1, c1 = time.perf_counter(), time.process_time()
+with open(sys.argv[1]) as f:
+    lines = f.read().splitlines()
+planned = batch.plan(lines)
+t2, c2 = time.perf_counter(), time.process_time()
+result = batch.run(lines)  # plans again, then sends
+t3, c3 = time.perf_counter(), time.process_time()
+assert result.ok
+send, send_cpu = (t3 - t2) - (t2 - t1), (c3 - c2) - (c2 - c1)
+print((t1 - t0) * 1000, (c1 - c0) * 1000, (t2 - t1) * 1000, (c2 - c1) * 1000,
+      send * 1000, send_cpu * 1000)
+"""
+
+
+# where a snapshot's time goes, each step's CPU ms, in one process
+SNAPSHOT_STEPS = """
+import time
+c = [time.process_time()]
+from socklab.stack import read, snapshot
+from socklab.cli import render
+c.append(time.process_time())
+routes = []
+for step in (lambda: read.links(source="netlink"), lambda: read.addresses(source="netlink"),
+             lambda: routes.extend(snapshot._records(read.routes(source="netlink"),
+                                                     snapshot.Route)),
+             lambda: read.rules(), lambda: read.neighbours(source="netlink"),
+             lambda: snapshot.net_sysctls()):
+    step()
+    c.append(time.process_time())
+encode = render._item_encoder(ensure_ascii=False)
+text = ",".join(encode(item) for item in routes)
+c.append(time.process_time())
+print(*[(b - a) * 1000 for a, b in zip(c, c[1:])])
 """
 
 
@@ -52,21 +86,62 @@ def flush(ns: str) -> None:
     subprocess.run(["ip", "-n", ns, "route", "flush", "proto", "boot"], check=True)
 
 
-def timed_batch(ns: str, cmd: list[str], runs: int) -> float:
-    """Median wall time of ``runs``, the routes flushed before each (the run must start
-    from the same table; measure() would run it once more for its peak memory)."""
-    times = []
+class Runs:
+    """Wall and CPU (user + system, from wait4) times of a command's runs, in seconds."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+
+def run_once(cmd: list[str], into: Runs) -> None:
+    t0 = time.perf_counter()
+    pid = os.posix_spawnp(cmd[0], cmd, os.environ, file_actions=[
+        (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
+    _, status, usage = os.wait4(pid, 0)
+    into.wall.append(time.perf_counter() - t0)
+    into.cpu.append(usage.ru_utime + usage.ru_stime)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{cmd} exited with {os.waitstatus_to_exitcode(status)}")
+
+
+def rounds(cmds: list[list[str]], runs: int, before: list[str] | None = None) -> list[Runs]:
+    """``runs`` rounds, the commands taking turns within a round (a load from elsewhere
+    on this shared machine falls on all of them), ``before`` run first each time (the
+    routes flushed: each batch must start from the same table)."""
+    out = [Runs() for _ in cmds]
     for _ in range(runs):
-        flush(ns)
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - t0)
-    return sorted(times)[len(times) // 2]
+        for cmd, into in zip(cmds, out, strict=True):
+            if before:
+                subprocess.run(before, check=True)
+            run_once(cmd, into)
+    return out
+
+
+def row(label: str, r: Runs, peak: int, base: Runs | None) -> tuple[str, float, int, str]:
+    """A report row: median wall, peak, and the ratios to ``base`` (wall per round, CPU)."""
+    wall = statistics.median(r.wall)
+    cpu = statistics.median(r.cpu) * 1000
+    if base is None:
+        return label, wall, peak, f"CPU {cpu:.0f} ms; wall {spread(r.wall)}"
+    per = sorted(w / b for w, b in zip(r.wall, base.wall, strict=True))
+    return label, wall, peak, (f"{wall / statistics.median(base.wall):.2f}x wall (rounds "
+                               f"{per[0]:.2f}-{per[-1]:.2f}x), CPU {cpu:.0f} ms = "
+                               f"{cpu / 1000 / statistics.median(base.cpu):.2f}x")
+
+
+def flushed_peak(ns: str, cmd: list[str]) -> int:
+    flush(ns)
+    return peak_rss(cmd)
+
+
+def spread(times: list[float]) -> str:
+    return f"{min(times) * 1000:.0f}-{max(times) * 1000:.0f} ms"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--routes", type=int, default=10000)
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -77,15 +152,27 @@ def main() -> None:
             batch.write("\n".join(route_lines(args.routes)) + "\n")
             batch.flush()
             ex = ["ip", "netns", "exec", ns]
-            ip_t = timed_batch(ns, [*ex, "ip", "-batch", batch.name], args.runs)
-            sl_t = timed_batch(ns, [*ex, sys.executable, "-c", ADD_ROUTES, str(args.routes)],
-                               args.runs)
-        count = subprocess.run(["ip", "-n", ns, "route", "show", "proto", "boot"],
-                               capture_output=True, text=True).stdout.count("\n")
-        assert count == args.routes, count
-        print(f"{args.routes} routes added in namespace {ns}\n")
-        report([(f"ip -batch ({args.routes} route add)", ip_t, 0, ""),
-                ("socklab change.session() route_add", sl_t, 0, f"{sl_t / ip_t:.2f}x ip")])
+            ip_cmd = [*ex, "ip", "-batch", batch.name]
+            sl_cmd = [*ex, SOCKLAB, "-batch", batch.name]
+            ip_r, sl_r = rounds([ip_cmd, sl_cmd], args.runs,
+                                before=["ip", "-n", ns, "route", "flush", "proto", "boot"])
+            ip_m, sl_m = flushed_peak(ns, ip_cmd), flushed_peak(ns, sl_cmd)
+            count = subprocess.run(["ip", "-n", ns, "route", "show", "proto", "boot"],
+                                   capture_output=True, text=True).stdout.count("\n")
+            assert count == args.routes, count
+            steps = []
+            for _ in range(args.runs):
+                flush(ns)
+                out = subprocess.run([*ex, sys.executable, "-c", STEPS, batch.name],
+                                     check=True, capture_output=True, text=True).stdout
+                steps.append([float(x) for x in out.split()])
+        print(f"{args.routes} routes added in namespace {ns}, {args.runs} rounds\n")
+        report([row(f"ip -batch ({args.routes} route add)", ip_r, ip_m, None),
+                row("socklab -batch (the same file)", sl_r, sl_m, ip_r)])
+        med = [statistics.median(col) for col in zip(*steps, strict=True)]
+        print(f"\ninside socklab (median wall / CPU ms): import {med[0]:.0f} / {med[1]:.0f}, "
+              f"plan {med[2]:.0f} / {med[3]:.0f} ({med[3] * 1000 / args.routes:.1f} us CPU a "
+              f"line), send {med[4]:.0f} / {med[5]:.0f}")
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
     ns = make_ns(150)  # 300 interfaces
@@ -94,15 +181,24 @@ def main() -> None:
                        input="\n".join(route_lines(args.routes)))
         ex = ["ip", "netns", "exec", ns]
         five = "ip -j link; ip -j addr; ip -j route show table all; ip -j neigh; ip -j rule"
-        ip_t, ip_m = measure([*ex, "sh", "-c", five], args.runs)
-        sl_t, sl_m = measure([*ex, SOCKLAB, "snapshot"], args.runs)
-        no_t, no_m = measure([*ex, SOCKLAB, "snapshot", "--no-sysctl"], args.runs)
-        print("\nsnapshot of 300 interfaces and", args.routes, "routes\n")
-        report([("the five ip -j commands", ip_t, ip_m, ""),
-                ("socklab snapshot --no-sysctl (the same objects)", no_t, no_m,
-                 f"{no_t / ip_t:.2f}x ip"),
-                ("socklab snapshot (and every net.* sysctl)", sl_t, sl_m,
-                 f"{sl_t / ip_t:.2f}x ip")])
+        cmds = [[*ex, "sh", "-c", five], [*ex, SOCKLAB, "snapshot", "--no-sysctl"],
+                [*ex, SOCKLAB, "snapshot"]]
+        ip_r, no_r, sl_r = rounds(cmds, args.runs)
+        ip_m, no_m, sl_m = (peak_rss(cmd) for cmd in cmds)
+        steps = []
+        for _ in range(args.runs):
+            out = subprocess.run([*ex, sys.executable, "-c", SNAPSHOT_STEPS], check=True,
+                                 capture_output=True, text=True).stdout
+            steps.append([float(x) for x in out.split()])
+        print(f"\nsnapshot of 300 interfaces and {args.routes} routes, {args.runs} rounds\n")
+        report([row("the five ip -j commands", ip_r, ip_m, None),
+                row("socklab snapshot --no-sysctl (the same objects)", no_r, no_m, ip_r),
+                row("socklab snapshot (and every net.* sysctl)", sl_r, sl_m, ip_r)])
+        med = [statistics.median(col) for col in zip(*steps, strict=True)]
+        names = ("import", "links", "addresses", "routes", "rules", "neighbours", "sysctls",
+                 "routes' JSON")
+        print("\ninside socklab (median CPU ms): " + ", ".join(
+            f"{name} {ms:.0f}" for name, ms in zip(names, med, strict=True)))
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
 

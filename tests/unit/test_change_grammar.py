@@ -83,3 +83,28 @@ def test_valid_lines_give_a_request_and_their_ip_line(command, verb, line, ip_li
                                         True)
     assert (done.sent, done.ip) == (False, ip_line)
     assert len(done.requests) == 1
+
+
+# whole batch files: the grammar's words as lines, with comments, blanks and junk
+batch_lines = st.lists(st.one_of(
+    st.tuples(st.sampled_from([*stackchange.VERBS, "address", "neighbour", "foo", "#"]),
+              st.sampled_from([*{v for vs in stackchange.VERBS.values() for v in vs}, "x"]),
+              words).map(lambda t: " ".join([t[0], t[1], *t[2]])),
+    st.text(max_size=40), st.just(""), st.just("   # a comment")), max_size=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines=batch_lines)
+def test_a_batch_plan_raises_only_bad_input_naming_its_line(lines):
+    from socklab.stack import batch
+
+    try:
+        planned = batch.plan(lines, source="f")
+    except SocklabError as exc:
+        assert exc.exit_code == 2
+        assert str(exc).startswith("f:")
+        line = int(str(exc).split(":")[1])
+        assert 1 <= line <= len(lines)
+        return
+    assert all(not ln.change.sent for ln in planned)
+    assert [ln.number for ln in planned] == sorted({ln.number for ln in planned})

@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sysctl": ("cmd_sysctl", "kernel parameters, read, written, explained (sysctl)"),
     "snapshot": ("cmd_snapshot", "the stack as JSON, to compare later (ip -j ...; sysctl -a)"),
     "diff": ("cmd_diff", "what changed between two snapshots, or since one"),
+    "batch": ("cmd_batch", "the changes of a file, one a line, checked then sent (ip -batch)"),
     "ifconfig": ("cmd_ifconfig", "ifconfig's grammar: show or change an interface"),
     "arp": ("cmd_arp", "arp's grammar: show, add (-s) or delete (-d) ARP entries"),
     "filter": ("cmd_filter", "the nftables ruleset, rule changes, packet traces (nft, iptables)"),
@@ -99,16 +100,22 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
 
 
 def _normalise(argv: Sequence[str]) -> list[str]:
-    """``--trace=json`` -> ``--trace-format=json``; nmap's ``-p-`` -> ``-p -``."""
+    """``--trace=json`` -> ``--trace-format=json``; nmap's ``-p-`` -> ``-p -``; ip's
+    ``-batch FILE [-force]`` (``-force`` before it too) -> ``batch FILE --force``."""
     out = []
+    batch = "-batch" in argv or "--batch" in argv
     for w in argv:
-        if w.startswith("--trace="):
+        if batch and w in ("-batch", "--batch"):
+            out.append("batch")
+        elif batch and w == "-force":
+            continue  # put after the command's words, below
+        elif w.startswith("--trace="):
             out.append("--trace-format=" + w[len("--trace="):])
         elif w == "-p-":
             out += ["--ports=-"]
         else:
             out.append(w)
-    return out
+    return [*out, "--force"] if batch and "-force" in argv else out
 
 
 def _find_command(argv: Sequence[str]) -> str | None:

@@ -75,8 +75,8 @@ SHOW_VERBS = ("show", "list", "lst", "ls")
 def refuse_change(command: str, verb: str) -> None:
     """Raise BadInput for ``socklab COMMAND VERB ...`` when VERB is an ip verb that
     socklab's COMMAND does not have (the verbs it has are dispatched before this)."""
-    from socklab.cli.stackchange import VERBS
     from socklab.errors import BadInput
+    from socklab.stack.grammar import VERBS
 
     if verb in CHANGE_VERBS:
         raise BadInput(f"{command} {verb}: not a verb of socklab {command} (its verbs: "

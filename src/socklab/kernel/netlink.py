@@ -30,7 +30,7 @@ import contextlib
 import os
 import socket
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol, TypeVar
 
 from socklab.errors import Malformed
@@ -99,6 +99,7 @@ T = TypeVar("T")
 # what a chunk decoder does with a message it cannot read (None: raise it)
 OnMalformed = Callable[[Malformed], None] | None
 
+NETLINK_CAP_ACK = 10
 NETLINK_EXT_ACK = 11
 NETLINK_GET_STRICT_CHK = 12
 
@@ -280,6 +281,11 @@ def chunk_decoder(decode: Callable[[memoryview, int, int], T], wanted: int,
     return decode_chunk
 
 
+# requests a buffer of NetlinkSocket.pipeline: 64 answers at most (about 1 KiB each as the
+# kernel counts them, with NETLINK_CAP_ACK) fit the default 208 KiB receive buffer
+PIPELINE_WINDOW = 64
+PIPELINE_BYTES = 32768  # well under the default send buffer (netlink refuses above it)
+
 # A chunk this big says the dump is big (the kernel fills up to ~32 KiB a chunk;
 # a small dump comes as a short chunk, then the DONE alone).
 PREFETCH_AFTER = 16384
@@ -406,6 +412,81 @@ class NetlinkSocket:
                     return
                 off += align(length)
         raise NetlinkAckError(EBADMSG, "no acknowledgement from the kernel")
+
+    def pipeline(self, requests: Sequence[tuple[int, int, bytes]], *, keep_going: bool = True,
+                 window: int = PIPELINE_WINDOW
+                 ) -> tuple[int, list[tuple[int, int, str | None]]]:
+        """Send change requests ``(type, flags, payload)`` many to a ``send``; return how
+        many were sent and the refusals, ``(position in requests, errno, extended ack
+        text)``. Without ``keep_going``, no buffer is sent after one with a refusal.
+
+        Rules (netlink(7), the kernel's netlink_rcv_skb()):
+
+        1. Up to ``window`` requests (and PIPELINE_BYTES) go in one buffer. The
+           kernel handles a buffer's requests in order inside the ``send``, and
+           goes on after one it refuses: a buffer is applied whole but for its
+           refusals.
+        2. Only the last request of a buffer asks for an ack (NLM_F_ACK); a
+           refusal is answered whatever the flags, with its own sequence number,
+           which gives its position. So a buffer costs one ``send`` and the
+           receives of its refusals and its final ack, not two calls a request.
+        3. The window bounds what waits in the receive buffer: at most one
+           answer a request, capped (NETLINK_CAP_ACK) to the request's header
+           and the extended ack. An overrun (ENOBUFS: answers lost) raises
+           NetlinkAckError(ENOBUFS), since the refusals are no longer known.
+        """
+        refused: list[tuple[int, int, str | None]] = []
+        pack = NLMSGHDR.pack
+        start = 0
+        while start < len(requests):
+            end = start
+            size = 0
+            while end < len(requests) and end - start < window and size < PIPELINE_BYTES:
+                size += NLMSGHDR.size + len(requests[end][2]) + 3
+                end += 1
+            seq = self._seq
+            parts = [pack(NLMSGHDR.size + len(payload), msg_type, flags | NLM_F_REQUEST,
+                          seq + i, 0) + payload + b"\0" * (-len(payload) & 3)
+                     for i, (msg_type, flags, payload) in enumerate(requests[start:end - 1], 1)]
+            msg_type, flags, payload = requests[end - 1]
+            parts.append(pack(NLMSGHDR.size + len(payload), msg_type,
+                              flags | NLM_F_REQUEST | NLM_F_ACK, seq + end - start, 0)
+                         + payload + b"\0" * (-len(payload) & 3))
+            base = self._seq + 1
+            self._seq += end - start
+            self.sock.send(b"".join(parts))
+            final = self._seq
+            if not self._answers(base, final, start, refused):
+                raise NetlinkAckError(EBADMSG, "no acknowledgement from the kernel")
+            start = end
+            if refused and not keep_going:
+                break
+        return start, refused
+
+    def _answers(self, base: int, final: int, start: int,
+                 refused: list[tuple[int, int, str | None]]) -> bool:
+        """Read the answers to the requests ``base..final`` up to the final ack, each
+        refusal added to ``refused`` at ``start`` plus its offset; False if the
+        final ack never came (bounded: one answer a request at most)."""
+        view = self._view
+        for _ in range(final - base + 2):
+            n = self.sock.recv_into(view)
+            for mtype, mflags, lo, hi in messages(view, n):
+                mseq = int(NLMSGHDR.unpack_from(view, lo - NLMSGHDR.size)[3])
+                if mtype != NLMSG_ERROR or not base <= mseq <= final:
+                    continue
+                code, text = ack_error(view, mflags, lo, hi)
+                if code:
+                    refused.append((start + mseq - base, code, text))
+                if mseq == final:
+                    return True
+        return False
+
+    def cap_acks(self) -> None:
+        """Answers carry the request's header only, not the whole request
+        (``NETLINK_CAP_ACK``, Linux >= 4.3): smaller answers to keep."""
+        with contextlib.suppress(OSError):
+            self.sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)
 
     def dump_chunks(self, msg_type: int, payload: bytes,
                     decode_chunk: Callable[[memoryview, int], tuple[list[T], bool]],

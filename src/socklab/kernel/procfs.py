@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Container, Iterable
 
 from socklab.errors import BadInput, NotFound, SocklabError
 
@@ -196,10 +197,44 @@ def write_sysctl_path(path: str, value: str, proc_root: str = "/proc") -> None:
         os.close(fd)
 
 
-def read_sysctl_subtree(top: str, proc_root: str = "/proc") -> list[tuple[str, str]]:
+def sysctl_names(rel: str, proc_root: str = "/proc") -> list[str]:
+    """The names of the files (not directories, not symlinks) of ``/proc/sys/<rel>``,
+    readable or not; [] when it cannot be listed."""
+    try:
+        entries = list(os.scandir(f"{proc_root}/sys/{rel}"))
+    except OSError:
+        return []
+    return sorted(e.name for e in entries
+                  if not e.is_symlink() and not e.is_dir(follow_symlinks=False))
+
+
+def read_sysctl_files(paths: Iterable[str], proc_root: str = "/proc"
+                      ) -> list[tuple[str, str]]:
+    """``(path, text)`` of each readable file of ``paths`` (relative to /proc/sys, made
+    by socklab from names the kernel gave, never a user's); the others left out."""
+    out: list[tuple[str, str]] = []
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    for rel in paths:
+        try:
+            fd = os.open(f"{proc_root}/sys/{rel}", flags)
+        except OSError:
+            continue
+        try:
+            data = os.read(fd, 1 << 16)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        out.append((rel, data.decode(errors="replace").strip()))
+    return out
+
+
+def read_sysctl_subtree(top: str, proc_root: str = "/proc",
+                        skip: Container[str] = ()) -> list[tuple[str, str]]:
     """``(path relative to /proc/sys, text)`` of every readable file under
     ``/proc/sys/<top>`` (``top`` a fixed name such as ``net``, not a user's key),
-    sorted; unreadable files (write-only, refused) are left out.
+    sorted; unreadable files (write-only, refused) are left out, and so are the
+    directories whose relative path is in ``skip``.
 
     The bulk reader of a snapshot: the walk follows no symlink (neither directory
     nor file: ``O_NOFOLLOW``), so it cannot leave the tree, and it spares the
@@ -219,7 +254,8 @@ def read_sysctl_subtree(top: str, proc_root: str = "/proc") -> list[tuple[str, s
                 continue
             sub = f"{rel}/{entry.name}"
             if entry.is_dir(follow_symlinks=False):
-                stack.append(sub)
+                if sub not in skip:
+                    stack.append(sub)
                 continue
             try:
                 fd = os.open(entry.path, flags)

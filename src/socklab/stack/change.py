@@ -25,7 +25,14 @@ Every function here follows the same rules:
 6. Inside ``with session(netns=...)``, changes share one rtnetlink socket and
    one reading of the devices, routes and table names, read again only after
    a change that may alter them (a link, an address, a route without a
-   gateway): the batch path, ``ip -batch``'s.
+   gateway).
+7. Inside ``with planning(netns=...)`` (the batch path, :mod:`socklab.stack.batch`),
+   nothing is sent: each change is checked against the namespace as the
+   changes planned before it leave it, as far as socklab foresees them
+   (devices made, renamed and deleted, the networks addresses and device
+   routes connect, addresses added). A device made in the plan gets its
+   index from socklab (the request carries it, as ``ip link add ... index N``),
+   so the changes after it can name it.
 """
 
 from __future__ import annotations
@@ -34,9 +41,10 @@ import errno
 import ipaddress
 import os
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
+from functools import partial
 from typing import NamedTuple, NoReturn
 
 from socklab.errors import BadInput, MissingPrivilege, NetworkError, NotFound, SocklabError
@@ -45,13 +53,13 @@ from socklab.kernel import netns as knetns
 from socklab.kernel.scratch import run_in_new as in_new_namespace  # the tour's lab
 from socklab.stack import read, rtnl
 from socklab.stack import rtnl_requests as rq
-from socklab.stack.model import Link, Route
+from socklab.stack.model import Address, Link, Route
 from socklab.stack.rtnl_requests import Nexthop, Request
 
 __all__ = ["Change", "Hop", "addr_add", "addr_del", "addr_flush", "apply", "in_new_namespace",
            "link_add", "link_del", "link_set", "neigh_add", "neigh_del", "neigh_flush",
-           "neigh_replace", "route_add", "route_del", "route_replace", "rule_add", "rule_del",
-           "session"]
+           "neigh_replace", "planning", "refusal", "route_add", "route_del", "route_replace",
+           "rule_add", "rule_del", "session"]
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -66,14 +74,29 @@ REPLACE = netlink.NLM_F_CREATE | netlink.NLM_F_REPLACE
 
 class Change(NamedTuple):
     """What a change does (or did): in words, as ``ip`` and net-tools spell it, and the
-    netlink requests. ``sent`` is False for a dry run."""
+    netlink requests. ``sent`` is False for a dry run.
+
+    The two spellings may be given as functions that make them: a batch of 10,000
+    routes then never spends the 2 us a line that writing them costs (only
+    ``--explain`` reads them)."""
 
     operation: str  # "add route 10.0.0.0/8 via 10.9.9.9"
-    ip: str  # "ip route add 10.0.0.0/8 via 10.9.9.9"
-    classic: str | None  # "route add -net 10.0.0.0 netmask 255.0.0.0 gw 10.9.9.9"
+    ip_line: str | Callable[[], str]  # "ip route add 10.0.0.0/8 via 10.9.9.9"
+    classic_line: str | Callable[[], str | None] | None  # "route add -net 10.0.0.0 ..."
     requests: tuple[Request, ...]
-    tun: tuple[str, bool] | None = None  # (name, tap): made through /dev/net/tun first
+    tun: tuple[str, bool, int] | None = None  # (name, tap, index or 0): /dev/net/tun first
     sent: bool = False
+
+    @property
+    def ip(self) -> str:
+        """The ``ip`` command line that makes the same change."""
+        return self.ip_line if isinstance(self.ip_line, str) else self.ip_line()
+
+    @property
+    def classic(self) -> str | None:
+        """net-tools' command line for it (ifconfig, route, arp), or None."""
+        line = self.classic_line
+        return line() if callable(line) else line
 
 
 class Hop(NamedTuple):
@@ -129,7 +152,28 @@ def _mac(text: str, op: str, length: int = 6) -> bytes:
     return raw
 
 
+class _Packed4(ipaddress.IPv4Address):
+    """An IPv4Address made from, and keeping, its packed bytes (the request needs them;
+    ``packed`` would make them again): half the cost of a batch line's addresses."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: bytes) -> None:  # 4 bytes from inet_pton
+        self._ip = int.from_bytes(raw)
+        self._raw = raw
+
+    @property
+    def packed(self) -> bytes:
+        return self._raw
+
+
 def _ip(text: str, op: str, what: str = "address") -> IP:
+    # inet_pton first: the same dotted quads as ipaddress (no leading zeros, no
+    # shorthand), 4x faster; ipaddress for the rest (IPv6, scoped, errors)
+    try:
+        return _Packed4(socket.inet_pton(socket.AF_INET, text))
+    except (OSError, ValueError):  # ValueError: a NUL, a surrogate (not encodable)
+        pass
     try:
         return ipaddress.ip_address(text)
     except ValueError:
@@ -157,6 +201,14 @@ def _prefix(text: str, op: str, family: int | None) -> tuple[int, IP | None, int
     if text in ("default", "all", "any"):
         return family or socket.AF_INET, None, 0
     address, _, plen = text.partition("/")
+    if family != socket.AF_INET6 and len(plen) < 3 and plen.isdigit() and int(plen) <= 32:
+        # the usual IPv4 NET/LEN, read without ipaddress (batches of routes: 1 us a line)
+        try:
+            raw = socket.inet_pton(socket.AF_INET, address)
+        except (OSError, ValueError):
+            raw = b""
+        if raw and not int.from_bytes(raw) & ((1 << (32 - int(plen))) - 1):
+            return socket.AF_INET, _Packed4(raw), int(plen)
     ip = _ip(address, op, "destination")
     length: int = ip.max_prefixlen
     if plen:
@@ -226,13 +278,58 @@ class _Session:
     """What a :func:`session` keeps between changes: one rtnetlink socket, and the
     devices, routes and table names, read again only after a change that alters them."""
 
-    def __init__(self, netns: str | None) -> None:
+    def __init__(self, netns: str | None, planning: bool = False) -> None:
         self.netns = netns
+        self.planning = planning
         self.nl: netlink.NetlinkSocket | None = None
         self.links: dict[str, Link] | None = None
         self.routes: list[Route] | None = None
         self.connected: list[tuple[Network, str | None]] | None = None
         self.tables: dict[int, str] | None = None
+        # a gateway's verdict, per (gateway, device): kept while ``connected`` is
+        self.reach: dict[tuple[str, str | None], bool] = {}
+        # planning (rule 7): the last index given, the addresses the plan adds
+        self.last_index = 0
+        self.added: list[tuple[str, IP, int]] = []
+
+    def new_index(self) -> int:
+        """An index for a device the plan makes: above every index in use."""
+        if self.links is None:
+            self.links = _links(self.netns)
+        self.last_index = max([self.last_index, *(lk.ifindex for lk in self.links.values())]
+                              ) + 1
+        return self.last_index
+
+    def made(self, name: str, kind: str, index: int, mac: bool, peer: int | None = None
+             ) -> None:
+        """A device the plan makes, as the changes after it will find it (down; ``peer``:
+        a veth's other end)."""
+        links = self.links if self.links is not None else _links(self.netns)
+        links[name] = Link(index, name, kind, (), 0, "DOWN", 1500,
+                           "00:00:00:00:00:00" if mac else None, None, None, None, peer,
+                           None, None)
+
+    def gone(self, name: str) -> None:
+        """A device the plan deletes, with the networks it connected."""
+        if self.links is not None:
+            self.links.pop(name, None)
+        if self.connected is not None:
+            self.connected = [(net, dev) for net, dev in self.connected if dev != name]
+            self.reach.clear()
+
+    def renamed(self, old: str, new: str) -> None:
+        """A device the plan renames: its networks and planned addresses follow it."""
+        self.added = [(new if dev == old else dev, ip, n) for dev, ip, n in self.added]
+        if self.links is not None and old in self.links:
+            self.links[new] = self.links.pop(old)._replace(name=new)
+        if self.connected is not None:
+            self.connected = [(net, new if dev == old else dev) for net, dev in self.connected]
+            self.reach.clear()
+
+    def connect(self, net: Network, dev: str | None) -> None:
+        """A network the plan makes reachable on ``dev`` (an address's, a device route's)."""
+        _connected_networks(self.netns).append((net, dev))
+        self.reach.clear()
 
     def forget(self, change: Change) -> None:
         """Drop what ``change`` may have altered (rule 6)."""
@@ -246,6 +343,7 @@ class _Session:
                 self.links = self.routes = self.connected = None  # links and addresses
         if change.tun is not None:
             self.links = None
+        self.reach.clear()
 
 
 _SESSION: ContextVar[_Session | None] = ContextVar("socklab_change_session", default=None)
@@ -267,9 +365,28 @@ def session(*, netns: str | None = None) -> Iterator[None]:
             state.nl.close()
 
 
+@contextmanager
+def planning(*, netns: str | None = None) -> Iterator[None]:
+    """Check changes without sending them, each against the namespace as the changes
+    planned before it leave it (rule 7): the first step of a batch. Inside the block
+    every change is a dry run, whatever its ``dry_run``."""
+    state = _Session(netns, planning=True)
+    token = _SESSION.set(state)
+    try:
+        yield
+    finally:
+        _SESSION.reset(token)
+
+
 def _session(netns: str | None) -> _Session | None:
     state = _SESSION.get()
     return state if state is not None and state.netns == netns else None
+
+
+def _plan(netns: str | None) -> _Session | None:
+    """The planning session of ``netns``, when one is open (rule 7)."""
+    state = _SESSION.get()
+    return state if state is not None and state.planning and state.netns == netns else None
 
 
 def _links(netns: str | None) -> dict[str, Link]:
@@ -342,10 +459,16 @@ def _refused(op: str, exc: OSError) -> SocklabError:
     return NetworkError(op, code, f"{detail} ({why})" if why else detail)
 
 
+def refusal(operation: str, code: int, text: str | None = None) -> SocklabError:
+    """The kernel's refusal (errno ``code``, extended ack ``text``) of ``operation`` as
+    socklab's error (rule 3): what a batch reports for a line the kernel refused."""
+    return _refused(operation, netlink.NetlinkAckError(code, text))
+
+
 def _run(change: Change, netns: str | None, dry_run: bool) -> Change:
-    if dry_run:
-        return change
     state = _session(netns)
+    if dry_run or (state is not None and state.planning):
+        return change
     if state is not None and change.tun is None:
         if state.nl is None:
             with _enter(netns):
@@ -392,6 +515,8 @@ def apply(planned: Change, *, netns: str | None = None) -> Change:
     order: every argument of all of them is checked before the first is sent)."""
     if planned.sent:
         raise BadInput(f"{planned.operation}: sent already")
+    if _plan(netns) is not None:
+        raise BadInput(f"{planned.operation}: nothing is sent while planning")
     return _run(planned, netns, False)
 
 
@@ -467,6 +592,9 @@ def link_set(dev: str, *, up: bool | None = None, mtu: Number | None = None,
                        f"txqueuelen, master, nomaster)")
     payload = rq.link_msg(link.ifindex, flags=flags, change=change, name=name, mtu=mtu_n,
                           address=mac, txqlen=txq, master=master_index)
+    plan = _plan(netns)
+    if plan is not None and name is not None:
+        plan.renamed(dev, name)
     text = " ".join(words)
     classic_line = f"ifconfig {dev} {' '.join(classic)}" if classic else None
     if brctl:
@@ -502,18 +630,29 @@ def link_add(name: str, kind: str, *, peer: str | None = None, vni: Number | Non
         if mtu_n is not None or mac is not None:
             raise BadInput(f"{op}: set mtu and address of a {kind} afterwards (link set)")
         classic = f"tunctl -t {name}" if kind == "tap" else f"tunctl -n -t {name}"
+        plan = _plan(netns)
+        index = 0
+        if plan is not None:
+            index = plan.new_index()
+            plan.made(name, kind, index, kind == "tap")
         return _run(Change(f"{op} type {kind}", f"ip tuntap add dev {name} mode {kind}",
-                           classic, (), (name, kind == "tap")), netns, dry_run)
+                           classic, (), (name, kind == "tap", index)), netns, dry_run)
     data = None
     words = ["type", kind]
     link_index = None
+    plan = _plan(netns)
+    index = peer_index = 0
     if kind == "veth":
         if peer is None:
             raise BadInput(f"{op}: a veth needs its peer (peer name NAME)")
         _absent(links, peer, op)
         if peer == name:
             raise BadInput(f"{op}: the peer needs a name of its own")
-        data = rq.veth_data(peer)
+        if plan is not None:  # the kernel takes the peer's index only with the device's;
+            peer_index = plan.new_index()  # it makes the peer first (veth_newlink)
+            index = plan.new_index()
+            plan.made(peer, kind, peer_index, True, index)
+        data = rq.veth_data(peer, peer_index)
         words += ["peer", "name", peer]
     elif kind == "vxlan":
         if vni is None:
@@ -544,7 +683,10 @@ def link_add(name: str, kind: str, *, peer: str | None = None, vni: Number | Non
         words = ["link", parent.name, *words, "id", str(vid)]
     if kind != "veth" and peer is not None:
         raise BadInput(f"{op}: only a veth has a peer")
-    payload = rq.link_msg(0, name=name, mtu=mtu_n, address=mac, link=link_index, kind=kind,
+    if plan is not None:
+        index = index or plan.new_index()
+        plan.made(name, kind, index, True, peer_index or None)
+    payload = rq.link_msg(index, name=name, mtu=mtu_n, address=mac, link=link_index, kind=kind,
                           info_data=data)
     text = " ".join(words + extra)
     classic_line = {"bridge": f"brctl addbr {name}",
@@ -557,6 +699,14 @@ def link_del(name: str, *, netns: str | None = None, dry_run: bool = False) -> C
     """``ip link del NAME`` (a veth's peer goes with it)."""
     op = f"delete link {name}"
     link = _dev(_links(netns), name, op)
+    plan = _plan(netns)
+    if plan is not None:
+        plan.gone(name)
+        peer = next((lk.name for lk in _links(netns).values()  # a peer in this namespace
+                     if link.kind == "veth" and link.link_netnsid is None
+                     and lk.ifindex == link.link), None)
+        if peer is not None:  # a veth's peer goes with it
+            plan.gone(peer)
     classic = {"bridge": f"brctl delbr {name}", "tun": f"tunctl -d {name}"}.get(link.kind)
     return _run(Change(op, f"ip link del dev {name}", classic,
                        (Request(rq.RTM_DELLINK, 0, rq.link_msg(link.ifindex)),)),
@@ -589,6 +739,13 @@ def _label(label: str | None, dev: str, iface: ipaddress.IPv4Interface
     return label
 
 
+def _addresses_of(link: Link, family: str | None, netns: str | None) -> list[Address]:
+    """The addresses the kernel has on ``link``, found by index: in a batch, the device
+    may be one the plan made (none yet) or renamed (the kernel knows the old name)."""
+    return [a for a in read.addresses(None, family, netns=netns, source="netlink")
+            if a.ifindex == link.ifindex]
+
+
 def addr_add(address: str, dev: str, *, label: str | None = None,
              broadcast: str | None = None, scope: str | int | None = None,
              netns: str | None = None, dry_run: bool = False) -> Change:
@@ -609,6 +766,10 @@ def addr_add(address: str, dev: str, *, label: str | None = None,
     family = _family_of(iface.ip)
     payload = rq.addr_msg(family, iface.network.prefixlen, link.ifindex, iface.ip.packed,
                           scope=sc, broadcast=_ntop(brd), label=lab)
+    plan = _plan(netns)
+    if plan is not None:
+        plan.connect(iface.network, dev)
+        plan.added.append((dev, iface.ip, iface.network.prefixlen))
     words = [iface.with_prefixlen]
     words += ["broadcast", str(brd)] if brd else []
     words += ["scope", rtnl.SCOPES.get(sc, str(sc))] if scope is not None else []
@@ -627,19 +788,22 @@ def addr_del(address: str, dev: str, *, label: str | None = None, netns: str | N
     iface = _interface(address, op)
     link = _dev(_links(netns), dev, op)
     lab = _label(label, dev, iface, op)
-    have = [a for a in read.addresses(dev, netns=netns, source="netlink")
-            if ipaddress.ip_address(a.local.split("%")[0]) == iface.ip]
+    plan = _plan(netns)
+    on = [(a.prefixlen, a.label) for a in _addresses_of(link, None, netns)
+          if ipaddress.ip_address(a.local.split("%")[0]) == iface.ip]
+    if plan is not None:  # and those the plan adds
+        on += [(n, None) for d, ip, n in plan.added if d == dev and ip == iface.ip]
     if "/" in address:
-        have = [a for a in have if a.prefixlen == iface.network.prefixlen]
-    if not have:
+        on = [a for a in on if a[0] == iface.network.prefixlen]
+    if not on:
         raise NotFound(f"{op}: {dev} has no such address")
-    plen = have[0].prefixlen
+    plen = on[0][0]
     iface = ipaddress.ip_interface(f"{iface.ip}/{plen}")
     family = _family_of(iface.ip)
     payload = rq.addr_msg(family, plen, link.ifindex, iface.ip.packed, label=lab)
     text = f"{iface.with_prefixlen} dev {dev}"
     return _run(Change(f"delete address {text}", f"ip addr del {text}",
-                       _addr_classic("del", iface, dev, lab or have[0].label, None),
+                       _addr_classic("del", iface, dev, lab or on[0][1], None),
                        (Request(rq.RTM_DELADDR, 0, payload),)), netns, dry_run)
 
 
@@ -649,7 +813,7 @@ def addr_flush(dev: str, *, family: str | None = None, netns: str | None = None,
     primary, whose removal would take them along), one request each."""
     op = f"flush addresses of {dev}"
     link = _dev(_links(netns), dev, op)
-    found = read.addresses(dev, family, netns=netns, source="netlink")
+    found = _addresses_of(link, family, netns)
     found.sort(key=lambda a: "secondary" not in a.flags)
     reqs = []
     for a in found:
@@ -666,16 +830,27 @@ def addr_flush(dev: str, *, family: str | None = None, netns: str | None = None,
 # -- routes ----------------------------------------------------------------------------
 
 ROUTE_KINDS = ("unicast", "blackhole", "unreachable", "prohibit", "throw")
+_VERB_WORDS = {"add": "add", "del": "delete", "replace": "replace"}
+_VERB_FLAGS = {"add": NEW, "replace": REPLACE, "del": 0}
+_FAMILIES: dict[str, int | None] = {"inet": socket.AF_INET, "inet6": socket.AF_INET6}
 
 
-def _connected(gw: IP, dev: str | None, netns: str | None) -> bool:
+def _connected(gw: IP, text: str, dev: str | None, netns: str | None) -> bool:
     """True when a connected route (unicast, no gateway) of any table covers ``gw``
     (and goes out ``dev`` when one is named): the kernel's rule for a gateway
-    (fib_check_nh: the gateway must be reached at scope link)."""
+    (fib_check_nh: the gateway must be reached at scope link). A session keeps the
+    verdict by the gateway as written (``text``) while its networks stay."""
     if gw.version == 6 and gw.is_link_local:
         return dev is not None
-    return any(net.version == gw.version and gw in net and (dev is None or dev == out)
-               for net, out in _connected_networks(netns))
+    state = _session(netns)
+    key = (text, dev)
+    if state is not None and state.connected is not None and key in state.reach:
+        return state.reach[key]
+    found = any(net.version == gw.version and gw in net and (dev is None or dev == out)
+                for net, out in _connected_networks(netns))
+    if state is not None:
+        state.reach[key] = found
+    return found
 
 
 def _connected_networks(netns: str | None) -> list[tuple[Network, str | None]]:
@@ -706,10 +881,10 @@ def _route(verb: str, dst: str, *, via: str | None, dev: str | None,
     words.append(dst)
     words += ["via", via] if via else []
     words += ["dev", dev] if dev else []
-    op = f"{ {'add': 'add', 'del': 'delete', 'replace': 'replace'}[verb]} route {' '.join(words)}"
+    op = f"{_VERB_WORDS[verb]} route {' '.join(words)}"
     if type not in ROUTE_KINDS:
         raise BadInput(f"{op}: unknown route type {type!r} ({', '.join(ROUTE_KINDS)})")
-    fam_hint: int | None = {"inet": socket.AF_INET, "inet6": socket.AF_INET6}.get(family or "")
+    fam_hint = _FAMILIES.get(family or "")
     if family not in (None, "inet", "inet6"):
         raise BadInput(f"{op}: unknown family {family!r} (inet or inet6)")
     gw = None if via is None else _ip(via, op, "gateway")
@@ -740,13 +915,14 @@ def _route(verb: str, dst: str, *, via: str | None, dev: str | None,
         hop_if = 0 if hop.dev is None else _dev(links, hop.dev, op).ifindex
         weight = _number(hop.weight, "weight", op, 1, 256)
         if verb != "del" and hop_gw is not None and not onlink \
-                and not _connected(hop_gw, hop.dev, netns):
+                and not _connected(hop_gw, str(hop.via), hop.dev, netns):
             raise BadInput(f"{op}: the gateway {hop_gw} is on no connected network "
                            f"(no route reaches it directly; add 'onlink' to insist)")
         hops.append(Nexthop(_ntop(hop_gw), hop_if, weight))
     if verb != "del" and type == "unicast" and gw is None and oif is None and not hops:
         raise BadInput(f"{op}: say where it goes (via GATEWAY, dev DEV or nexthop ...)")
-    if verb != "del" and gw is not None and not onlink and not _connected(gw, dev, netns):
+    if verb != "del" and gw is not None and not onlink \
+            and not _connected(gw, str(via), dev, netns):
         raise BadInput(f"{op}: the gateway {gw} is on no connected network (no route "
                        f"reaches it directly; add 'onlink' to insist)")
     met = None if metric is None else _number(metric, "metric", op)
@@ -761,12 +937,36 @@ def _route(verb: str, dst: str, *, via: str | None, dev: str | None,
         protocol = 3 if proto is None else _named(proto, rtnl.PROTOCOLS, "protocol", op, 255)
         direct = type == "unicast" and gw is None and not any(h.gateway for h in hops)
         sc = _scope(scope, op, 253 if direct else 0)
+    plan = _plan(netns)
+    if plan is not None and verb != "del" and type == "unicast" and gw is None \
+            and not hops and dev is not None and net is not None:
+        plan.connect(ipaddress.ip_network(f"{net}/{plen}"), dev)
     payload = rq.route_msg(fam, _ntop(net), plen, table=tab, protocol=protocol, scope=sc,
                            rtype=rtype, flags=rq.RTNH_F_ONLINK if onlink else 0,
                            gateway=_ntop(gw), oif=oif, prefsrc=_ntop(pref), metric=met,
                            nexthops=hops)
-    more = []
-    more += ["metric", str(met)] if met is not None else []
+    more: list[str] = []
+    if met is None and pref is None and table is None and proto is None and scope is None \
+            and not onlink and not nexthops:
+        pass  # the usual route of a batch: nothing more to say
+    else:
+        more = _more_words(met, pref, table, proto, scope, onlink, nexthops)
+    six = "-6 " if fam == socket.AF_INET6 and dst in ("default", "all", "any") else ""
+    # written when read (Change's docstring): partial, not closures, which would make
+    # every variable of this function a cell
+    line = partial(_joined, f"ip {six}route {verb}", words, more)
+    classic = partial(_route_classic, verb, fam, net, plen, gw, dev, met, type, table, proto,
+                      src, nexthops)
+    flags = _VERB_FLAGS[verb]
+    msg = rtnl.RTM_NEWROUTE if verb != "del" else rq.RTM_DELROUTE
+    return _run(Change(f"{op} {' '.join(more)}" if more else op, line, classic,
+                       (Request(msg, flags, payload),)), netns, dry_run)
+
+
+def _more_words(met: int | None, pref: IP | None, table: object, proto: object,
+                scope: object, onlink: bool, nexthops: Sequence[Hop]) -> list[str]:
+    """The words of a route after its destination, gateway and device."""
+    more = ["metric", str(met)] if met is not None else []
     more += ["src", str(pref)] if pref else []
     more += ["table", str(table)] if table is not None else []
     more += ["proto", str(proto)] if proto is not None else []
@@ -776,14 +976,11 @@ def _route(verb: str, dst: str, *, via: str | None, dev: str | None,
         more += ["nexthop"] + (["via", str(hop.via)] if hop.via else []) + \
             (["dev", hop.dev] if hop.dev else []) + \
             (["weight", str(hop.weight)] if str(hop.weight) != "1" else [])
-    six = "-6 " if fam == socket.AF_INET6 and dst in ("default", "all", "any") else ""
-    line = f"ip {six}route {verb} {' '.join(words + more)}"
-    classic = _route_classic(verb, fam, net, plen, gw, dev, met, type, table, proto, src,
-                             nexthops)
-    flags = {"add": NEW, "replace": REPLACE, "del": 0}[verb]
-    msg = rtnl.RTM_NEWROUTE if verb != "del" else rq.RTM_DELROUTE
-    return _run(Change(f"{op}{' ' + ' '.join(more) if more else ''}", line, classic,
-                       (Request(msg, flags, payload),)), netns, dry_run)
+    return more
+
+
+def _joined(head: str, *parts: list[str]) -> str:
+    return " ".join([head, *(word for part in parts for word in part)])
 
 
 def _route_classic(verb: str, fam: int, net: IP | None, plen: int, gw: IP | None,
@@ -1005,7 +1202,9 @@ def neigh_flush(dev: str, *, all_states: bool = False, netns: str | None = None,
     op = f"flush neighbours of {dev}"
     link = _dev(_links(netns), dev, op)
     reqs = []
-    for n in read.neighbours(dev, all_states=True, netns=netns, source="netlink"):
+    for n in read.neighbours(all_states=True, netns=netns, source="netlink"):
+        if n.ifindex != link.ifindex:  # by index: a device planned or renamed in a batch
+            continue
         if "NOARP" in n.state or ("PERMANENT" in n.state and not all_states):
             continue
         ip = ipaddress.ip_address(n.dst)

@@ -123,9 +123,10 @@ def link_msg(index: int, *, family: int = socket.AF_UNSPEC, flags: int = 0, chan
     return out
 
 
-def veth_data(peer: str) -> bytes:
-    """``IFLA_INFO_DATA`` of a veth: the peer, itself an ifinfomsg with a name."""
-    return attr(VETH_INFO_PEER, link_msg(0, name=peer))
+def veth_data(peer: str, index: int = 0) -> bytes:
+    """``IFLA_INFO_DATA`` of a veth: the peer, itself an ifinfomsg with a name (and an
+    index, which the kernel takes when the device's own is given too)."""
+    return attr(VETH_INFO_PEER, link_msg(index, name=peer))
 
 
 def vxlan_data(vni: int, *, remote: bytes | None = None, local: bytes | None = None,
@@ -160,6 +161,24 @@ def addr_msg(family: int, prefixlen: int, index: int, local: bytes, *, scope: in
     return out
 
 
+_HEADS: dict[tuple[int, int], bytes] = {}
+
+
+def _head(attr_type: int, size: int) -> bytes:
+    """The 4-byte header of an attribute of ``size`` bytes, made once a (type, size): a
+    batch of routes builds the same few headers ten thousand times."""
+    got = _HEADS.get((attr_type, size))
+    if got is None:
+        got = _HEADS[attr_type, size] = NLATTR.pack(NLATTR.size + size, attr_type)
+    return got
+
+
+def _addr_attr(attr_type: int, packed: bytes) -> bytes:
+    """An address attribute (4 or 16 bytes: no padding)."""
+    return _head(attr_type, len(packed)) + packed if len(packed) in (4, 16) else \
+        attr(attr_type, packed)
+
+
 def route_msg(family: int, dst: bytes | None, dst_len: int, *, table: int = 254,
               protocol: int = 4, scope: int = 0, rtype: int = 1, flags: int = 0,
               gateway: bytes | None = None, oif: int | None = None,
@@ -167,19 +186,20 @@ def route_msg(family: int, dst: bytes | None, dst_len: int, *, table: int = 254,
               nexthops: Sequence[Nexthop] = ()) -> bytes:
     """An ``rtmsg``. The table goes in the header when it fits a byte, and always in
     RTA_TABLE (tables above 255 exist only there)."""
-    out = RTMSG.pack(family, dst_len, 0, 0, table if table < 256 else RT_TABLE_UNSPEC,
-                     protocol, scope, rtype, flags)
-    out += attr(rtnl.RTA_TABLE, _u32(table))
+    parts = [RTMSG.pack(family, dst_len, 0, 0, table if table < 256 else RT_TABLE_UNSPEC,
+                        protocol, scope, rtype, flags),
+             _head(rtnl.RTA_TABLE, 4), U32.pack(table)]
     if dst is not None:
-        out += attr(rtnl.RTA_DST, dst)
+        parts.append(_addr_attr(rtnl.RTA_DST, dst))
     if gateway is not None:
-        out += attr(rtnl.RTA_GATEWAY, gateway)
+        parts.append(_addr_attr(rtnl.RTA_GATEWAY, gateway))
     if oif is not None:
-        out += attr(rtnl.RTA_OIF, _u32(oif))
+        parts += (_head(rtnl.RTA_OIF, 4), U32.pack(oif))
     if prefsrc is not None:
-        out += attr(rtnl.RTA_PREFSRC, prefsrc)
+        parts.append(_addr_attr(rtnl.RTA_PREFSRC, prefsrc))
     if metric is not None:
-        out += attr(rtnl.RTA_PRIORITY, _u32(metric))
+        parts += (_head(rtnl.RTA_PRIORITY, 4), U32.pack(metric))
+    out = b"".join(parts)
     if nexthops:
         paths = b""
         for nh in nexthops:

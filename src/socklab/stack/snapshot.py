@@ -31,10 +31,10 @@ from typing import NamedTuple
 from socklab.errors import BadInput, SocklabError
 from socklab.kernel import netns as knetns
 from socklab.kernel import procfs
-from socklab.stack import read, sysctl
+from socklab.stack import devconf, read, sysctl
 from socklab.stack.model import Route
 
-__all__ = ["KINDS", "Difference", "diff", "load", "take"]
+__all__ = ["KINDS", "Difference", "diff", "load", "net_sysctls", "take"]
 
 FORMAT = "socklab-snapshot/1"
 KINDS = ("links", "addresses", "routes", "rules", "neighbours", "sysctl")
@@ -66,9 +66,7 @@ def take(*, netns: str | None = None, sysctls: bool = True) -> Json:
     settings: dict[str, str] | None = None
     if sysctls:
         with _enter(netns):  # /proc/sys/net is the namespace of the thread that opens it
-            settings = {sysctl.path_to_key(path): text
-                        for path, text in procfs.read_sysctl_subtree("net")
-                        if path.rsplit("/", 1)[-1] not in sysctl.DEPRECATED}
+            settings = net_sysctls()
     return {
         "format": FORMAT,
         "links": [_record(dict(r._asdict())) for r in links],
@@ -80,6 +78,20 @@ def take(*, netns: str | None = None, sysctls: bool = True) -> Json:
                                                                      source="netlink")],
         "sysctl": settings,
     }
+
+
+def net_sysctls(source: str = "netlink") -> dict[str, str]:
+    """Every readable ``net.*`` key of the calling thread's namespace and its text:
+    the per-device ones from rtnetlink (:mod:`socklab.stack.devconf`, the same
+    texts, 40,000 files fewer to read with 300 interfaces), or all from /proc/sys
+    with ``source="proc"`` or where rtnetlink cannot be read."""
+    if source == "netlink":
+        try:
+            return devconf.net_sysctls()
+        except OSError:
+            pass
+    return {sysctl.path_to_key(path): text for path, text in procfs.read_sysctl_subtree("net")
+            if path.rsplit("/", 1)[-1] not in sysctl.DEPRECATED}
 
 
 def _records(items: Iterable[Route], cls: type[Route]) -> list[Json]:
