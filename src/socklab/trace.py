@@ -138,6 +138,10 @@ def json_sink(stream: TextIO | None = None) -> Sink:
 
 _FAMILY_NAMES = {int(f): f.name for f in _socket.AddressFamily}
 _AF_NETLINK = getattr(_socket, "AF_NETLINK", 16)
+_AF_PACKET = getattr(_socket, "AF_PACKET", 17)
+_PACKET_TYPES = ("PACKET_HOST", "PACKET_BROADCAST", "PACKET_MULTICAST", "PACKET_OTHERHOST",
+                 "PACKET_OUTGOING")  # linux/if_packet.h, 0 to 4
+_ARPHRD = {1: "ARPHRD_ETHER", 772: "ARPHRD_LOOPBACK", 0xFFFE: "ARPHRD_NONE"}
 _TYPE_NAMES = {int(t): t.name for t in _socket.SocketKind}
 
 
@@ -155,6 +159,24 @@ def type_name(kind: int) -> str:
     return "|".join([_TYPE_NAMES.get(base, str(base)), *flags])
 
 
+def _sockaddr_ll(address: tuple[Any, ...]) -> str:
+    """Python's AF_PACKET address ``(ifname, protocol, pkttype, hatype, addr)`` with
+    struct sockaddr_ll's field names, as strace writes them."""
+    from socklab.kernel.sockconst import ETH_P
+
+    name, proto = address[0], address[1]
+    fields = [f"sll_protocol=htons({ETH_P.get(proto) or f'0x{proto:04x}'})",
+              f'sll_ifindex=if_nametoindex("{name}")']
+    if len(address) >= 4:
+        pkttype, hatype = address[2], address[3]
+        fields.append(f"sll_hatype={_ARPHRD.get(hatype, str(hatype))}")
+        fields.append("sll_pkttype=" + (_PACKET_TYPES[pkttype] if 0 <= pkttype < 5
+                                        else str(pkttype)))
+    if len(address) >= 5 and address[4]:
+        fields.append("sll_addr=" + ":".join(f"{b:02x}" for b in address[4]))
+    return "{" + ", ".join(fields) + "}"
+
+
 def format_address(address: object, family: int | None = None) -> str:
     """A socket address as people write it.
 
@@ -162,11 +184,14 @@ def format_address(address: object, family: int | None = None) -> str:
     a UNIX path as is; an abstract name (leading NUL) as ``@name``; the unnamed
     UNIX address as ``(unnamed)``; with ``family`` AF_NETLINK, ``(pid, groups)``
     -> ``{nl_pid=0, nl_groups=0}`` (struct sockaddr_nl's fields, as strace
-    names them; the groups as a hexadecimal mask).
+    names them; the groups as a hexadecimal mask); with AF_PACKET, struct
+    sockaddr_ll's fields (``{sll_protocol=htons(ETH_P_ALL), sll_ifindex=...}``).
     """
     if family == _AF_NETLINK and isinstance(address, tuple) and len(address) == 2:
         pid, groups = address
         return f"{{nl_pid={pid}, nl_groups={groups if not groups else hex(groups)}}}"
+    if family == _AF_PACKET and isinstance(address, tuple) and len(address) >= 2:
+        return _sockaddr_ll(address)
     if isinstance(address, tuple):
         if len(address) >= 2 and isinstance(address[0], str) and isinstance(address[1], int):
             host, port = address[0], address[1]
