@@ -37,7 +37,7 @@ def connect_unix_dgram(ep: Endpoint) -> socket.socket:
     if not (ep.is_local and ep.type == socket.SOCK_DGRAM):
         raise BadInput(f"connect {ep}: not a UNIX datagram endpoint")
     address = net.resolve(ep)[0][3]
-    s = ksock.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s = ksock.socket(socket.AF_UNIX, socket.SOCK_DGRAM, role="client")
     try:
         s.bind("")  # autobind: an abstract name, so that the peer can answer
         s.connect(address)

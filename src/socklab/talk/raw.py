@@ -115,7 +115,7 @@ def open_raw(ep: Endpoint, *, client: bool) -> tuple[socket.socket, Link | None]
     device, with the device's :class:`Link`. Raises MissingPrivilege (CAP_NET_RAW),
     NotFound (host, protocol or device), NetworkError."""
     if ep.scheme == "packet":
-        s = _open_packet(ep)
+        s = _open_packet(ep, client)
         try:
             return s, _link(s, ep)
         except NotFound:
@@ -128,7 +128,8 @@ def open_raw(ep: Endpoint, *, client: bool) -> tuple[socket.socket, Link | None]
     if address is None and client:
         raise BadInput(f"connect {ep}: give the host to send to ({ep.scheme}:HOST:{proto})")
     try:
-        s = ksock.socket(ep.family, socket.SOCK_RAW, proto)
+        s = ksock.socket(ep.family, socket.SOCK_RAW, proto,
+                         role="client" if client else "receiver")
     except OSError as exc:
         raise from_oserror(exc, f"socket({'AF_INET' if ep.family == socket.AF_INET else 'AF_INET6'}"
                            f", SOCK_RAW, {proto}) for {ep}", "CAP_NET_RAW") from exc
@@ -154,11 +155,11 @@ def _address(ep: Endpoint, proto: int) -> tuple[object, ...]:
     return tuple(infos[0][4])
 
 
-def _open_packet(ep: Endpoint) -> socket.socket:
+def _open_packet(ep: Endpoint, client: bool) -> socket.socket:
     # libpcap's order: opened for no protocol, then bound to the device for every
     # protocol, so that no frame of another device arrives in between (packet(7))
     try:
-        s = ksock.socket(ep.family, socket.SOCK_RAW, 0)
+        s = ksock.socket(ep.family, socket.SOCK_RAW, 0, role="client" if client else "receiver")
     except OSError as exc:
         raise from_oserror(exc, f"socket(AF_PACKET, SOCK_RAW) for {ep}", "CAP_NET_RAW") from exc
     try:
