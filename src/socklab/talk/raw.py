@@ -39,6 +39,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import BinaryIO, NamedTuple
 
 from socklab.errors import BadInput, NotFound, from_oserror
@@ -95,11 +96,7 @@ def protocol_number(ep: Endpoint, protocols: Callable[[], dict[str, int]] | None
     NotFound for an unknown name, BadInput for a name meaning 0 or 255."""
     if isinstance(ep.port, int):
         return ep.port
-    if protocols is None:
-        from socklab.kernel.procfs import read_protocols
-
-        protocols = read_protocols
-    number = protocols().get(ep.port.lower())
+    number = (protocols or _protocols)().get(ep.port.lower())
     if number is None:
         raise NotFound(f"{ep}: unknown protocol {ep.port!r} (not in /etc/protocols; "
                        "give its number)")
@@ -107,6 +104,14 @@ def protocol_number(ep: Endpoint, protocols: Callable[[], dict[str, int]] | None
         raise BadInput(f"{ep}: protocol {ep.port!r} is {number}: a raw socket for it receives "
                        "no packet (give 1 to 254)")
     return number
+
+
+@lru_cache(maxsize=1)
+def _protocols() -> dict[str, int]:
+    """/etc/protocols, read once (a -v summary asks for each datagram)."""
+    from socklab.kernel.procfs import read_protocols
+
+    return read_protocols()
 
 
 def open_raw(ep: Endpoint, *, client: bool) -> tuple[socket.socket, Link | None]:
