@@ -9,9 +9,12 @@ asked, so that flag is left out of the comparison.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,12 +24,13 @@ CALLS = ("socket", "setsockopt", "bind")
 LINE = re.compile(r"^(?:\[pid +\d+\] |\d+ +)?(\w+)\((.*)\)\s+= (-?\d+)(?: (E\w+))?")
 
 
-def _strace(tmp_path: Path, *args: str) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
-    """Run ``socklab --trace ARGS`` under strace; return (socklab's calls, strace's calls),
-    each as (call, fd or None, args..., result) with names normalised."""
+def _run_traced(tmp_path: Path, *args: str, calls: tuple[str, ...] = CALLS,
+                stdin: str = "") -> tuple[str, Path]:
+    """``socklab --trace ARGS`` under strace: (socklab's stderr, strace's log). A
+    ``listen`` gets one client, which sends ``stdin`` and closes."""
     need_tool("strace")
     log = tmp_path / "strace.log"
-    cmd = ["strace", "-f", "-qq", "-e", "trace=" + ",".join(CALLS), "-o", str(log),
+    cmd = ["strace", "-f", "-qq", "-e", "trace=" + ",".join(calls), "-o", str(log),
            *SOCKLAB, "--trace", *args]
     if args[0] == "listen":
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -37,13 +41,21 @@ def _strace(tmp_path: Path, *args: str) -> tuple[list[tuple[str, ...]], list[tup
             err.append(line)
             if "listening on" in line:
                 port = int(line.rsplit(":", 1)[1])
-                socket.create_connection(("127.0.0.1", port), timeout=10).close()
+                with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+                    c.sendall(stdin.encode())
                 break
         _out, rest = proc.communicate(timeout=60)
         stderr = "".join(err) + rest
     else:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, input=stdin)
         stderr = done.stderr
+    return stderr, log
+
+
+def _strace(tmp_path: Path, *args: str) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """Run ``socklab --trace ARGS`` under strace; return (socklab's calls, strace's calls),
+    each as (call, fd or None, args..., result) with names normalised."""
+    stderr, log = _run_traced(tmp_path, *args)
     ours = [_ours(line) for line in stderr.splitlines() if line.startswith(CALLS)]
     theirs = [t for line in log.read_text().splitlines() if (t := _theirs(line))]
     return ours, theirs
@@ -53,7 +65,11 @@ def _type(text: str) -> str:
     return "|".join(sorted(set(text.split("|")) - {"SOCK_CLOEXEC"}))
 
 
+ROLE = re.compile(r"(fd \d+) \((listening|accepted|client|server|receiver)\)")
+
+
 def _ours(line: str) -> tuple[str, ...]:
+    line = ROLE.sub(r"\1", line)  # the role labels are socklab's own, not strace's
     call, inner, result = re.match(r"(\w+)\((.*)\) = (.*)$", line).groups()
     args = [a.strip() for a in re.split(r", (?![^{]*\})", inner)]
     ok = "-1" if result.startswith("-1") else "ok"
@@ -175,3 +191,87 @@ def test_netlink_address_reads_as_sockaddr_nl():
     assert format_address((0, 0), socket.AF_NETLINK) == "{nl_pid=0, nl_groups=0}"
     assert format_address((1234, 0x11), socket.AF_NETLINK) == "{nl_pid=1234, nl_groups=0x11}"
     assert format_address((0, 0)) == "(0, 0)"  # no family given: as Python shows it
+
+
+def _strace_fds(log: Path, call: str) -> list[int]:
+    """The fds strace saw ``call`` return (socket, accept4) or act on (connect)."""
+    fds = []
+    for line in log.read_text().splitlines():
+        m = LINE.match(line)
+        if m and m.group(1) == call and m.group(3) != "-1":
+            fds.append(int(m.group(3)) if call in ("socket", "accept4", "accept")
+                       else int(m.group(2).split(",")[0]))
+    return fds
+
+
+def test_listen_names_its_fds_by_role(tmp_path):
+    """The listening socket and the accepted one are named where they are made and
+    labelled after; the numbers are the ones strace saw the kernel return."""
+    stderr, log = _run_traced(tmp_path, "listen", "tcp:127.0.0.1:0", "--echo",
+                              calls=("socket", "accept4", "accept"), stdin="hi")
+    lines = [ln for ln in stderr.splitlines() if not ln.startswith("socklab:")]
+    made = re.match(r"socket\(AF_INET, SOCK_STREAM, IPPROTO_TCP\) = fd (\d+) \(listening\)$",
+                    lines[0])
+    assert made, lines
+    listening = int(made.group(1))
+    accept = next(ln for ln in lines if ln.startswith("accept("))
+    got = re.match(rf"accept\(fd {listening} \(listening\)\) = fd (\d+) \(accepted\) "
+                   r"from 127\.0\.0\.1:\d+$", accept)
+    assert got, accept
+    accepted = int(got.group(1))
+    assert listening in _strace_fds(log, "socket")
+    assert accepted in _strace_fds(log, "accept4") + _strace_fds(log, "accept")
+    # labelled after: every later call on those fds carries the label, closes included
+    for ln in lines[1:]:
+        for fd, role in ((listening, "listening"), (accepted, "accepted")):
+            if re.search(rf"\bfd {fd}\b", ln):
+                assert f"fd {fd} ({role})" in ln, ln
+    assert f"close(fd {accepted} (accepted)) = ok" in lines
+    assert f"close(fd {listening} (listening)) = ok" in lines
+
+
+@contextlib.contextmanager
+def _one_client_server() -> Iterator[int]:
+    """A server on 127.0.0.1 that accepts one client and closes it at its end of input."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(60)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = server.accept()
+            with conn:
+                while conn.recv(4096):
+                    pass
+
+    worker = threading.Thread(target=serve, daemon=True)
+    worker.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        worker.join(60)
+        server.close()
+
+
+def test_connect_names_the_client_socket(tmp_path):
+    with _one_client_server() as port:
+        stderr, log = _run_traced(tmp_path, "connect", f"tcp:127.0.0.1:{port}",
+                                  calls=("socket", "connect"))
+    lines = stderr.splitlines()
+    made = re.match(r"socket\(AF_INET, SOCK_STREAM, IPPROTO_TCP\) = fd (\d+) \(client\)$",
+                    lines[0])
+    assert made, lines
+    fd = int(made.group(1))
+    assert lines[1] == f"connect(fd {fd} (client), 127.0.0.1:{port}) = ok"
+    assert fd in _strace_fds(log, "socket") and fd in _strace_fds(log, "connect")
+
+
+def test_json_trace_carries_the_role(tmp_path):
+    import json
+
+    with _one_client_server() as port:
+        stderr, _log = _run_traced(tmp_path, "--trace=json", "connect",
+                                   f"tcp:127.0.0.1:{port}")
+    events = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    assert [e["call"] for e in events][:2] == ["socket", "connect"]
+    assert {e["role"] for e in events} == {"client"}
+    assert events[0]["result"] == f"fd {events[1]['fd']}"  # the text stays strace's

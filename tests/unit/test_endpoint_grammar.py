@@ -2,6 +2,7 @@
 
 import contextlib
 import ipaddress
+import socket
 
 import pytest
 from hypothesis import given
@@ -36,7 +37,19 @@ def local_endpoints(draw):
     return Endpoint(scheme, path=path)
 
 
-@given(st.one_of(inet_endpoints(), local_endpoints()))
+@st.composite
+def raw_endpoints(draw):
+    scheme = draw(st.sampled_from(["ip4", "ip6", "packet"]))
+    if scheme == "packet":
+        name = draw(st.from_regex(r"[a-z][a-z0-9._-]{0,14}", fullmatch=True))
+        return Endpoint("packet", host=name)
+    host = draw(st.one_of(st.just(""), hostnames,
+                          st.ip_addresses(v=4 if scheme == "ip4" else 6).map(str)))
+    proto = draw(st.one_of(st.integers(1, 254), st.sampled_from(["gre", "ospf", "ipv6-icmp"])))
+    return Endpoint(scheme, host=host, port=proto)
+
+
+@given(st.one_of(inet_endpoints(), local_endpoints(), raw_endpoints()))
 def test_every_valid_spec_round_trips(ep):
     assert parse(str(ep)) == ep
 
@@ -45,6 +58,16 @@ def test_every_valid_spec_round_trips(ep):
 def test_ipv6_literals_need_brackets(ip, port):
     ep = parse(f"tcp:[{ip}]:{port}")
     assert ipaddress.ip_address(ep.host) == ip and ep.port == port
+
+
+def test_raw_spellings():
+    ep = parse("ip4:127.0.0.1:253")
+    assert (ep.family, ep.type, ep.port, ep.is_raw, ep.is_inet) == (
+        socket.AF_INET, socket.SOCK_RAW, 253, True, False)
+    assert parse("ip6::gre") == Endpoint("ip6", "", "gre")
+    assert parse("ip6:[::1]:58").family == socket.AF_INET6
+    assert parse("packet:veth0") == Endpoint("packet", host="veth0")
+    assert parse("packet:veth0").family == socket.AF_PACKET
 
 
 def test_spellings():
@@ -73,6 +96,19 @@ def test_spellings():
     ("exec:", 5, "program"),
     ("tls:udp:h:1", 4, "TCP endpoint"),
     ("udp:h:x y", 7, "service"),
+    ("ip4:h:0", 6, "1 to 254"),
+    ("ip4:h:255", 6, "1 to 254"),
+    ("ip4:h:0253", 6, "1 to 254"),
+    ("ip4:h:", 6, "protocol number or name"),
+    ("ip4:h", 5, "':PROTO'"),
+    ("ip6:[::1]", 9, "':PROTO'"),
+    ("ip4:[::1]:1", 4, "this is ip4"),
+    ("ip6:h:a b", 7, "protocol number or name"),
+    ("packet:", 7, "interface name"),
+    ("packet:eth0:1", 11, "no '/', ':' or space"),
+    ("packet:a/b", 8, "no '/'"),
+    ("packet:sixteen-bytes-na", 7, "15 bytes"),
+    ("packet:..", 7, "15 bytes"),
 ])
 def test_bad_specs_say_where_and_what(text, position, expected):
     with pytest.raises(BadAddress) as exc:

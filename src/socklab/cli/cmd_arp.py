@@ -28,6 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="say what the change does, with its ip line; send nothing")
     p.add_argument("--dry-run", dest="change_dry_run", action="store_true",
                    help="print the netlink request field by field; send nothing")
+    p.add_argument("--lang", choices=["en", "fr"],
+                   help="language of --explain (default: from the locale)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -47,6 +47,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      help="show the nft and iptables lines that do the same")
     add.add_argument("-n", "--dry-run", action="store_true",
                      help="check and explain, add nothing")
+    add.add_argument("--lang", choices=["en", "fr"],
+                     help="language of --explain's comments (default: from the locale)")
     tr = sub.add_parser("trace", help="send one probe and show the rules it meets, as "
                                       "the kernel reports them (nft monitor trace)")
     tr.add_argument("proto", choices=("tcp", "udp", "icmp"), help="the probe: a TCP SYN, a "
@@ -160,11 +162,14 @@ def _add(args: argparse.Namespace) -> int:
                    states=args.state, counter=args.counter, family=args.family,
                    table=args.table)
     lines = rules.explain(r)
+    from socklab.cli.explaintext import explainer
+
+    shown = explainer(args.lang).lines(lines)  # the comments in the user's language
     if args.dry_run:
         if args.json:
             render.write_json({"rule": r, "added": False, "explain": lines})
         else:
-            print("\n".join(lines))
+            print("\n".join(shown))
         return 0
     handle = rules.add(r, prefer=args.source)
     if args.json:
@@ -173,7 +178,7 @@ def _add(args: argparse.Namespace) -> int:
         return 0
     print(f"added to {r.family} {r.table} {r.hook}: {rules.rule_text(r)}  (handle {handle})")
     if args.explain:
-        print("\n".join(lines))
+        print("\n".join(shown))
     return 0
 
 

@@ -27,6 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="say what each change does, with its ip line; send nothing")
     p.add_argument("--dry-run", dest="change_dry_run", action="store_true",
                    help="print the netlink requests field by field; send nothing")
+    p.add_argument("--lang", choices=["en", "fr"],
+                   help="language of --explain (default: from the locale)")
     p.add_argument("words", nargs=argparse.REMAINDER, metavar="IF [OPTIONS|ADDRESS ...]",
                    help="the interface, then what to change")
 

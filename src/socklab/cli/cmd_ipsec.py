@@ -55,6 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      help="show the ip xfrm lines that do the same (keys hidden unless "
                           "--show-keys)")
     add.add_argument("-n", "--dry-run", action="store_true", help="check and explain only")
+    add.add_argument("--lang", choices=["en", "fr"],
+                     help="language of --explain's comments (default: from the locale)")
     add.add_argument("--show-keys", action="store_true", default=argparse.SUPPRESS,
                      help="keys in the explained lines")
     for sp in sub.choices.values():
@@ -153,7 +155,9 @@ def _manual(args: argparse.Namespace) -> int:
         print(f"added the ESP pair {pair.local} <-> {pair.remote}: SAs 0x{pair.spi_out:08x} "
               f"(out) and 0x{pair.spi_in:08x} (in), policies out and in, reqid {pair.reqid}")
     if args.explain or args.dry_run:
-        print("\n".join(lines))
+        from socklab.cli.explaintext import explainer
+
+        print("\n".join(explainer(getattr(args, "lang", None)).lines(lines)))
     return 0
 
 

@@ -6,6 +6,13 @@ once from one event loop. For a datagram endpoint (udp:, unix-dgram:) it
 receives with recvfrom and answers each sender at its own address (--echo),
 or with --connect-first-peer shows the course's pseudo-connected mode.
 
+Raw endpoints (CAP_NET_RAW) print what arrives: ip4:ADDR:PROTO / ip6:ADDR:PROTO
+(empty ADDR: every address) write each datagram's payload to stdout, the IPv4
+header the kernel hands an IPv4 raw socket stripped (its length said on stderr
+with the sender); packet:DEV writes each frame arriving on DEV as one line of
+hex, link header included (-v: decoded on stderr, as sniff prints it).
+--max-clients N stops after N datagrams or frames.
+
 examples:
   socklab listen tcp:127.0.0.1:0                    one client, stdin/stdout
   socklab listen tcp::8080 --echo --keep-open       an echo server on every address
@@ -15,8 +22,11 @@ examples:
   socklab listen unix:/tmp/s.sock --mode 600 --show-peer
   socklab listen tcp::9000 -k --exec 'cat' --allow-exec
   socklab listen tcp::443 --cert c.pem --key k.pem   TLS (with -k: many clients, as ncat --ssl -k)
+  socklab listen ip4:127.0.0.2:253                 raw IP datagrams of protocol 253
+  socklab listen packet:veth0 -v --max-clients 5   five frames, hex and decoded
 
-classic: nc -l PORT, nc -lk, nc -lu, nc -lU PATH, ncat --chat, ncat --exec, socat TCP-LISTEN
+classic: nc -l PORT, nc -lk, nc -lu, nc -lU PATH, ncat --chat, ncat --exec, socat TCP-LISTEN,
+         socat IP4-RECV:PROTO -, socat INTERFACE:DEV -
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ if TYPE_CHECKING:
     import socket
 
     from socklab.talk import admission, serve
+    from socklab.talk.endpoint import Endpoint
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -65,6 +76,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cert", metavar="FILE", help="TLS: serve with this certificate")
     p.add_argument("--key", metavar="FILE", help="TLS: the certificate's private key")
     p.add_argument("-q", "--quiet", action="store_true", help="no connection messages")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="raw endpoints: one decoded line per datagram or frame on stderr")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     from socklab.talk import admission, endpoint, net, serve
 
     ep = endpoint.parse(args.endpoint)
+    if ep.is_raw:
+        return _raw(ep, args)
     if not (ep.is_inet or ep.is_local) or ep.tls:
         raise BadInput(f"listen {args.endpoint}: give a socket endpoint (tcp:, udp:, unix: ...);"
                        " for TLS use --cert/--key")
@@ -127,6 +142,34 @@ def run(args: argparse.Namespace) -> int:
     finally:
         listener.close()
         net.remove_path(ep)
+
+
+_NOT_FOR_RAW = (("mode", "--echo/--discard/--chat"), ("program", "--exec"),
+                ("keep_open", "--keep-open"), ("max_conns", "--max-conns"), ("allow", "--allow"),
+                ("deny", "--deny"), ("idle_timeout", "--idle-timeout"),
+                ("connect_first_peer", "--connect-first-peer"), ("file_mode", "--mode"),
+                ("show_peer", "--show-peer"), ("cert", "--cert"), ("key", "--key"))
+
+
+def _raw(ep: Endpoint, args: argparse.Namespace) -> int:
+    """ip4:/ip6:/packet: print what arrives (socklab.talk.raw)."""
+    from socklab.cli import talkcommon
+    from socklab.talk import raw
+
+    for name, option in _NOT_FOR_RAW:
+        if getattr(args, name):
+            raise BadInput(f"listen {ep} {option}: a raw endpoint only prints what arrives")
+    if args.max_clients is not None and args.max_clients < 1:
+        raise BadInput("--max-clients must be at least 1")
+    sock, link = raw.open_raw(ep, client=False)
+    try:
+        talkcommon.log(f"listening on {ep}")
+        raw.serve(sock, ep, talkcommon.stdout(), link=link, max_messages=args.max_clients,
+                  log=None if args.quiet else talkcommon.log,
+                  verbose=talkcommon.log if args.verbose else None)
+    finally:
+        sock.close()
+    return 0
 
 
 def _quiet(_message: str) -> None:

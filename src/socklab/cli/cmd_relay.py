@@ -35,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
     from socklab.talk import endpoint, forward, net
 
     a, b = endpoint.parse(args.a), endpoint.parse(args.b)
+    for ep in (a, b):
+        if ep.is_raw:  # datagrams with headers, not a byte stream: nothing to relay to
+            raise BadInput(f"relay {ep}: a raw endpoint goes with connect or listen "
+                           f"(socklab listen {ep} | socklab connect ...)")
     if args.fork and not args.listen:
         raise BadInput("--fork needs --listen")
     if not args.listen:

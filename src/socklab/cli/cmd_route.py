@@ -91,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             render.write_json(ex)
         else:
-            print("\n".join(stackview.explanation(ex)))
+            from socklab.cli.explaintext import explainer
+
+            print("\n".join(stackview.explanation(ex, explainer(args.lang))))
         return 1 if ex.error else 0
     if dest:
         raise BadInput(f"route show takes no destination (did you mean 'route get {dest}'?)")

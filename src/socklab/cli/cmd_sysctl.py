@@ -35,6 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="what the parameter controls, unit, default, BSD name")
     p.add_argument("--explain-list", action="store_true",
                    help="the parameters socklab can explain")
+    p.add_argument("--lang", choices=["en", "fr"],
+                   help="language of --explain (default: from the locale)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,10 +55,17 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             render.write_json(ex)
         else:
-            for label, value in (("key", ex.key), ("value", ex.value), ("controls", ex.what),
-                                 ("unit", ex.unit), ("kernel default", ex.default),
-                                 ("BSD name", ex.bsd or "-")):
-                print(f"{label + ':':16}{value}")
+            from socklab.cli.explaintext import explainer
+
+            # the table's texts (sysctl.EXPLAIN) are messages of explain-fr.po too
+            _ = explainer(args.lang)
+            shown = ((_("key:"), ex.key), (_("value:"), ex.value),
+                     (_("controls:"), _(ex.what)), (_("unit:"), _(ex.unit)),
+                     (_("kernel default:"), _(ex.default)),
+                     (_("BSD name:"), _(ex.bsd) if ex.bsd else "-"))
+            width = max(16, *(len(label) + 1 for label, _v in shown))
+            for label, value in shown:
+                print(f"{label:<{width}}{value}")
         return 0
     if args.write:
         settings = []

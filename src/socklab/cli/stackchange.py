@@ -64,6 +64,8 @@ def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
                         "nothing")
     g.add_argument("--dry-run", dest="change_dry_run", action="store_true",
                    help="print the netlink request field by field; send nothing")
+    g.add_argument("--lang", choices=["en", "fr"],
+                   help="language of --explain and of route get's walk (default: the locale)")
     p.epilog = EPILOG[command] + (p.epilog or "")
 
 
@@ -137,14 +139,21 @@ def show(done: Change, args: argparse.Namespace) -> None:
         })
         return
     if args.change_explain:
-        print(f"what:     {done.operation}")
-        print(f"ip:       {done.ip}")
-        print(f"classic:  {done.classic or '(net-tools has no spelling for this)'}")
+        from socklab.cli.explaintext import explainer
+
+        _ = explainer(getattr(args, "lang", None))
         n = len(done.requests)
-        print(f"netlink:  {n} rtnetlink request{'s' if n != 1 else ''}"
-              + (" after the /dev/net/tun ioctls" if done.tun else "")
-              + " (--dry-run shows them)")
-        print("nothing was sent (drop --explain to make the change)")
+        netlink = (_("{n} rtnetlink request") if n == 1 else _("{n} rtnetlink requests"))
+        if done.tun:
+            netlink += " " + _("after the /dev/net/tun ioctls")
+        # the operation and the command lines stay as they are: what a person types
+        shown = ((_("what:"), done.operation), ("ip:", done.ip),
+                 (_("classic:"), done.classic or _("(net-tools has no spelling for this)")),
+                 ("netlink:", netlink.format(n=n) + " " + _("(--dry-run shows them)")))
+        width = max(10, *(len(label) + 1 for label, _v in shown))
+        for label, value in shown:
+            print(f"{label:<{width}}{value}")
+        print(_("nothing was sent (drop --explain to make the change)"))
     if args.change_dry_run:
         for what, fields in described(done):
             print(f"{what}:")

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING
 from socklab.cli.render import Column
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from socklab.cli.explaintext import Explainer
     from socklab.stack.lookup import Explanation
     from socklab.stack.model import Address, Link, LinkStats, Neighbour, Route, Rule
 
@@ -521,40 +524,46 @@ def arp_an(neighbours: list[Neighbour], link_types: dict[str, int],
     return out
 
 
-def explanation(ex: Explanation) -> list[str]:
-    """``route get`` explained, step by step."""
+def explanation(ex: Explanation, explain: Explainer | None = None) -> list[str]:
+    """``route get`` explained, step by step; in French with a French ``explain``
+    (socklab.cli.explaintext: the words here marked, the library's sentences matched)."""
+    _: Callable[[str], str] = explain if explain is not None else str
+    said: Callable[[str], str] = explain.sentence if explain is not None else str
     k = ex.kernel
-    out = [f"route to {ex.dst}"]
+    out = [_("route to {dst}").format(dst=ex.dst)]
     if k is not None:
         if k.error:
-            out.append(f"  kernel: {k.error}")
+            out.append(f"  {_('kernel:')} {said(k.error)}")
         else:
             via = f" via {k.gateway}" if k.gateway else ""
-            out.append(f"  kernel: {k.type} {ex.dst}{via} dev {k.dev} src {k.prefsrc}"
-                       f"  (matched {k.matched}, table {k.table})")
-    out.append("  1. rules, by priority:")
-    out += [f"     {s.priority:>6}: {s.rule:<40} {s.outcome}" for s in ex.rules] or [
-        "     (no rule for this family)"]
+            out.append(f"  {_('kernel:')} {k.type} {ex.dst}{via} dev {k.dev} src {k.prefsrc}"
+                       "  (" + _("matched {prefix}, table {table}").format(
+                           prefix=k.matched, table=k.table) + ")")
+    out.append("  1. " + _("rules, by priority:"))
+    out += [f"     {s.priority:>6}: {s.rule:<40} {said(s.outcome)}" for s in ex.rules] or [
+        "     (" + _("no rule for this family") + ")"]
     if ex.table is not None:
-        out.append(f"  2. table {ex.table}: routes whose prefix contains {ex.dst}, longest "
-                   "prefix first, then lowest metric:")
+        out.append("  2. " + _("table {table}: routes whose prefix contains {dst}, longest "
+                               "prefix first, then lowest metric:").format(table=ex.table,
+                                                                          dst=ex.dst))
         for c in ex.candidates:
             mark = "->" if c is ex.winner else "  "
             via = f" via {c.gateway}" if c.gateway else ""
             out.append(f"     {mark} {c.prefix:<24} {c.type:<10} metric {c.metric:<6}"
                        f"{via} dev {c.dev}")
-        out.append(f"     {ex.why}")
+        out.append(f"     {said(ex.why)}")
     if ex.error:
-        out.append(f"  result: {ex.error} ({ex.why})")
+        out.append(f"  {_('result:')} {said(ex.error)} ({said(ex.why)})")
     else:
-        out.append(f"  3. source address: {ex.source} ({ex.source_why})")
+        out.append("  3. " + _("source address:") + f" {ex.source} ({said(ex.source_why)})")
         if ex.next_hop:
             n = ex.neighbour
-            entry = (f"{n.lladdr or 'no MAC yet'} {','.join(n.state)}" if n is not None
-                     else "no entry yet (the first packet will trigger ARP/NDP)")
-            out.append(f"  4. next hop {ex.next_hop}: neighbour entry {entry}")
+            entry = (f"{n.lladdr or _('no MAC yet')} {','.join(n.state)}" if n is not None
+                     else _("no entry yet (the first packet will trigger ARP/NDP)"))
+            out.append("  4. " + _("next hop {hop}: neighbour entry {entry}").format(
+                hop=ex.next_hop, entry=entry))
     if ex.agrees is not None:
-        out.append("  socklab's walk and the kernel agree" if ex.agrees else
-                   "  socklab's walk and the kernel DISAGREE")
-    out += [f"  note: {c}" for c in ex.caveats]
+        out.append("  " + (_("socklab's walk and the kernel agree") if ex.agrees else
+                           _("socklab's walk and the kernel DISAGREE")))
+    out += [f"  {_('note:')} {said(c)}" for c in ex.caveats]
     return out

@@ -137,6 +137,28 @@ def read_services(path: str = "/etc/services") -> dict[tuple[int, str], str]:
     return out
 
 
+def read_protocols(path: str = "/etc/protocols", limit: int = 1 << 20) -> dict[str, int]:
+    """IP protocol names and aliases (lower case) -> number, from protocols(5); empty
+    when the file is absent or unreadable. Numbers outside 0-255 and a file over
+    ``limit`` bytes (read no further) are left out."""
+    from socklab.kernel.files import read_bounded
+
+    try:
+        data = read_bounded(path, limit)[:limit]
+    except OSError:
+        return {}
+    out: dict[str, int] = {}
+    for line in data.decode("utf-8", "replace").splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) < 2 or not (fields[1].isascii() and fields[1].isdigit()):
+            continue
+        number = int(fields[1])
+        if number <= 255:
+            for name in (fields[0], *fields[2:]):
+                out.setdefault(name.lower(), number)
+    return out
+
+
 def read_rt_tables(paths: tuple[str, ...] = ("/etc/iproute2/rt_tables",
                                              "/usr/share/iproute2/rt_tables")
                    ) -> dict[int, str]:

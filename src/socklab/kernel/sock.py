@@ -77,9 +77,16 @@ class TracedSocket(_socket.socket):
                 sock.setblocking(True)
             return sock, addr
 
-        return self._run("accept", (), do,
-                         lambda r: f"fd {r[0].fileno()} from "
-                         f"{format_address(r[1], self.family)}")
+        fd = self.fileno()
+        try:
+            result = do()
+        except OSError as exc:
+            message = exc.strerror or str(exc) or type(exc).__name__
+            _trace.emit(TraceEvent("accept", fd, (), None, exc.errno, message))
+            raise
+        shown = f"fd {result[0].fileno()} from {format_address(result[1], self.family)}"
+        _trace.emit(TraceEvent("accept", fd, (), shown, role="accepted"))
+        return result
 
     def getsockname(self) -> Any:
         return self._run("getsockname", (), lambda: _S.getsockname(self),
@@ -167,10 +174,11 @@ def _socket_args(family: int, type: int, proto: int) -> tuple[str, str, str]:
 
 
 def socket(family: int = _socket.AF_INET, type: int = _socket.SOCK_STREAM,
-           proto: int = 0) -> _socket.socket:
+           proto: int = 0, role: str = "") -> _socket.socket:
     """``socket(2)``: a new socket, traced when a trace sink listens (with the type
     as passed, SOCK_NONBLOCK and SOCK_CLOEXEC included, as strace shows it:
-    ``socket.type`` drops them)."""
+    ``socket.type`` drops them). ``role`` says what it is for (``listening``,
+    ``client`` ...): the trace names its fd so (socklab.trace rule 4)."""
     if not _trace.active():
         return _socket.socket(family, type, proto)
     args = _socket_args(family, type, proto)
@@ -179,7 +187,7 @@ def socket(family: int = _socket.AF_INET, type: int = _socket.SOCK_STREAM,
     except OSError as exc:
         _trace.emit(TraceEvent("socket", None, args, None, exc.errno, exc.strerror or ""))
         raise
-    _trace.emit(TraceEvent("socket", None, args, f"fd {sock.fileno()}"))
+    _trace.emit(TraceEvent("socket", None, args, f"fd {sock.fileno()}", role=role))
     return sock
 
 

@@ -215,7 +215,7 @@ def protocol_name(family: int, proto: int) -> str:
         return IPPROTO.get(proto, str(proto))
     if family == socket.AF_NETLINK:
         return NETLINK.get(proto, str(proto))
-    if family == socket.AF_PACKET and 0 <= proto <= 0xFFFF:
+    if family == socket.AF_PACKET and 0 < proto <= 0xFFFF:
         host = socket.ntohs(proto)
         return f"htons({ETH_P.get(host) or f'0x{host:04x}'})"
     return str(proto)

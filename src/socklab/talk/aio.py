@@ -33,7 +33,7 @@ async def connect(spec: str | Endpoint, *, timeout: float | None = None
     from socklab.kernel import sock as ksock
 
     for family, kind, proto, addr in addresses:
-        s = ksock.socket(family, kind, proto)
+        s = ksock.socket(family, kind, proto, role="client")
         s.setblocking(False)
         try:
             await asyncio.wait_for(loop.sock_connect(s, addr), timeout)

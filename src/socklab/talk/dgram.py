@@ -18,9 +18,10 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-from socklab.errors import BadInput, from_oserror
+from socklab.errors import BadInput, SocklabError, from_oserror
 from socklab.kernel import sock as ksock
 from socklab.talk import net
 from socklab.talk.endpoint import Endpoint
@@ -36,7 +37,7 @@ def connect_unix_dgram(ep: Endpoint) -> socket.socket:
     if not (ep.is_local and ep.type == socket.SOCK_DGRAM):
         raise BadInput(f"connect {ep}: not a UNIX datagram endpoint")
     address = net.resolve(ep)[0][3]
-    s = ksock.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s = ksock.socket(socket.AF_UNIX, socket.SOCK_DGRAM, role="client")
     try:
         s.bind("")  # autobind: an abstract name, so that the peer can answer
         s.connect(address)
@@ -46,23 +47,29 @@ def connect_unix_dgram(ep: Endpoint) -> socket.socket:
     return s
 
 
+def _reads(fd: int) -> Iterator[bytes]:
+    while data := os.read(fd, MAX_DATAGRAM):
+        yield data
+
+
 def talk(sock: socket.socket, stdin_fd: int, out: BinaryIO,
-         timeout: float | None = None) -> None:
+         timeout: float | None = None, *, inputs: Iterator[bytes] | None = None,
+         receive: Callable[[], bytes | None] | None = None) -> None:
     """Send each read of ``stdin_fd`` as one datagram (a thread), write each datagram
     received to ``out``, until the input ended and ``timeout`` seconds passed with
     nothing received (rule 3). Raises ConnectionRefused (rule 1), or the translated
-    error of a failed send or receive."""
+    error of a failed send or receive. ``inputs`` replaces the reads of ``stdin_fd``
+    (the datagrams to send; it may raise a SocklabError), ``receive`` the recv of one
+    datagram (None: nothing to write); the raw endpoints give both
+    (:mod:`socklab.talk.raw`)."""
     done = threading.Event()
-    failed: list[OSError] = []
+    failed: list[OSError | SocklabError] = []
 
     def send_input() -> None:
         try:
-            while True:
-                data = os.read(stdin_fd, MAX_DATAGRAM)
-                if not data:
-                    break
+            for data in (inputs if inputs is not None else _reads(stdin_fd)):
                 sock.send(data)
-        except OSError as exc:  # recorded: raised by the receiving loop below
+        except (OSError, SocklabError) as exc:  # recorded: raised by the loop below
             failed.append(exc)
         finally:
             done.set()
@@ -72,9 +79,11 @@ def talk(sock: socket.socket, stdin_fd: int, out: BinaryIO,
     quiet_since: float | None = None
     while True:
         if failed:
+            if isinstance(failed[0], SocklabError):
+                raise failed[0]
             raise from_oserror(failed[0], "send") from failed[0]
         try:
-            data = sock.recv(65535)
+            data = receive() if receive is not None else sock.recv(65535)
         except TimeoutError:
             if done.is_set() and not failed:
                 quiet_since = quiet_since or time.monotonic()
@@ -83,6 +92,8 @@ def talk(sock: socket.socket, stdin_fd: int, out: BinaryIO,
             continue
         except OSError as exc:
             raise from_oserror(exc, "receive") from exc
+        if data is None:  # not for the output (a frame going out): not an answer either
+            continue
         quiet_since = None
         out.write(data)
         out.flush()

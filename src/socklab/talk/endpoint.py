@@ -2,13 +2,21 @@
 
 Grammar (socat-like)::
 
-    endpoint   = "stdio" | "-" | exec | ["tls:"] inet | local
+    endpoint   = "stdio" | "-" | exec | ["tls:"] inet | local | raw
     inet       = ("tcp" | "tcp4" | "tcp6" | "udp" | "udp4" | "udp6") ":" host ":" port
     host       = "" (every address, to listen) | "[" IPv6 "]" | name-or-IPv4
     port       = 0-65535 (0: the kernel picks) | a service name ("http")
     local      = ("unix" | "unix-dgram" | "unix-seqpacket") ":" PATH
                | ("abstract" | "abstract-dgram" | "abstract-seqpacket") ":" NAME
     exec       = "exec:" PROGRAM [ARGS]      (split like a shell would, but no shell runs)
+    raw        = ("ip4" | "ip6") ":" host ":" proto | "packet:" DEV
+    proto      = 1-254 | a name of /etc/protocols ("gre", "ospf"), resolved when opened
+    DEV        = an interface name (1-15 bytes, no '/', ':' or space: dev_valid_name)
+
+``ip4:``/``ip6:`` is a raw IP socket (SOCK_RAW with that protocol number, course
+2.1.1); ``packet:`` a PF_PACKET socket bound to one device (frames in and out).
+Protocol 0 and 255 (IPPROTO_RAW) are refused: the kernel delivers no packet to
+such a socket (raw(7)); a raw endpoint needs CAP_NET_RAW when opened.
 
 ``tls:`` only goes in front of a TCP endpoint. Errors are
 :class:`~socklab.errors.BadAddress` with the position and what was expected.
@@ -34,7 +42,9 @@ LOCAL_SCHEMES = {
     "unix-seqpacket": socket.SOCK_SEQPACKET, "abstract": socket.SOCK_STREAM,
     "abstract-dgram": socket.SOCK_DGRAM, "abstract-seqpacket": socket.SOCK_SEQPACKET,
 }
-SCHEMES = [*INET_SCHEMES, *LOCAL_SCHEMES, "tls", "exec", "stdio"]
+RAW_SCHEMES = {"ip4": socket.AF_INET, "ip6": socket.AF_INET6,
+               "packet": getattr(socket, "AF_PACKET", 17)}
+SCHEMES = [*INET_SCHEMES, *LOCAL_SCHEMES, *RAW_SCHEMES, "tls", "exec", "stdio"]
 _SERVICE_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
 _HOST_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._%")
 
@@ -42,9 +52,10 @@ _HOST_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345678
 class Endpoint(NamedTuple):
     """A parsed endpoint. ``str()`` gives back the canonical spelling."""
 
-    scheme: str  # tcp, tcp4, ..., unix, abstract-dgram, stdio, exec
-    host: str = ""  # inet: "" for every address; an IPv6 literal without brackets
-    port: int | str = 0  # inet: a number or a service name
+    scheme: str  # tcp, tcp4, ..., unix, abstract-dgram, stdio, exec, ip4, ip6, packet
+    host: str = ""  # inet, ip4/ip6: "" for every address; an IPv6 literal without brackets;
+    #                 packet: the device
+    port: int | str = 0  # inet: a number or a service name; ip4/ip6: the protocol
     path: str = ""  # unix: the path; abstract: the name (without the leading NUL)
     argv: tuple[str, ...] = ()  # exec
     tls: bool = False
@@ -53,12 +64,16 @@ class Endpoint(NamedTuple):
     def family(self) -> int:
         if self.scheme in INET_SCHEMES:
             return INET_SCHEMES[self.scheme][0]
+        if self.scheme in RAW_SCHEMES:
+            return RAW_SCHEMES[self.scheme]
         return socket.AF_UNIX
 
     @property
     def type(self) -> int:
         if self.scheme in INET_SCHEMES:
             return INET_SCHEMES[self.scheme][1]
+        if self.scheme in RAW_SCHEMES:
+            return socket.SOCK_RAW
         return LOCAL_SCHEMES.get(self.scheme, socket.SOCK_STREAM)
 
     @property
@@ -68,6 +83,11 @@ class Endpoint(NamedTuple):
     @property
     def is_local(self) -> bool:
         return self.scheme in LOCAL_SCHEMES
+
+    @property
+    def is_raw(self) -> bool:
+        """A raw IP (``ip4:``, ``ip6:``) or packet (``packet:``) endpoint."""
+        return self.scheme in RAW_SCHEMES
 
     @property
     def is_stream(self) -> bool:
@@ -87,6 +107,8 @@ class Endpoint(NamedTuple):
             return "exec:" + shlex.join(self.argv)
         if self.is_local:
             return f"{self.scheme}:{self.path}"
+        if self.scheme == "packet":
+            return f"packet:{self.host}"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{'tls:' if self.tls else ''}{self.scheme}:{host}:{self.port}"
 
@@ -130,12 +152,45 @@ def parse(text: str) -> Endpoint:
             raise BadAddress(text, len(scheme) + 1 + limit,
                              f"at most {limit} bytes (sun_path is 108 bytes)")
         return Endpoint(scheme, path=rest)
+    if scheme == "packet":
+        return Endpoint("packet", host=_device(text, rest, len(scheme) + 1))
+    if scheme in ("ip4", "ip6"):
+        ep = _parse_inet(text, scheme, rest, len(scheme) + 1, what="PROTO")
+        return ep._replace(port=_protocol(text, str(ep.port), len(text) - len(str(ep.port))))
     if scheme not in INET_SCHEMES:
         raise BadAddress(text, 0, "an endpoint type: " + ", ".join(SCHEMES))
     return _parse_inet(text, scheme, rest, len(scheme) + 1)
 
 
-def _parse_inet(text: str, scheme: str, rest: str, at: int) -> Endpoint:
+def _device(text: str, name: str, at: int) -> str:
+    """An interface name as the kernel accepts one (dev_valid_name: 1 to 15 bytes,
+    not "." or "..", no '/', ':' or white space)."""
+    if not name:
+        raise BadAddress(text, at, "an interface name (packet:eth0)")
+    bad = next((i for i, c in enumerate(name)
+                if c in "/:" or c.isspace() or not c.isprintable()), None)
+    if bad is not None:
+        raise BadAddress(text, at + bad, "an interface name (no '/', ':' or space)")
+    if len(name.encode()) > 15 or name in (".", ".."):
+        raise BadAddress(text, at, "an interface name of at most 15 bytes (IFNAMSIZ)")
+    return name
+
+
+def _protocol(text: str, proto: str, at: int) -> int | str:
+    """An IP protocol: a number from 1 to 254, or a name looked up when opened."""
+    if proto.isascii() and proto.isdigit():
+        value = int(proto)
+        if not 0 < value < 255 or (len(proto) > 1 and proto[0] == "0"):
+            raise BadAddress(text, at, "a protocol from 1 to 254 (0 and 255, IPPROTO_RAW, "
+                             "receive no packet: raw(7))")
+        return value
+    bad = next((i for i, c in enumerate(proto.lower()) if c not in _SERVICE_CHARS), None)
+    if bad is not None or not proto[0].isalpha() or len(proto) > 32:
+        raise BadAddress(text, at + (bad or 0), "a protocol number or name (253, gre, ospf)")
+    return proto
+
+
+def _parse_inet(text: str, scheme: str, rest: str, at: int, what: str = "PORT") -> Endpoint:
     if rest.startswith("["):
         close = rest.find("]")
         if close == -1:
@@ -153,22 +208,26 @@ def _parse_inet(text: str, scheme: str, rest: str, at: int) -> Endpoint:
             raise BadAddress(text, at + 1 + len(address) + 1,
                              "an interface name or index after '%' (at most 15 bytes)")
         if scheme.endswith("4"):
-            raise BadAddress(text, at, "an IPv4 address or a name (this is tcp4/udp4)")
+            raise BadAddress(text, at, f"an IPv4 address or a name (this is {scheme})")
         after = rest[close + 1:]
         if not after.startswith(":"):
-            raise BadAddress(text, at + close + 1, "':PORT' after the IPv6 address")
+            raise BadAddress(text, at + close + 1, f"':{what}' after the IPv6 address")
         port_text, port_at = after[1:], at + close + 2
     else:
         host, sep, port_text = rest.rpartition(":")
         if not sep:
-            raise BadAddress(text, at + len(rest), "':PORT' (tcp:HOST:PORT; empty HOST "
-                             "for every address)")
+            raise BadAddress(text, at + len(rest), f"':{what}' ({scheme}:HOST:{what}; "
+                             "empty HOST for every address)")
         if ":" in host:
             raise BadAddress(text, at, "an IPv6 address in brackets ([::1])")
         bad = next((i for i, c in enumerate(host) if c not in _HOST_CHARS), None)
         if bad is not None:
             raise BadAddress(text, at + bad, "a host name or address")
         port_at = at + len(host) + 1
+    if what == "PROTO":  # checked by the caller
+        if not port_text:
+            raise BadAddress(text, port_at, "a protocol number or name (253, gre, ospf)")
+        return Endpoint(scheme, host=host, port=port_text)
     return Endpoint(scheme, host=host, port=_port(text, port_text, port_at))
 
 

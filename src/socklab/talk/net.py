@@ -124,7 +124,7 @@ def connect(spec: str | Endpoint, *, source: str | None = None,
             except BadInput as exc:
                 unfit = exc
                 continue
-        s = ksock.socket(family, typ, proto)
+        s = ksock.socket(family, typ, proto, role="client")
         if bind_to is not None:
             try:
                 s.bind(bind_to)
@@ -210,7 +210,7 @@ def listen(spec: str | Endpoint, *, backlog: int = 128, mode: int | None = None,
     family, typ, proto, addr = resolve(ep, passive=True)[0]
     if ep.is_local and not ep.scheme.startswith("abstract"):
         _clear_stale(ep.path, ep.type)
-    s = ksock.socket(family, typ, proto)
+    s = ksock.socket(family, typ, proto, role="listening" if ep.is_stream else "server")
     try:
         if ep.is_inet and reuse:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -20,7 +20,6 @@ Rules of the tour:
 
 from __future__ import annotations
 
-import re
 import textwrap
 import time
 import traceback
@@ -78,8 +77,9 @@ class Tour:
         self.debug = debug
         self._ = Translator(lang)
         self.lang = self._.lang
-        self._pending_roles: list[str] = []
-        self._roles: dict[int, str] = {}  # fd -> role, until the fd is closed
+        # fd -> role, until the fd is closed: only the names the sections give, in the
+        # tour's language, not the library's English ones (socklab.trace rule 4)
+        self._roles = trace.Roles(from_events=False)
         self.results: list[SectionResult] = []
         self._current: SectionResult | None = None
         self._blank = True  # the last line written was empty
@@ -119,26 +119,18 @@ class Tour:
 
     def role(self, *roles: str) -> None:
         """Name the sockets the next calls create (socket, accept, socketpair), in order."""
-        self._pending_roles.extend(roles)
+        self._roles.expect(*roles)
 
     def labelled(self, text: str) -> str:
         """``fd 5`` -> ``fd 5 (accepted)`` for every fd whose role is known."""
-        def label(m: re.Match[str]) -> str:
-            r = self._roles.get(int(m.group(1)))
-            return f"{m.group(0)} ({r})" if r else m.group(0)
-        return _FD.sub(label, text)
+        return self._roles.labelled(text)
 
     def event(self, ev: trace.TraceEvent) -> None:
-        if ev.result and self._pending_roles and ev.call in _CREATES:
-            for fd in _FD.findall(ev.result):
-                if self._pending_roles:
-                    self._roles[int(fd)] = self._pending_roles.pop(0)
-        text = self.labelled(ev.text())
-        made = [int(fd) for fd in _FD.findall(ev.result or "")] if ev.call in _CREATES else []
+        made = self._roles.created(ev)
         fd = ev.fd if ev.fd is not None else (made[0] if made else None)
-        lane = self._roles.get(fd, f"fd {fd}") if fd is not None else ""
-        if ev.call == "close" and ev.fd is not None:
-            self._roles.pop(ev.fd, None)  # the number may come back for another socket
+        before = self._roles.of(fd)  # a close forgets the role (the number may come back)
+        text = self._roles.see(ev)
+        lane = (self._roles.of(fd) or before or f"fd {fd}") if fd is not None else ""
         self._record({"kind": "call", "text": text, "lane": lane, "event": ev.as_dict()})
         self._line("    > " + text)
 
@@ -170,7 +162,6 @@ class Tour:
         self.results.append(result)
         self._current = result
         self._roles.clear()
-        self._pending_roles.clear()
         numbers = ", ".join(section.numbers)
         self._line(f"== {section.numbers[0]}  {_(section.title)}  [{_('course')} {numbers}]")
         self._line()
@@ -195,8 +186,6 @@ class Tour:
         return result
 
 
-_FD = re.compile(r"\bfd (\d+)\b")
-_CREATES = frozenset({"socket", "accept", "socketpair"})
 STATUS_WORDS = (N_("ok"), N_("skipped"), N_("failed"))  # SectionResult.status, as shown
 
 SECTION_LIST = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 
 from socklab.cli import render, stackview
+from socklab.cli.explaintext import explainer
 from socklab.cli.tour import Tour
 from socklab.cli.tour.lang import Translator
 from socklab.stack import read
@@ -39,7 +40,7 @@ def section(t: Tour) -> None:
                 "which route it would take, and socklab walks the same rules and tables "
                 "itself to explain the choice.").format(dst=dst, what=what))
         ex = read.explain_route(dst)
-        t.lines(stackview.explanation(ex), data=ex)
+        t.lines(stackview.explanation(ex, explainer(t.lang)), data=ex)
     t.next_steps("socklab route get 1.1.1.1", "socklab link; socklab addr")
 
 
