@@ -129,6 +129,8 @@ class Tour:
         return _FD.sub(label, text)
 
     def event(self, ev: trace.TraceEvent) -> None:
+        if ev.errno is not None and self._pending_roles and ev.call in _CREATES:
+            self._pending_roles.pop(0)  # a socket() that failed made no socket to name
         if ev.result and self._pending_roles and ev.call in _CREATES:
             for fd in _FD.findall(ev.result):
                 if self._pending_roles:
@@ -141,6 +143,14 @@ class Tour:
             self._roles.pop(ev.fd, None)  # the number may come back for another socket
         self._record({"kind": "call", "text": text, "lane": lane, "event": ev.as_dict()})
         self._line("    > " + text)
+
+    def steps(self) -> list[dict[str, object]]:
+        """What the current section has shown so far."""
+        return list(self._current.steps) if self._current is not None else []
+
+    def figure(self, name: str, data: dict[str, object]) -> None:
+        """Data for a figure of ``tour --html`` (nothing is printed: the text says it)."""
+        self._record({"kind": "figure", "figure": name, "data": data})
 
     def saw(self, word: str) -> bool:
         """Whether a call traced in the current section shows ``word`` (EAGAIN ...)."""
@@ -210,6 +220,8 @@ SECTION_LIST = [
             ("1.2", "1.3"), "lab"),
     Section("sysctl", N_("sysctl, the kernel's parameters, and setsockopt for one socket"),
             ("1.3.3",), "sysctl"),
+    Section("families", N_("Families: one socket of each, and what socket() answers for "
+                           "the others"), ("2.1.1",), "families"),
     Section("tcp", N_("TCP, the connected mode: server and client on loopback"),
             ("2.1.2", "2.1.4", "3.1"), "tcp"),
     Section("udp", N_("Datagrams: UDP, and the pseudo-connected mode"),
@@ -225,6 +237,7 @@ SECTION_LIST = [
     Section("sockets", N_("The socket table: what netstat -anp shows, for the tour's sockets"),
             ("2.1.1",), "socktable"),
     Section("ping", N_("ping: ICMP echo, over a raw or a datagram socket"), ("3.1",), "ping"),
+    Section("td", N_("The TD in Python: the course's code run line by line"), ("3.2",), "td"),
 ]
 
 
