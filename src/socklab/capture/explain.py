@@ -36,7 +36,7 @@ from socklab.errors import BadInput, MissingPrivilege, SocklabError
 from socklab.kernel import sock
 from socklab.trace import TraceEvent, tracing
 
-__all__ = ["KINDS", "Explained", "Variant", "explain"]
+__all__ = ["KINDS", "Explained", "LoopbackCapture", "Variant", "explain"]
 
 KINDS = ("tcp", "udp", "unix", "ping")
 Variant = Literal["normal", "server-closes-first", "closed-port", "full-queue"]
@@ -162,8 +162,9 @@ class _States:
         self.last = {r: s for r, s in now.items() if s != "CLOSED"}
 
 
-class _Sniffer:
-    """The loopback's packets, captured in a thread while the sequence runs."""
+class LoopbackCapture:
+    """The loopback's packets, captured in a thread while a sequence runs (also used by
+    the tour's TCP and UDP sections). Raises MissingPrivilege without CAP_NET_RAW."""
 
     def __init__(self, filter: str) -> None:
         from socklab.capture.sniffer import sniff
@@ -201,9 +202,9 @@ def _free_port(kind: int) -> int:
         s.close()
 
 
-def _start_capture(run: _Run, filter: str) -> _Sniffer | str:
+def _start_capture(run: _Run, filter: str) -> LoopbackCapture | str:
     try:
-        return _Sniffer(filter)
+        return LoopbackCapture(filter)
     except MissingPrivilege as exc:
         why = (f"no packets shown: capturing them needs {exc.capability} (a packet socket: "
                "run as root); the calls and the states are still read")
@@ -211,7 +212,7 @@ def _start_capture(run: _Run, filter: str) -> _Sniffer | str:
         return why
 
 
-def _packets(run: _Run, sniffer: _Sniffer | str, client_ports: set[int],
+def _packets(run: _Run, sniffer: LoopbackCapture | str, client_ports: set[int],
              trackers: Sequence[TcpTracker] = ()) -> str | None:
     if isinstance(sniffer, str):
         return sniffer
