@@ -137,7 +137,7 @@ class Wire:
         packets: list[Packet] = []
         if isinstance(self.capture, LoopbackCapture):
             packets = self.capture.stop()
-        lanes: list[dict[str, object]] = []
+        ends_of: dict[int, tuple[str, str]] = {}  # a packet event's lanes (by its id)
         events: list[Event] = []
         for step in self.t.steps()[self.first_step:]:
             event = step.get("event")
@@ -176,12 +176,13 @@ class Wire:
                 continue
             src, dst = (self._end(ends[0], ends[1]), self._end(ends[1], ends[0]))
             events.append(e)
-            lanes.append({"time": e.time, "from": src[0] if src else "",
-                          "to": dst[0] if dst else ""})
+            ends_of[id(e)] = (src[0] if src else "", dst[0] if dst else "")
             if isinstance(tr, TCP):
                 for tracker in trackers:
                     events.extend(tracker.feed(p.timestamp, tr))
         merged = self.merged = merge(events)
+        lanes = [{"from": ends_of[id(e)][0], "to": ends_of[id(e)][1]}
+                 for e in merged if id(e) in ends_of]  # one per packet, in order
         self.t.say(_("The same exchange as the kernel saw it: the calls of each side, the "
                      "packets between them (captured on lo) and the sockets' states, in "
                      "time order (course figures 6 and 7; socklab explain {proto} draws "
@@ -190,7 +191,8 @@ class Wire:
                      "above)."))
         self.t.lines(draw(merged, 100).rstrip("\n").split("\n"))
         self.t.figure("sequence", {
-            "events": [e.as_dict() for e in merged], "packet_lanes": lanes,
+            "events": [e.as_dict() for e in merged],
+            "packet_lanes": lanes,  # the n-th packet of events goes from its lane to its lane
             "packets": None if isinstance(self.capture, LoopbackCapture)
             else self.why_no_packets})
 
