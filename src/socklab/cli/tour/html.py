@@ -315,7 +315,8 @@ def topology_svg(data: dict[str, object], _: Translator) -> str:
         up = str(link.get("state")) in ("UP", "UNKNOWN")
         out.append(f'<rect class="link" x="320" y="{top}" width="200" height="{h}" rx="4" '
                    f'fill="{"#e6f4ea" if up else "#f1f1f1"}" stroke="#555"/>')
-        out.append(f'<text x="330" y="{top + 15}" font-weight="bold" font-size="11">'
+        out.append(f'<text class="link-name" x="330" y="{top + 15}" font-weight="bold" '
+                   f'font-size="11">'
                    f"{escape(name[:20])}</text>")
         out.append(f'<text x="510" y="{top + 15}" text-anchor="end">'
                    f'{escape(str(link.get("kind"))[:10])} {escape(str(link.get("state")))}'
