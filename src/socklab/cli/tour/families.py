@@ -53,15 +53,19 @@ FAMILIES: list[tuple[str, int, int, int, str]] = [
         "needs CAP_NET_ADMIN")),
 ]
 
-# (family, type, protocol, why the kernel refuses): family, type and protocol must fit
-MISFITS: list[tuple[int, int, int, str]] = [
-    (socket.AF_NETLINK, socket.SOCK_STREAM, NETLINK_ROUTE,
+# (the call as strace shows it, family, type, protocol, why the kernel refuses):
+# family, type and protocol must fit
+MISFITS: list[tuple[str, int, int, int, str]] = [
+    ("socket(AF_NETLINK, SOCK_STREAM, NETLINK_ROUTE)",
+     socket.AF_NETLINK, socket.SOCK_STREAM, NETLINK_ROUTE,
      N_("a netlink socket sends datagrams, never a stream: the type does not fit the "
         "family")),
-    (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_UDP,
+    ("socket(AF_INET, SOCK_STREAM, IPPROTO_UDP)",
+     socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_UDP,
      N_("TCP is the only protocol of (PF_INET, SOCK_STREAM): the protocol does not fit "
         "(0 picks the family's own)")),
-    (NO_SUCH_FAMILY, socket.SOCK_STREAM, 0, N_("no such family in this kernel")),
+    (f"socket({NO_SUCH_FAMILY}, SOCK_STREAM, 0)", NO_SUCH_FAMILY, socket.SOCK_STREAM, 0,
+     N_("no such family in this kernel")),
 ]
 
 
@@ -90,14 +94,14 @@ def section(t: Tour) -> None:
         t.say(_("The type and the protocol must fit the family too: the protocol is usually 0, "
                 "the one protocol of the (family, type) pair; ICMP sockets are the exception "
                 "(course 3.1)."))
-        for family, kind, proto, why in MISFITS:
+        for call, family, kind, proto, why in MISFITS:
             with t.traced():
                 try:
                     made.append(ksock.socket(family, kind, proto))
                     answer = _("fd {fd}").format(fd=made[-1].fileno())
                 except OSError as exc:
                     answer = _errno_name(exc)
-            t.fact(_call(family, kind, proto), answer, _(why))
+            t.fact(call, answer, _(why))
     finally:
         with t.traced():
             for s in made:
@@ -106,13 +110,6 @@ def section(t: Tour) -> None:
         t.say(_("EPERM: this process lacks CAP_NET_RAW (or CAP_NET_ADMIN for PF_KEY). Run as "
                 "root, the same calls return a descriptor."))
     t.next_steps("socklab sockets -a -x", "socklab sockets -a --netlink")
-
-
-def _call(family: int, kind: int, proto: int) -> str:
-    from socklab.kernel.sockconst import protocol_name
-    from socklab.trace import family_name, type_name
-
-    return f"socket({family_name(family)}, {type_name(kind)}, {protocol_name(family, proto)})"
 
 
 def _errno_name(exc: OSError) -> str:
