@@ -123,3 +123,18 @@ def test_html_unwritable_file_is_bad_input(tmp_path):
     proc = run_cli("tour", "tcp", "--html", str(tmp_path / "no" / "such" / "dir.html"))
     assert proc.returncode == 2
     assert proc.stderr.decode().startswith("socklab: error: cannot write")
+
+
+def test_html_td_code_beside_its_calls(tmp_path):
+    out = tmp_path / "tour.html"
+    proc = run_cli("tour", "3.2", "--html", str(out))
+    assert proc.returncode == 0, proc.stderr
+    page = out.read_text(encoding="utf-8")
+    rows = re.findall(r"<tr><td><pre>(.*?)</pre></td><td><pre>(.*?)</pre></td></tr>", page,
+                      flags=re.S)
+    by_code = {code.split("\n")[0]: calls for code, calls in rows}
+    calls = by_code["python: cli.connect(srv.getsockname())"]
+    port = re.search(r"getsockname\(fd \d+ \(server\)\) = 127\.0\.0\.1:(\d+)", calls)[1]
+    assert re.search(rf"connect\(fd \d+ \(client\), 127\.0\.0\.1:{port}\) = ok", calls)
+    assert re.fullmatch(r"recv\(fd \d+ \(client\), 1024\) = 13 bytes",
+                        by_code["python: cli.recv(1024)"])

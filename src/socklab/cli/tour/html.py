@@ -37,6 +37,9 @@ h2 { border-bottom: 1px solid #888; } .num { color: #666; font-weight: normal; }
 pre { background: #f4f4f4; padding: .5em; overflow-x: auto; font-size: 85%; }
 .fact b { font-family: monospace; } .next code { background: #eef; }
 .skipped, .failed { color: #a40; } svg { display: block; margin: 1em 0; }
+table.code { border-collapse: collapse; width: 100%; } table.code td, table.code th {
+  border: 1px solid #ccc; vertical-align: top; padding: 0 .3em; text-align: left; }
+table.code pre { margin: .2em 0; background: none; padding: 0; }
 """
 
 
@@ -52,17 +55,48 @@ def page(results: list[SectionResult], _: Translator) -> str:
             parts.append(f'<p class="{escape(r.status)}">{escape(_(r.status))}: '
                          f"{escape(r.reason)}</p>")
         calls: list[str] = []
+        code: list[tuple[list[str], list[str]]] = []  # (lines of code, the calls they made)
         for step in r.steps:
+            lines = _code(step)
+            if step["kind"] == "call" and code:
+                code[-1][1].append(str(step["text"]))
+                continue
             if step["kind"] != "call" and calls:
                 parts.append("<pre>" + escape("\n".join(calls)) + "</pre>")
                 calls = []
+            if lines:
+                code.append((lines, []))
+                continue
+            if code and step["kind"] != "call":
+                parts.append(_code_table(code, _))
+                code = []
             parts.append(_step(step, calls, _))
         if calls:
             parts.append("<pre>" + escape("\n".join(calls)) + "</pre>")
+        if code:
+            parts.append(_code_table(code, _))
         parts.append(sequence_svg(r))
         parts.append("</section>")
     parts.append("</body></html>\n")
     return "".join(parts)
+
+
+def _code(step: dict[str, object]) -> list[str]:
+    """The lines of a table step that shows code (the TD's: ``data`` has ``python``)."""
+    data, lines = step.get("data"), step.get("lines")
+    if step["kind"] == "table" and isinstance(data, dict) and "python" in data \
+            and isinstance(lines, list):
+        return [str(line) for line in lines]
+    return []
+
+
+def _code_table(rows: list[tuple[list[str], list[str]]], _: Translator) -> str:
+    """Code beside the system calls it made: one row per line of the program."""
+    left, right = _("the TD's code"), _("what it made the kernel do")
+    head = f'<table class="code"><tr><th>{escape(left)}</th><th>{escape(right)}</th></tr>'
+    body = "".join("<tr><td><pre>" + escape("\n".join(code)) + "</pre></td><td><pre>"
+                   + escape("\n".join(calls)) + "</pre></td></tr>" for code, calls in rows)
+    return head + body + "</table>"
 
 
 def _step(step: dict[str, object], calls: list[str], _: Translator) -> str:
