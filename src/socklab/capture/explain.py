@@ -135,8 +135,11 @@ class _States:
 
         now: dict[str, str] = {}
         try:
-            # sock_diag, not /proc: /proc/net shows the main thread's namespace
-            records = list(sockets("tcp", all_states=True, source="diag"))
+            # sock_diag, not /proc: /proc/net shows the main thread's namespace; only
+            # the server port's sockets, filtered in the kernel (inet_diag bytecode): on a
+            # machine holding tens of thousands of TCP sockets a full dump takes ~0.1 s
+            records = [*sockets("tcp", all_states=True, source="diag", sport=self.port),
+                       *sockets("tcp", all_states=True, source="diag", dport=self.port)]
         except SocklabError as exc:
             self.failed = str(exc)
             self.run.note("network", f"states not readable: {exc}")
