@@ -16,6 +16,9 @@ Rules of the tour:
 5. Roles, not numbers: a section names the socket it is about to create
    (:meth:`Tour.role`) and every traced call then shows ``fd 5 (accepted)``.
 6. Each section ends with one or two commands to try next (:meth:`Tour.next_steps`).
+7. Pictures: a section records the data of a figure for ``tour --html`` with
+   :meth:`Tour.figure` (``sequence``, ``buffers``, ``topology``); the text says the
+   same in words and numbers, and ``--json`` carries the data.
 """
 
 from __future__ import annotations
@@ -110,12 +113,17 @@ class Tour:
         tail = f"   ({note})" if note else ""
         self._line(f"  {label}: {value}{tail}")
 
-    def lines(self, lines: list[str], data: object = None) -> None:
-        """Pre-rendered lines (a table), with the rows behind them for JSON."""
+    def lines(self, lines: list[str], data: object = None, joined: bool = False) -> None:
+        """Pre-rendered lines (a table), with the rows behind them for JSON. ``joined``:
+        the calls that follow belong to these lines (the TD's code): no blank line
+        between them, one before."""
         self._record({"kind": "table", "lines": lines, "data": data})
+        if joined and not self._blank:
+            self._line()
         for line in lines:
             self._line("    " + line)
-        self._line()
+        if not joined:
+            self._line()
 
     def role(self, *roles: str) -> None:
         """Name the sockets the next calls create (socket, accept, socketpair), in order."""

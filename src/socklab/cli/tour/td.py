@@ -171,7 +171,7 @@ def section(t: Tour) -> None:
             elif python.startswith("u = "):
                 t.role(_("datagram"))
             t.lines([f"python: {python}", f"C:      {c}", f"        # {_(what)}"],
-                    data={"python": python, "c": c})
+                    data={"python": python, "c": c}, joined=True)
             with t.traced():
                 run()
     finally:
