@@ -195,7 +195,8 @@ class Wire:
                      "it too).").format(proto=self.proto) if packets else
                    _("The same exchange, calls and states in time order (no packets: see "
                      "above)."))
-        self.t.lines(draw(merged, 100).rstrip("\n").split("\n"))
+        headings = (_("client process"), _("kernel / network"), _("server process"))
+        self.t.lines(draw(merged, 100, headings).rstrip("\n").split("\n"))
         self.t.figure("sequence", {
             "events": [e.as_dict() for e in merged],
             "packet_lanes": lanes,  # the n-th packet of events goes from its lane to its lane
