@@ -1,12 +1,13 @@
 #!/bin/sh
 # Install the system tools socklab's tests use as real peers, when missing and allowed.
-# Debian package -> a command it provides (time: peak memory in the benchmarks).
+# Debian package -> a command it provides (time: peak memory in the benchmarks;
+# chromium: the browser that loads tour --html's page in tests/netns/test_tour_browser.py).
 set -u
 missing=""
 for pair in iproute2:ss iproute2:ip socat:socat netcat-openbsd:nc ncat:ncat nmap:nmap strace:strace \
             iperf3:iperf3 iputils-ping:ping nftables:nft procps:sysctl net-tools:netstat \
             openssl:openssl util-linux:setpriv time:/usr/bin/time traceroute:traceroute \
-            tcpdump:tcpdump iptables:iptables; do
+            tcpdump:tcpdump iptables:iptables chromium:chromium; do
     pkg=${pair%%:*}; cmd=${pair#*:}
     if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ] && [ ! -x "/sbin/$cmd" ]; then
         case " $missing " in *" $pkg "*) ;; *) missing="$missing $pkg" ;; esac

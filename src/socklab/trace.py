@@ -160,7 +160,10 @@ class Roles:
 
     def see(self, event: TraceEvent) -> str:
         """Take the event's roles in and return its text, each known fd labelled; a
-        closed fd's role is forgotten after its close is labelled."""
+        closed fd's role is forgotten after its close is labelled; a creating call
+        that failed made no socket, so the name announced for it goes unused."""
+        if event.call in CREATES and event.errno is not None and self._pending:
+            self._pending.pop(0)
         for fd in self.created(event):
             role = self._pending.pop(0) if self._pending else (
                 event.role if self.from_events else "")

@@ -76,8 +76,9 @@ def test_every_section_runs_ok():
     assert proc.returncode == 0, proc.stderr
     sections = json.loads(proc.stdout)
     assert [s["name"] for s in sections] == ["stack", "arp", "change", "lab", "filter", "ipsec",
-                                             "sysctl", "tcp", "udp", "roles", "unix",
-                                             "addressing", "sockaddr", "sockets", "ping"]
+                                             "sysctl", "families", "tcp", "udp", "roles",
+                                             "unix", "addressing", "sockaddr", "sockets", "ping",
+                                             "td"]
     # ping may be skipped on a machine where neither ping socket may be opened, and the
     # change, lab, filter and ipsec sections without root (namespaces, xfrm)
     assert all(s["status"] == "ok" or (s["name"] in ("ping", "change", "lab", "filter", "ipsec")

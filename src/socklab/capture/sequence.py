@@ -282,11 +282,13 @@ def _cell(e: Event) -> str:
     return e.text
 
 
-def draw(events: Sequence[Event], width: int = 100) -> str:
-    """The diagram as text: one row per event, in its column (rule 1)."""
+def draw(events: Sequence[Event], width: int = 100,
+         headings: tuple[str, str, str] = _HEADINGS) -> str:
+    """The diagram as text: one row per event, in its column (rule 1); ``headings``
+    name the three columns (the tour gives them in its language)."""
     col = max((width - 4) // 3, 20)
-    rows = ["  ".join(h.ljust(col) for h in _HEADINGS).rstrip(),
-            "  ".join("-" * col for _ in _HEADINGS)]
+    rows = ["  ".join(h.ljust(col) for h in headings).rstrip(),
+            "  ".join("-" * col for _ in headings)]
     start = events[0].time if events else 0.0
     for e in events:
         lines = _wrap(_cell(e), col)

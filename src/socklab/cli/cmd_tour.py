@@ -15,7 +15,9 @@ examples:
   socklab --trace=json tour    also every call as JSON lines on stderr
   socklab tour --html tour.html   the whole run as one HTML page, figures included
 
-classic: the course's call sequences (socket, bind, listen, accept, connect), done live
+classic: the course's own Python and C snippets (socket.socket(socket.AF_INET,
+socket.SOCK_STREAM), .bind() .listen() .accept(), int sfd = socket(...)), run line by line
+in section 3.2 beside the calls they make
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ Rules of the tour:
 5. Roles, not numbers: a section names the socket it is about to create
    (:meth:`Tour.role`) and every traced call then shows ``fd 5 (accepted)``.
 6. Each section ends with one or two commands to try next (:meth:`Tour.next_steps`).
+7. Pictures: a section records the data of a figure for ``tour --html`` with
+   :meth:`Tour.figure` (``sequence``, ``buffers``, ``topology``); the text says the
+   same in words and numbers, and ``--json`` carries the data.
 """
 
 from __future__ import annotations
@@ -110,12 +113,17 @@ class Tour:
         tail = f"   ({note})" if note else ""
         self._line(f"  {label}: {value}{tail}")
 
-    def lines(self, lines: list[str], data: object = None) -> None:
-        """Pre-rendered lines (a table), with the rows behind them for JSON."""
+    def lines(self, lines: list[str], data: object = None, joined: bool = False) -> None:
+        """Pre-rendered lines (a table), with the rows behind them for JSON. ``joined``:
+        the calls that follow belong to these lines (the TD's code): no blank line
+        between them, one before."""
         self._record({"kind": "table", "lines": lines, "data": data})
+        if joined and not self._blank:
+            self._line()
         for line in lines:
             self._line("    " + line)
-        self._line()
+        if not joined:
+            self._line()
 
     def role(self, *roles: str) -> None:
         """Name the sockets the next calls create (socket, accept, socketpair), in order."""
@@ -133,6 +141,14 @@ class Tour:
         lane = (self._roles.of(fd) or before or f"fd {fd}") if fd is not None else ""
         self._record({"kind": "call", "text": text, "lane": lane, "event": ev.as_dict()})
         self._line("    > " + text)
+
+    def steps(self) -> list[dict[str, object]]:
+        """What the current section has shown so far."""
+        return list(self._current.steps) if self._current is not None else []
+
+    def figure(self, name: str, data: dict[str, object]) -> None:
+        """Data for a figure of ``tour --html`` (nothing is printed: the text says it)."""
+        self._record({"kind": "figure", "figure": name, "data": data})
 
     def saw(self, word: str) -> bool:
         """Whether a call traced in the current section shows ``word`` (EAGAIN ...)."""
@@ -203,6 +219,8 @@ SECTION_LIST = [
             ("1.3.2",), "ipsec"),
     Section("sysctl", N_("sysctl, the kernel's parameters, and setsockopt for one socket"),
             ("1.3.3",), "sysctl"),
+    Section("families", N_("Families: one socket of each, and what socket() answers for "
+                           "the others"), ("2.1.1",), "families"),
     Section("tcp", N_("TCP, the connected mode: server and client on loopback"),
             ("2.1.2", "2.1.4", "3.1"), "tcp"),
     Section("udp", N_("Datagrams: UDP, and the pseudo-connected mode"),
@@ -218,6 +236,7 @@ SECTION_LIST = [
     Section("sockets", N_("The socket table: what netstat -anp shows, for the tour's sockets"),
             ("2.1.1",), "socktable"),
     Section("ping", N_("ping: ICMP echo, over a raw or a datagram socket"), ("3.1",), "ping"),
+    Section("td", N_("The TD in Python: the course's code run line by line"), ("3.2",), "td"),
 ]
 
 

@@ -15,7 +15,7 @@ from socklab.cli.explaintext import explainer
 from socklab.cli.tour import Tour
 from socklab.cli.tour.lang import Translator
 from socklab.stack import read
-from socklab.stack.model import Address, Route
+from socklab.stack.model import Address, Link, Route
 
 
 def section(t: Tour) -> None:
@@ -35,6 +35,7 @@ def section(t: Tour) -> None:
             "...) and rules that say which table to search."))
     routes = list(read.routes("main"))
     t.lines(render.table(routes, stackview.ROUTE_COLUMNS[2:8]), data=routes)
+    t.figure("topology", topology(links, addrs, routes))
     for dst, what in _destinations(_, routes, addrs):
         t.say(_("Route lookup for {dst} ({what}): no packet is sent, the kernel is asked "
                 "which route it would take, and socklab walks the same rules and tables "
@@ -42,6 +43,28 @@ def section(t: Tour) -> None:
         ex = read.explain_route(dst)
         t.lines(stackview.explanation(ex, explainer(t.lang)), data=ex)
     t.next_steps("socklab route get 1.1.1.1", "socklab link; socklab addr")
+
+
+FIGURE_LINKS = 12  # interfaces drawn in tour --html; the others are counted
+FIGURE_ROUTES = 16
+
+
+def topology(links: list[Link], addrs: list[Address], routes: list[Route]) -> dict[str, object]:
+    """The interfaces (with their addresses) and the main table's routes, for the
+    figure of ``tour --html``: the first FIGURE_LINKS and FIGURE_ROUTES, plus counts."""
+    shown = links[:FIGURE_LINKS]
+    names = {link.name for link in shown}
+    drawn = [r for r in routes if r.dev in names][:FIGURE_ROUTES]
+    return {
+        "links": [{"name": link.name, "kind": link.kind, "state": link.operstate,
+                   "mtu": link.mtu, "mac": link.address or "",
+                   "addresses": [f"{a.local}/{a.prefixlen}" for a in addrs
+                                 if a.ifindex == link.ifindex]} for link in shown],
+        "routes": [{"dst": r.dst, "gateway": r.gateway or "", "dev": r.dev or "",
+                    "family": r.family} for r in drawn],
+        "more_links": max(len(links) - FIGURE_LINKS, 0),
+        "more_routes": len(routes) - len(drawn),
+    }
 
 
 def _destinations(_: Translator, routes: list[Route],
