@@ -235,20 +235,26 @@ def read_sysctl_files(paths: Iterable[str], proc_root: str = "/proc"
     """``(path, text)`` of each readable file of ``paths`` (relative to /proc/sys, made
     by socklab from names the kernel gave, never a user's); the others left out."""
     out: list[tuple[str, str]] = []
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
     for rel in paths:
-        try:
-            fd = os.open(f"{proc_root}/sys/{rel}", flags)
-        except OSError:
-            continue
-        try:
-            data = os.read(fd, 1 << 16)
-        except OSError:
-            continue
-        finally:
-            os.close(fd)
-        out.append((rel, data.decode(errors="replace").strip()))
+        text = _read_leaf(f"{proc_root}/sys/{rel}")
+        if text is not None:
+            out.append((rel, text))
     return out
+
+
+def _read_leaf(path: str) -> str | None:
+    """One sysctl file's text (64 KiB at most, no symlink followed); None if it cannot
+    be opened or read (write-only, refused, vanished)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 1 << 16).decode(errors="replace").strip()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def read_sysctl_subtree(top: str, proc_root: str = "/proc",
@@ -263,7 +269,6 @@ def read_sysctl_subtree(top: str, proc_root: str = "/proc",
     per-file ``realpath`` of :func:`sysctl_file` (80% of reading 38,000 keys)."""
     out: list[tuple[str, str]] = []
     base = f"{proc_root}/sys"
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
     stack = [top]
     while stack:
         rel = stack.pop()
@@ -279,16 +284,8 @@ def read_sysctl_subtree(top: str, proc_root: str = "/proc",
                 if sub not in skip:
                     stack.append(sub)
                 continue
-            try:
-                fd = os.open(entry.path, flags)
-            except OSError:
-                continue
-            try:
-                data = os.read(fd, 1 << 16)
-            except OSError:
-                continue
-            finally:
-                os.close(fd)
-            out.append((sub, data.decode(errors="replace").strip()))
+            text = _read_leaf(entry.path)
+            if text is not None:
+                out.append((sub, text))
     out.sort()
     return out

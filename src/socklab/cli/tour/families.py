@@ -84,24 +84,12 @@ def section(t: Tour) -> None:
                     "the kernel load it, a change to this machine"))
                 continue
             t.role(label)
-            with t.traced():
-                try:
-                    made.append(ksock.socket(family, kind, proto))
-                    answer = _("fd {fd}").format(fd=made[-1].fileno())
-                except OSError as exc:
-                    answer = _errno_name(exc)
-            t.fact(label, answer, _(words))
+            t.fact(label, _ask(t, made, family, kind, proto), _(words))
         t.say(_("The type and the protocol must fit the family too: the protocol is usually 0, "
                 "the one protocol of the (family, type) pair; ICMP sockets are the exception "
                 "(course 3.1)."))
         for call, family, kind, proto, why in MISFITS:
-            with t.traced():
-                try:
-                    made.append(ksock.socket(family, kind, proto))
-                    answer = _("fd {fd}").format(fd=made[-1].fileno())
-                except OSError as exc:
-                    answer = _errno_name(exc)
-            t.fact(call, answer, _(why))
+            t.fact(call, _ask(t, made, family, kind, proto), _(why))
     finally:
         with t.traced():
             for s in made:
@@ -110,6 +98,17 @@ def section(t: Tour) -> None:
         t.say(_("EPERM: this process lacks CAP_NET_RAW (or CAP_NET_ADMIN for PF_KEY). Run as "
                 "root, the same calls return a descriptor."))
     t.next_steps("socklab sockets -a -x", "socklab sockets -a --netlink")
+
+
+def _ask(t: Tour, made: list[socket.socket], family: int, kind: int, proto: int) -> str:
+    """socket(family, kind, proto), traced: ``fd N`` (the socket kept in ``made``, closed
+    at the section's end) or the errno's name."""
+    with t.traced():
+        try:
+            made.append(ksock.socket(family, kind, proto))
+        except OSError as exc:
+            return _errno_name(exc)
+    return t._("fd {fd}").format(fd=made[-1].fileno())
 
 
 def _errno_name(exc: OSError) -> str:
