@@ -19,12 +19,14 @@ from dataclasses import dataclass
 
 from socklab.errors import Malformed
 
-__all__ = ["MAX_RECORD", "Header", "Reader", "Record", "file_header", "record", "record_header"]
+__all__ = ["MAX_RECORD", "RECORD", "Header", "Reader", "Record", "file_header", "record",
+           "record_header"]
 
 MAGIC_MICRO, MAGIC_NANO = 0xA1B2C3D4, 0xA1B23C4D
 MAX_RECORD = 262144  # libpcap's MAXIMUM_SNAPLEN
 _GLOBAL = struct.Struct("=IHHiIII")
 _RECORD = struct.Struct("=IIII")
+RECORD = _RECORD  # a record's header: seconds, microseconds, bytes kept, length on the wire
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ import struct
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from socklab.capture import bpf, pcap
 from socklab.capture.decode import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, Packet, decode_packet
@@ -35,7 +36,8 @@ from socklab.kernel.packet import interface_name  # for the lines of sniff -i an
 
 __all__ = ["Capture", "CaptureStats", "interface_name", "sniff"]
 
-_SLL = struct.Struct("!HHH8sH")
+_SLL = struct.Struct("!HHH8sH")  # the Linux cooked header: pkttype, hatype, halen, addr, proto
+_Block = TypeVar("_Block")
 
 
 @dataclass(slots=True)
@@ -159,11 +161,10 @@ class Capture:
             yield from kept(self._reader.feed(chunk))
         self._reader.close()
 
-    def _batches(self, deadline: float | None,
-                 ) -> Generator[list[packet.Frame], None, None]:
-        """The ring's blocks until ``stop()`` or the deadline (rule 4)."""
-        ring = self._ring
-        assert ring is not None
+    def _blocks(self, deadline: float | None,
+                take: Callable[[float], Iterator[_Block]]) -> Generator[_Block, None, None]:
+        """What ``take(wait)`` gives of the ring's blocks, until ``stop()`` or the
+        deadline (rule 4)."""
         last = False
         while not last:
             wait = self.poll_interval
@@ -175,7 +176,7 @@ class Capture:
                 wait = min(wait, deadline - time.monotonic())
                 if wait <= 0:
                     return
-            yield from ring.batches(wait)
+            yield from take(wait)
 
     def _cooked_header(self, frame: packet.Frame) -> bytes:
         """The Linux cooked header (rule 2) of a frame from a SOCK_DGRAM socket."""
@@ -183,8 +184,10 @@ class Capture:
                          frame.address.ljust(8, b"\0"), frame.protocol)
 
     def _live(self, deadline: float | None) -> Generator[tuple[int, bytes, int], None, None]:
-        cooked = self._ring is not None and self._ring.cooked
-        for batch in self._batches(deadline):
+        ring = self._ring
+        assert ring is not None
+        cooked = ring.cooked
+        for batch in self._blocks(deadline, ring.batches):
             for frame in batch:
                 if cooked:
                     yield (frame.timestamp_ns, self._cooked_header(frame) + frame.data,
@@ -193,34 +196,26 @@ class Capture:
                     yield frame.timestamp_ns, bytes(frame.data), frame.length
 
     def _save_live(self, fd: int) -> None:
-        """Write the ring's frames straight from its memory (writev, no copy)."""
+        """Write the ring's frames as pcap records straight from its memory (one
+        iovec per record, its header written in the ring: PacketRing.pcap_blocks),
+        one writev per block, which then goes back to the kernel."""
         from socklab.kernel import files
 
         ring = self._ring
         assert ring is not None
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        batches = self._batches(deadline)
+        cooked = _SLL if ring.cooked else None
+        blocks = self._blocks(deadline, lambda wait: ring.pcap_blocks(wait, pcap.RECORD, cooked))
         try:
-            for batch in batches:
-                parts: list[bytes | memoryview] = []
-                for frame in batch:
-                    size = len(frame.data)
-                    if ring.cooked:
-                        parts += [pcap.record_header(frame.timestamp_ns, size + _SLL.size,
-                                                     frame.length + _SLL.size),
-                                  self._cooked_header(frame), frame.data]
-                    else:
-                        parts += [pcap.record_header(frame.timestamp_ns, size, frame.length),
-                                  frame.data]
-                    self.stats.captured += 1
-                    if self.count is not None and self.stats.captured >= self.count:
-                        break
-                files.write_vectors(fd, parts)
-                parts.clear()
+            for records in blocks:
+                if self.count is not None:
+                    records = records[:self.count - self.stats.captured]
+                files.write_vectors(fd, records)
+                self.stats.captured += len(records)
                 if self.count is not None and self.stats.captured >= self.count:
                     return
         finally:
-            batches.close()
+            blocks.close()
             self.close()
 
     # -- consumers --------------------------------------------------------------
