@@ -19,10 +19,13 @@ from dataclasses import dataclass
 
 from socklab.errors import Malformed
 
-__all__ = ["MAX_RECORD", "RECORD", "Header", "Reader", "Record", "file_header", "record",
+__all__ = ["LINKTYPE_ETHERNET", "LINKTYPE_LINUX_SLL", "LINKTYPE_LINUX_SLL2", "LINKTYPE_RAW",
+           "MAX_RECORD", "RECORD", "Header", "Reader", "Record", "file_header", "record",
            "record_header"]
 
 MAGIC_MICRO, MAGIC_NANO = 0xA1B2C3D4, 0xA1B23C4D
+# the link types of a file's header (tcpdump.org/linktypes.html)
+LINKTYPE_ETHERNET, LINKTYPE_RAW, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 = 1, 101, 113, 276
 MAX_RECORD = 262144  # libpcap's MAXIMUM_SNAPLEN
 _GLOBAL = struct.Struct("=IHHiIII")
 _RECORD = struct.Struct("=IIII")

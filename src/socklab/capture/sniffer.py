@@ -26,13 +26,17 @@ import struct
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from socklab.capture import bpf, pcap
-from socklab.capture.decode import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, Packet, decode_packet
+from socklab.capture import pcap
+from socklab.capture.pcap import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL
 from socklab.errors import BadInput, from_oserror
 from socklab.kernel import packet
 from socklab.kernel.packet import interface_name  # for the lines of sniff -i any
+
+if TYPE_CHECKING:  # the filter compiler and the decoders load when used: -w needs neither
+    from socklab.capture import bpf
+    from socklab.capture.decode import Packet
 
 __all__ = ["Capture", "CaptureStats", "interface_name", "sniff"]
 
@@ -90,6 +94,8 @@ class Capture:
         self._ring: packet.PacketRing | None = None
         self._reader: pcap.Reader | None = None
         self._program: bpf.Program | None = None
+        if filter.strip():
+            from socklab.capture import bpf
         if read is not None:
             if interface is not None:
                 raise BadInput("-i and -r: capture live or read a file, not both")
@@ -148,10 +154,12 @@ class Capture:
     def _from_file(self) -> Generator[tuple[int, bytes, int], None, None]:
         assert self._reader is not None
         program = self._program.instructions if self._program else None
+        if program is not None:
+            from socklab.capture.bpf import run
 
         def kept(records: list[pcap.Record]) -> Iterator[tuple[int, bytes, int]]:
             for r in records:
-                if program is None or bpf.run(program, r.data):
+                if program is None or run(program, r.data):
                     yield round(r.timestamp * 1e9), r.data, r.length
 
         yield from kept(self._pending)
@@ -221,6 +229,8 @@ class Capture:
     # -- consumers --------------------------------------------------------------
 
     def __iter__(self) -> Iterator[Packet]:
+        from socklab.capture.decode import decode_packet
+
         for ts, data, length in self.raw():
             yield decode_packet(data, self.linktype, ts / 1e9, length)
 
