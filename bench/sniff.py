@@ -13,7 +13,8 @@ each packet on lo, so its "received" and "dropped" count each packet twice;
 socklab's once), the share of the packets on lo that reached the file, the CPU
 time (user+system, from wait4), the CPU per thousand packets written and the
 peak memory (VmHWM, read just before the capture is stopped); then the ratios
-socklab/tcpdump. The last lines give the ranges over the runs. Each run is
+socklab/tcpdump. The last lines give the ranges over the runs. Odd runs start
+socklab first, even runs tcpdump. Each run is
 bounded: the transfer by SECONDS, the whole run by SECONDS + 60.
 """
 
@@ -96,9 +97,11 @@ def one_run(args: argparse.Namespace, run: int) -> tuple[list[Row], int, float]:
                     "-B", str(args.buffer_kib)],
     }
     procs: dict[str, subprocess.Popen[bytes]] = {}
+    order = list(commands) if run % 2 else list(reversed(commands))  # no tool always first
     try:
         subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
-        for name, cmd in commands.items():
+        for name in order:
+            cmd = commands[name]
             p = subprocess.Popen(["ip", "netns", "exec", ns, *cmd], stderr=subprocess.PIPE)
             procs[name] = p
             assert p.stderr is not None
@@ -113,7 +116,8 @@ def one_run(args: argparse.Namespace, run: int) -> tuple[list[Row], int, float]:
         time.sleep(1)  # the last ring blocks time out and reach both readers
         peaks = {name: hwm_kib(p.pid) for name, p in procs.items()}
         rows: list[Row] = []
-        for name, p in procs.items():
+        for name in commands:
+            p = procs[name]
             p.send_signal(signal.SIGTERM)
             assert p.stderr is not None
             err = p.stderr.read().decode()

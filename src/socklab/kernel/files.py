@@ -84,7 +84,7 @@ def write_vectors(fd: int, parts: Sequence[bytes | memoryview]) -> None:
     a call, going on after a short write."""
     i = 0
     while i < len(parts):
-        chunk = parts[i:i + 1024]
+        chunk = parts if len(parts) <= 1024 else parts[i:i + 1024]
         done = os.writev(fd, chunk)
         i += len(chunk)
         total = sum(map(len, chunk))
