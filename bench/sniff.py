@@ -11,11 +11,12 @@ the file (counted by reading it back), tcpdump's three counters as each tool
 printed them (PACKET_STATISTICS: tcpdump's ring also takes the outgoing copy of
 each packet on lo, so its "received" and "dropped" count each packet twice;
 socklab's once), the share of the packets on lo that reached the file, the CPU
-time (user+system, from wait4), the CPU per thousand packets written and the
-peak memory (VmHWM, read just before the capture is stopped); then the ratios
-socklab/tcpdump. The last lines give the ranges over the runs. Odd runs start
-socklab first, even runs tcpdump. Each run is
-bounded: the transfer by SECONDS, the whole run by SECONDS + 60.
+time (user+system, from wait4), the part of it spent after the tool said
+"listening" (busy: no Python start-up in socklab's), that part per thousand
+packets written (ms/1k) and the peak memory (VmHWM, read just before the
+capture is stopped); then the ratios socklab/tcpdump. The last line gives the
+ranges over the runs. Odd runs start socklab first, even runs tcpdump. Each run
+is bounded: the transfer by SECONDS, the whole run by SECONDS + 60.
 """
 
 from __future__ import annotations
@@ -62,6 +63,14 @@ def hwm_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU time of ``pid`` so far (proc(5): /proc/PID/stat, fields 14
+    and 15, in clock ticks)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def records_in(path: str) -> int:
     reader = pcap.Reader()
     count = 0
@@ -80,8 +89,8 @@ def counters(stderr: str) -> tuple[int, int, int]:
     return number("captured"), number("received by filter"), number("dropped by kernel")
 
 
-# tool, in file, captured, received, dropped, CPU s, peak KiB
-Row = tuple[str, int, int, int, int, float, int]
+# tool, in file, captured, received, dropped, CPU s, CPU s after the start, peak KiB
+Row = tuple[str, int, int, int, int, float, float, int]
 
 
 def one_run(args: argparse.Namespace, run: int) -> tuple[list[Row], int, float]:
@@ -108,6 +117,9 @@ def one_run(args: argparse.Namespace, run: int) -> tuple[list[Row], int, float]:
             line = p.stderr.readline().decode()
             if "listening on" not in line:
                 sys.exit(f"{name} did not start: {line}")
+        # the CPU each has spent starting (Python's start-up, for socklab), left out
+        # of "ms/1k": the CPU per packet is the capture's alone
+        started = {name: cpu_seconds(p.pid) for name, p in procs.items()}
         out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", TRANSFER,
                               str(args.mib << 20), str(args.seconds)],
                              capture_output=True, text=True, check=True,
@@ -123,8 +135,9 @@ def one_run(args: argparse.Namespace, run: int) -> tuple[list[Row], int, float]:
             err = p.stderr.read().decode()
             _, status, usage = os.wait4(p.pid, 0)
             p.returncode = os.waitstatus_to_exitcode(status)
-            rows.append((name, records_in(files[name]), *counters(err),
-                         usage.ru_utime + usage.ru_stime, peaks[name]))
+            cpu = usage.ru_utime + usage.ru_stime
+            rows.append((name, records_in(files[name]), *counters(err), cpu,
+                         cpu - started[name], peaks[name]))
         return rows, int(sent), float(elapsed)
     finally:
         for p in procs.values():
@@ -155,22 +168,22 @@ def main() -> None:
         sys.exit("bench/sniff.py: --runs 1 to 20, --seconds up to 300")
     print(f"snaplen {args.snaplen}, ring {args.buffer_kib} KiB for both, {args.runs} runs")
     print(f"{'run':>3} {'tool':8} {'in file':>8} {'captured':>9} {'received':>9} "
-          f"{'dropped':>8} {'of lo':>6} {'CPU s':>6} {'ms/1k':>6} {'peak MiB':>8}")
+          f"{'dropped':>8} {'of lo':>6} {'CPU s':>6} {'busy s':>6} {'ms/1k':>6} {'peak MiB':>8}")
     ratios: dict[str, list[float]] = {"file": [], "cpu": [], "cpu/pkt": [], "peak": []}
     shares: dict[str, list[float]] = {"socklab": [], "tcpdump": []}
     for run in range(1, args.runs + 1):
         rows, sent, elapsed = one_run(args, run)
         on_lo = max(rows[0][3], 1)  # socklab's "received": each packet on lo once
-        for name, in_file, cap, rec, drop, cpu, peak in rows:
+        for name, in_file, cap, rec, drop, cpu, busy, peak in rows:
             share = in_file / on_lo
             shares[name].append(share)
             print(f"{run:3d} {name:8} {in_file:8d} {cap:9d} {rec:9d} {drop:8d} "
-                  f"{share:6.1%} {cpu:6.2f} {1e6 * cpu / max(in_file, 1):6.1f} "
+                  f"{share:6.1%} {cpu:6.2f} {busy:6.2f} {1e6 * busy / max(in_file, 1):6.1f} "
                   f"{peak / 1024:8.1f}")
-        (_, f1, *_, c1, p1), (_, f2, *_, c2, p2) = rows
+        (_, f1, *_, c1, b1, p1), (_, f2, *_, c2, b2, p2) = rows
         ratios["file"].append(f1 / max(f2, 1))
         ratios["cpu"].append(c1 / max(c2, 1e-3))
-        ratios["cpu/pkt"].append((c1 / max(f1, 1)) / max(c2 / max(f2, 1), 1e-9))
+        ratios["cpu/pkt"].append((b1 / max(f1, 1)) / max(b2 / max(f2, 1), 1e-9))
         ratios["peak"].append(p1 / max(p2, 1))
         print(f"    sent {sent / 2**20:.0f} MiB in {elapsed:.2f} s; socklab/tcpdump: "
               f"in file {ratios['file'][-1]:.2f}, CPU {ratios['cpu'][-1]:.2f}, "
