@@ -15,7 +15,7 @@ length is :class:`Malformed`, as is a file that ends inside a record.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from socklab.errors import Malformed
 
@@ -32,16 +32,14 @@ _RECORD = struct.Struct("=IIII")
 RECORD = _RECORD  # a record's header: seconds, microseconds, bytes kept, length on the wire
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
+class Header(NamedTuple):
     linktype: int
     snaplen: int
     nanoseconds: bool
     byte_order: str  # "<" or ">"
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     timestamp: float
     data: bytes
     length: int  # on the wire

@@ -25,7 +25,7 @@ import select
 import socket
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from socklab.errors import BadInput, NetworkError, NotFound, from_oserror
 from socklab.kernel.bpf import attach_filter
@@ -79,8 +79,7 @@ def _skip_loopback_outgoing(program: bytes | None, loopback: int, snaplen: int,
     return b"".join(_INSN.pack(*i) for i in head) + rest
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(NamedTuple):
     """One captured frame and what the kernel said of it (``sockaddr_ll``)."""
 
     timestamp_ns: int
@@ -93,13 +92,17 @@ class Frame:
     address: bytes  # link-layer source address
 
 
-@dataclass(slots=True)
 class Stats:
     """The kernel's counters (``struct tpacket_stats_v3``): ``received`` counts every
     frame that passed the filter, ``dropped`` those that found the ring full."""
 
-    received: int = 0
-    dropped: int = 0
+    __slots__ = ("dropped", "received")
+
+    def __init__(self, received: int = 0, dropped: int = 0) -> None:
+        self.received, self.dropped = received, dropped
+
+    def __repr__(self) -> str:
+        return f"Stats(received={self.received}, dropped={self.dropped})"
 
 
 class PacketRing:
