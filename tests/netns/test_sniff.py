@@ -337,16 +337,16 @@ def test_written_records_are_tcpdumps_bytes_over_many_blocks(netns, tmp_path, de
     transfer that fills many 256 KiB blocks, the file holds the very records
     (bytes and length) tcpdump writes, Ethernet on lo, Linux cooked v1 on any,
     and the counters say none was dropped (an 8 MiB ring for 1 MiB; tcpdump gets
-    32 MiB: in --immediate-mode libpcap uses TPACKET_V2, one 256 KiB slot per
-    frame). Each socket takes its own timestamp, a few microseconds apart: they
-    are compared loosely."""
+    64 MiB: in --immediate-mode libpcap uses TPACKET_V2, one fixed-size slot per
+    frame, and its ring also takes lo's outgoing copies). Each socket takes its
+    own timestamp, a few microseconds apart: they are compared loosely."""
     need_tool("tcpdump", "ping")
     mine, theirs = str(tmp_path / "socklab.pcap"), str(tmp_path / "tcpdump.pcap")
     expr = "tcp port 20005 or icmp"
     cooked = ["-y", "LINUX_SLL"] if device == "any" else []
     with capturing(netns, *SOCKLAB, "sniff", "-i", device, "-B", "8192", "-w", mine,
                    expr) as proc, \
-            capturing(netns, "tcpdump", "-i", device, *cooked, "-B", "32768", "-w", theirs,
+            capturing(netns, "tcpdump", "-i", device, *cooked, "-B", "65536", "-w", theirs,
                       expr) as other:
         netns.exec("ping", "-c", "1", "127.0.0.1")
         netns.run(bulk_exchange, "127.0.0.1", 20005, 1 << 20)
