@@ -15,28 +15,31 @@ length is :class:`Malformed`, as is a file that ends inside a record.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from socklab.errors import Malformed
 
-__all__ = ["MAX_RECORD", "Header", "Reader", "Record", "file_header", "record", "record_header"]
+__all__ = ["LINKTYPE_ETHERNET", "LINKTYPE_LINUX_SLL", "LINKTYPE_LINUX_SLL2", "LINKTYPE_RAW",
+           "MAX_RECORD", "RECORD", "Header", "Reader", "Record", "file_header", "record",
+           "record_header"]
 
 MAGIC_MICRO, MAGIC_NANO = 0xA1B2C3D4, 0xA1B23C4D
+# the link types of a file's header (tcpdump.org/linktypes.html)
+LINKTYPE_ETHERNET, LINKTYPE_RAW, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 = 1, 101, 113, 276
 MAX_RECORD = 262144  # libpcap's MAXIMUM_SNAPLEN
 _GLOBAL = struct.Struct("=IHHiIII")
 _RECORD = struct.Struct("=IIII")
+RECORD = _RECORD  # a record's header: seconds, microseconds, bytes kept, length on the wire
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
+class Header(NamedTuple):
     linktype: int
     snaplen: int
     nanoseconds: bool
     byte_order: str  # "<" or ">"
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     timestamp: float
     data: bytes
     length: int  # on the wire

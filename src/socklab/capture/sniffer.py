@@ -25,27 +25,44 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
-from socklab.capture import bpf, pcap
-from socklab.capture.decode import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, Packet, decode_packet
+from socklab.capture import pcap
+from socklab.capture.pcap import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL
 from socklab.errors import BadInput, from_oserror
 from socklab.kernel import packet
 from socklab.kernel.packet import interface_name  # for the lines of sniff -i any
 
+if TYPE_CHECKING:  # the filter compiler and the decoders load when used: -w needs neither
+    from socklab.capture import bpf
+    from socklab.capture.decode import Packet
+
 __all__ = ["Capture", "CaptureStats", "interface_name", "sniff"]
 
-_SLL = struct.Struct("!HHH8sH")
+_SLL = struct.Struct("!HHH8sH")  # the Linux cooked header: pkttype, hatype, halen, addr, proto
+_Block = TypeVar("_Block")
 
 
-@dataclass(slots=True)
 class CaptureStats:
     """tcpdump's three numbers: ``captured`` (given to you), ``received`` (passed the
-    kernel's filter, drops included), ``dropped`` (the ring was full)."""
+    kernel's filter, drops included), ``dropped`` (the ring was full). A plain
+    class, not a dataclass: ``sniff -w`` then loads no dataclasses (1.7 MiB)."""
 
-    captured: int = 0
-    received: int | None = None
-    dropped: int | None = None
+    __slots__ = ("captured", "dropped", "received")
+
+    def __init__(self, captured: int = 0, received: int | None = None,
+                 dropped: int | None = None) -> None:
+        self.captured, self.received, self.dropped = captured, received, dropped
+
+    def __repr__(self) -> str:
+        return (f"CaptureStats(captured={self.captured}, received={self.received}, "
+                f"dropped={self.dropped})")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CaptureStats):
+            return NotImplemented
+        return (self.captured, self.received, self.dropped) == \
+            (other.captured, other.received, other.dropped)
 
 
 def sniff(interface: str | None = None, count: int | None = None, filter: str = "", *,
@@ -88,6 +105,8 @@ class Capture:
         self._ring: packet.PacketRing | None = None
         self._reader: pcap.Reader | None = None
         self._program: bpf.Program | None = None
+        if filter.strip():
+            from socklab.capture import bpf
         if read is not None:
             if interface is not None:
                 raise BadInput("-i and -r: capture live or read a file, not both")
@@ -146,10 +165,12 @@ class Capture:
     def _from_file(self) -> Generator[tuple[int, bytes, int], None, None]:
         assert self._reader is not None
         program = self._program.instructions if self._program else None
+        if program is not None:
+            from socklab.capture.bpf import run
 
         def kept(records: list[pcap.Record]) -> Iterator[tuple[int, bytes, int]]:
             for r in records:
-                if program is None or bpf.run(program, r.data):
+                if program is None or run(program, r.data):
                     yield round(r.timestamp * 1e9), r.data, r.length
 
         yield from kept(self._pending)
@@ -159,11 +180,10 @@ class Capture:
             yield from kept(self._reader.feed(chunk))
         self._reader.close()
 
-    def _batches(self, deadline: float | None,
-                 ) -> Generator[list[packet.Frame], None, None]:
-        """The ring's blocks until ``stop()`` or the deadline (rule 4)."""
-        ring = self._ring
-        assert ring is not None
+    def _blocks(self, deadline: float | None,
+                take: Callable[[float], Iterator[_Block]]) -> Generator[_Block, None, None]:
+        """What ``take(wait)`` gives of the ring's blocks, until ``stop()`` or the
+        deadline (rule 4)."""
         last = False
         while not last:
             wait = self.poll_interval
@@ -175,7 +195,7 @@ class Capture:
                 wait = min(wait, deadline - time.monotonic())
                 if wait <= 0:
                     return
-            yield from ring.batches(wait)
+            yield from take(wait)
 
     def _cooked_header(self, frame: packet.Frame) -> bytes:
         """The Linux cooked header (rule 2) of a frame from a SOCK_DGRAM socket."""
@@ -183,8 +203,10 @@ class Capture:
                          frame.address.ljust(8, b"\0"), frame.protocol)
 
     def _live(self, deadline: float | None) -> Generator[tuple[int, bytes, int], None, None]:
-        cooked = self._ring is not None and self._ring.cooked
-        for batch in self._batches(deadline):
+        ring = self._ring
+        assert ring is not None
+        cooked = ring.cooked
+        for batch in self._blocks(deadline, ring.batches):
             for frame in batch:
                 if cooked:
                     yield (frame.timestamp_ns, self._cooked_header(frame) + frame.data,
@@ -193,39 +215,33 @@ class Capture:
                     yield frame.timestamp_ns, bytes(frame.data), frame.length
 
     def _save_live(self, fd: int) -> None:
-        """Write the ring's frames straight from its memory (writev, no copy)."""
+        """Write the ring's frames as pcap records straight from its memory (one
+        iovec per record, its header written in the ring: PacketRing.pcap_blocks),
+        one writev per block, which then goes back to the kernel."""
         from socklab.kernel import files
 
         ring = self._ring
         assert ring is not None
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        batches = self._batches(deadline)
+        cooked = _SLL if ring.cooked else None
+        blocks = self._blocks(deadline, lambda wait: ring.pcap_blocks(wait, pcap.RECORD, cooked))
         try:
-            for batch in batches:
-                parts: list[bytes | memoryview] = []
-                for frame in batch:
-                    size = len(frame.data)
-                    if ring.cooked:
-                        parts += [pcap.record_header(frame.timestamp_ns, size + _SLL.size,
-                                                     frame.length + _SLL.size),
-                                  self._cooked_header(frame), frame.data]
-                    else:
-                        parts += [pcap.record_header(frame.timestamp_ns, size, frame.length),
-                                  frame.data]
-                    self.stats.captured += 1
-                    if self.count is not None and self.stats.captured >= self.count:
-                        break
-                files.write_vectors(fd, parts)
-                parts.clear()
+            for records in blocks:
+                if self.count is not None:
+                    records = records[:self.count - self.stats.captured]
+                files.write_vectors(fd, records)
+                self.stats.captured += len(records)
                 if self.count is not None and self.stats.captured >= self.count:
                     return
         finally:
-            batches.close()
+            blocks.close()
             self.close()
 
     # -- consumers --------------------------------------------------------------
 
     def __iter__(self) -> Iterator[Packet]:
+        from socklab.capture.decode import decode_packet
+
         for ts, data, length in self.raw():
             yield decode_packet(data, self.linktype, ts / 1e9, length)
 

@@ -64,7 +64,6 @@ def _layers(packet: Any) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from socklab.capture.sniffer import sniff
-    from socklab.capture.text import Printer
 
     stopping: list[int] = []
 
@@ -92,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
             capture.save(args.write, on_start=banner)
         else:
             from socklab.capture.sniffer import interface_name
+            from socklab.capture.text import Printer
 
             printer = Printer(verbose=args.verbose, absolute=args.absolute_seq,
                               interface_name=interface_name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 __all__ = ["chunks", "commit", "discard", "open_read", "open_temp", "read_bounded",
            "usual_mode", "write_all", "write_vectors"]
@@ -79,15 +79,15 @@ def write_all(fd: int, data: bytes | bytearray) -> None:
         view = view[os.write(fd, view):]
 
 
-def write_vectors(fd: int, parts: list[bytes | memoryview]) -> None:
+def write_vectors(fd: int, parts: Sequence[bytes | memoryview]) -> None:
     """Write ``parts`` one after the other with writev(2), at most IOV_MAX (1024)
     a call, going on after a short write."""
     i = 0
     while i < len(parts):
-        chunk = parts[i:i + 1024]
+        chunk = parts if len(parts) <= 1024 else parts[i:i + 1024]
         done = os.writev(fd, chunk)
         i += len(chunk)
-        total = sum(len(p) for p in chunk)
+        total = sum(map(len, chunk))
         if done < total:  # rare: write the rest of this chunk the slow way
             rest = b"".join(bytes(p) for p in chunk)[done:]
             write_all(fd, rest)

@@ -25,7 +25,7 @@ import select
 import socket
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from socklab.errors import BadInput, NetworkError, NotFound, from_oserror
 from socklab.kernel.bpf import attach_filter
@@ -43,6 +43,9 @@ _BLOCK = struct.Struct("=III")  # block_status, num_pkts, offset_to_first_pkt (a
 _HDR3 = struct.Struct("=IIIIIIHH")  # next_offset, sec, nsec, snaplen, len, status, mac, net
 _LL = struct.Struct("=HHiHBB8s")  # sockaddr_ll: family, protocol (big-endian), ifindex, ...
 _LL_AT = 48  # TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
+_FRAME = struct.Struct("=IIIII4xH")  # the tpacket3_hdr fields a pcap record needs
+_STATUS = struct.Struct("=I")
+BLOCK_SIZE = 1 << 18  # libpcap 1.10's block (and "frame") for every snapshot length
 _STATS3 = struct.Struct("=III")  # tp_packets, tp_drops, tp_freeze_q_cnt
 
 
@@ -76,8 +79,7 @@ def _skip_loopback_outgoing(program: bytes | None, loopback: int, snaplen: int,
     return b"".join(_INSN.pack(*i) for i in head) + rest
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(NamedTuple):
     """One captured frame and what the kernel said of it (``sockaddr_ll``)."""
 
     timestamp_ns: int
@@ -90,13 +92,17 @@ class Frame:
     address: bytes  # link-layer source address
 
 
-@dataclass(slots=True)
 class Stats:
     """The kernel's counters (``struct tpacket_stats_v3``): ``received`` counts every
     frame that passed the filter, ``dropped`` those that found the ring full."""
 
-    received: int = 0
-    dropped: int = 0
+    __slots__ = ("dropped", "received")
+
+    def __init__(self, received: int = 0, dropped: int = 0) -> None:
+        self.received, self.dropped = received, dropped
+
+    def __repr__(self) -> str:
+        return f"Stats(received={self.received}, dropped={self.dropped})"
 
 
 class PacketRing:
@@ -150,12 +156,13 @@ class PacketRing:
         self._block = 0
 
     def _setup_ring(self, buffer_size: int, timeout_ms: int) -> None:
-        page = mmap.PAGESIZE
-        block = max(page, 1 << 18)  # 256 KiB blocks; a block holds frames up to snaplen
-        while block < self.snaplen + 256:
-            block <<= 1
+        """The ring libpcap 1.10 makes for the same ``-B``: blocks of 256 KiB, as many
+        as the buffer size rounded up (at least two: with one, every frame that
+        arrives while the reader holds it is dropped). A frame longer than a block
+        can hold is cut by the kernel to fit, as tcpdump's are (packet_mmap.rst)."""
+        block = max(mmap.PAGESIZE, BLOCK_SIZE)
         self.block_size = block
-        self.block_nr = max(2, buffer_size // block)
+        self.block_nr = max(2, -(-buffer_size // block))
         frame = 2048  # V3 packs frames by their size; this only checks the request
         req = _REQ3.pack(block, self.block_nr, frame, block * self.block_nr // frame,
                          timeout_ms, 0, 0)
@@ -163,6 +170,23 @@ class PacketRing:
         self.ring = mmap.mmap(self.sock.fileno(), block * self.block_nr, mmap.MAP_SHARED,
                               mmap.PROT_READ | mmap.PROT_WRITE)
         self.view = memoryview(self.ring)
+        self._poller = select.poll()
+        self._poller.register(self.sock.fileno(), select.POLLIN | select.POLLERR)
+
+    def _wait(self, timeout: float | None) -> bool:
+        """True once the next block is ready, waiting up to ``timeout`` seconds."""
+        if self.ready():
+            return True
+        try:
+            self._poller.poll(None if timeout is None else int(timeout * 1000))
+        except InterruptedError:  # a signal: let the caller look at its flags
+            return False
+        return self.ready()
+
+    def _release(self) -> None:
+        """Give the current block back to the kernel and move to the next one."""
+        _STATUS.pack_into(self.view, self._block * self.block_size + 8, TP_STATUS_KERNEL)
+        self._block = (self._block + 1) % self.block_nr
 
     def frames(self, timeout: float | None = None) -> Iterator[Frame]:
         """The frames of the blocks ready now (copied out of the ring), waiting up to
@@ -175,15 +199,11 @@ class PacketRing:
     def batches(self, timeout: float | None = None) -> Iterator[list[Frame]]:
         """The frames of each block ready now, one list per block, their ``data`` a
         view of the ring: valid until the generator is resumed, when the block goes
-        back to the kernel (so a writer can hand the views to writev, no copy).
-        Waits up to ``timeout`` seconds for a first block (None: until one is ready)."""
-        if not self.ready():
-            poller = select.poll()
-            poller.register(self.sock.fileno(), select.POLLIN | select.POLLERR)
-            try:
-                poller.poll(None if timeout is None else int(timeout * 1000))
-            except InterruptedError:  # a signal: let the caller look at its flags
-                return
+        back to the kernel (a writer uses :meth:`pcap_blocks` instead: no object
+        per frame). Waits up to ``timeout`` seconds for a first block (None: until
+        one is ready)."""
+        if not self._wait(timeout):
+            return
         view = self.view
         while self.ready():
             base = self._block * self.block_size
@@ -208,12 +228,66 @@ class PacketRing:
                 for f in frames:  # no view of the block outlives it
                     if isinstance(f.data, memoryview):
                         f.data.release()
-                struct.pack_into("=I", view, base + 8, TP_STATUS_KERNEL)
-                self._block = (self._block + 1) % self.block_nr
+                self._release()
+
+    def pcap_blocks(self, timeout: float | None, record: struct.Struct,
+                    cooked: struct.Struct | None = None) -> Iterator[list[memoryview]]:
+        """The frames of each block ready now as pcap records, one view of the ring
+        each, for writev: valid until the generator is resumed, when the block goes
+        back to the kernel. Waits up to ``timeout`` seconds for a first block.
+
+        A record's header is written in the ring itself, in the bytes just before
+        its frame (tpacket3_hdr and sockaddr_ll, read first: the block is this
+        process's until it is given back), so a record is one iovec and no bytes
+        object is made per packet. ``record`` packs (seconds, microseconds, bytes
+        kept, length on the wire), pcap-savefile(5)'s record header. On the
+        SOCK_DGRAM socket of ``any``, ``cooked`` packs (packet type, ARPHRD type,
+        address length, address, ethertype), the Linux cooked header, written
+        between the two; the record's lengths count it."""
+        if not self._wait(timeout):
+            return
+        view, size = self.view, self.block_size
+        extra = cooked.size if cooked is not None else 0
+        room = record.size + extra
+        frame, pack = _FRAME.unpack_from, record.pack_into
+        while self.ready():
+            block = view[self._block * size:(self._block + 1) * size]
+            _, count, at = _BLOCK.unpack_from(block, 8)
+            parts: list[memoryview] = []
+            for _ in range(min(count, size // 48)):
+                nxt, sec, nsec, kept, length, mac = frame(block, at)
+                start = at + mac
+                if start + kept > size or mac < room:  # never from the kernel, which
+                    break  # leaves 68 bytes or more before mac, and frames in the block
+                if cooked is None or self._cooked(block, at, start, cooked):
+                    pack(block, start - room, sec, nsec // 1000, kept + extra, length + extra)
+                    parts.append(block[start - room:start + kept])
+                if nxt == 0 or at + nxt >= size:
+                    break
+                at += nxt
+            try:
+                yield parts
+            finally:
+                for part in parts:  # no view of the block outlives it
+                    part.release()
+                block.release()
+                self._release()
+
+    def _cooked(self, block: memoryview, at: int, start: int, cooked: struct.Struct) -> bool:
+        """Write the Linux cooked header of the frame at ``at`` just before its data
+        at ``start``, from its sockaddr_ll; False for an outgoing copy on lo (the
+        kernel filter drops them already)."""
+        _, proto, ifindex, hatype, pkttype, halen, addr = _LL.unpack_from(block, at + _LL_AT)
+        if pkttype == PACKET_OUTGOING and ifindex == self.loopback:
+            return False
+        halen = min(halen, 8)
+        cooked.pack_into(block, start - cooked.size, pkttype, hatype, halen,
+                         addr[:halen].ljust(8, b"\0"), socket.ntohs(proto))
+        return True
 
     def ready(self) -> bool:
         """True when the kernel has handed over the next block."""
-        status = struct.unpack_from("=I", self.view, self._block * self.block_size + 8)[0]
+        status: int = _STATUS.unpack_from(self.view, self._block * self.block_size + 8)[0]
         return bool(status & TP_STATUS_USER)
 
     def read_stats(self) -> Stats:
