@@ -261,14 +261,15 @@ def summary(message: Message, ep: Endpoint, link: Link | None) -> str:
     """One line on a message, from socklab's capture decoders where it has the
     headers (an IPv4 packet, a frame of an Ethernet or loopback device)."""
     from socklab.capture import decode
+    from socklab.capture.pcap import LINKTYPE_ETHERNET, LINKTYPE_RAW
     from socklab.capture.text import Printer
 
     if ep.scheme == "packet":
-        kind = (decode.LINKTYPE_ETHERNET if link is None or link.header == 14
-                else decode.LINKTYPE_RAW)
+        kind = (LINKTYPE_ETHERNET if link is None or link.header == 14
+                else LINKTYPE_RAW)
         packet = decode.decode_packet(message.data, kind)
     elif message.whole:
-        packet = decode.decode_packet(message.whole, decode.LINKTYPE_RAW)
+        packet = decode.decode_packet(message.whole, LINKTYPE_RAW)
     else:
         return f"IP6 {message.source} > {ep.host or '(any)'}: ip-proto-{protocol_number(ep)} " \
                f"{len(message.data)}"
