@@ -544,6 +544,8 @@ def explanation(ex: Explanation) -> list[str]:
             out.append(f"     {mark} {c.prefix:<24} {c.type:<10} metric {c.metric:<6}"
                        f"{via} dev {c.dev}")
         out.append(f"     {ex.why}")
+        if ex.found_by:
+            out.append(f"     found: {ex.found_by}")
     if ex.error:
         out.append(f"  result: {ex.error} ({ex.why})")
     else:

@@ -32,6 +32,7 @@ from socklab.stack.model import Address, Link, Neighbour, Route, RouteLookup, Ru
 __all__ = ["addresses", "explain_route", "links", "neighbours", "route_get", "routes", "rules"]
 
 if TYPE_CHECKING:
+    from socklab.stack import route_probe
     from socklab.stack.lookup import Explanation
 
 T = TypeVar("T")
@@ -363,57 +364,138 @@ def route_get(dst: str, *, netns: str | None = None) -> RouteLookup:
     """Ask the kernel which route it would use for ``dst`` (``ip route get``); no packet
     is sent. Raises BadInput for a bad address; an unreachable destination is
     returned with ``error`` set."""
+    return _route_get(dst, netns)[0]
+
+
+def _route_get(dst: str, netns: str | None) -> tuple[RouteLookup, Route | None]:
+    """:func:`route_get`, and the route that won as the kernel dumps it
+    (``RTM_F_FIB_MATCH``: its prefix, metric and table), None on an error."""
+    text = _destination(dst)
+    tables = procfs.read_rt_tables()
+    with _open(netns) as nl:
+        return _ask_route(nl, text, _ifnames(nl), tables)
+
+
+def _destination(dst: str) -> str:
+    """``dst`` as the kernel's address text; BadInput when it is no address."""
     import ipaddress
 
     try:
-        ip = ipaddress.ip_address(dst.strip("[]"))
+        return str(ipaddress.ip_address(dst.strip("[]")))
     except ValueError:
         raise BadInput(f"route get: bad destination {dst!r} (expected an IP address)") from None
-    text = str(ip)
-    tables = procfs.read_rt_tables()
-    with _open(netns) as nl:
-        names = _ifnames(nl)
-        try:
-            (answer,) = _request(nl, rtnl.route_get_request(text),
-                                 lambda b, s, e: rtnl.decode_route_get(b, s, e, text, names,
-                                                                       tables))
-            (match,) = _request(nl, rtnl.route_get_request(text, fib_match=True),
-                                lambda b, s, e: rtnl.decode_route(b, s, e, names, tables))
-        except OSError as exc:
-            if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EACCES, errno.EINVAL):
-                return RouteLookup(dst=text, type="unreachable", table=None, dev=None,
-                                   gateway=None, prefsrc=None, matched=None,
-                                   error=exc.strerror or str(exc))
-            raise NetworkError(f"route get {text}", exc.errno) from exc
+
+
+def _ask_route(nl: netlink.NetlinkSocket, text: str, names: dict[int, str],
+               tables: dict[int, str]) -> tuple[RouteLookup, Route | None]:
+    try:
+        (answer,) = _request(nl, rtnl.route_get_request(text),
+                             lambda b, s, e: rtnl.decode_route_get(b, s, e, text, names, tables))
+        (match,) = _request(nl, rtnl.route_get_request(text, fib_match=True),
+                            lambda b, s, e: rtnl.decode_route(b, s, e, names, tables))
+    except OSError as exc:
+        if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EACCES, errno.EINVAL):
+            return RouteLookup(dst=text, type="unreachable", table=None, dev=None,
+                               gateway=None, prefsrc=None, matched=None,
+                               error=exc.strerror or str(exc)), None
+        raise NetworkError(f"route get {text}", exc.errno) from exc
     return RouteLookup(dst=answer.dst, type=answer.type, table=match.table, dev=answer.dev,
                        gateway=answer.gateway, prefsrc=answer.prefsrc,
-                       matched=_prefix(match))
+                       matched=_prefix(match)), match
 
 
-def _candidates(dst: str, found_rules: list[Rule], netns: str | None) -> list[Route]:
+# Bytes of one table's dump route get reads before it asks the kernel for the
+# candidates instead (stack/route_probe.py): about 900 IPv4 routes, a millisecond.
+PROBE_AFTER = 64 << 10
+
+
+class _TooBig(Exception):
+    """A table's dump passed PROBE_AFTER bytes."""
+
+
+def _candidates(dst: str, found_rules: list[Rule], netns: str | None, names: dict[int, str],
+                tables: dict[int, str], strict: bool, match: Route | None = None,
+                probe_after: int | None = PROBE_AFTER
+                ) -> tuple[list[Route], route_probe.Probed | None]:
     """The routes the lookup walk compares, and no others: those whose prefix contains
-    ``dst``, in the tables the rules of its family name. Each table is dumped apart
-    (the kernel filters it: NETLINK_GET_STRICT_CHK) and skipped over on raw bytes
-    (:func:`route_runs.route_chunk_decoder`), so a million routes are never decoded."""
+    ``dst``, in the tables the rules of its family name, and how they were found.
+
+    Each table is dumped apart (the kernel filters it when ``strict``:
+    NETLINK_GET_STRICT_CHK) and skipped over on raw bytes
+    (:func:`route_runs.route_chunk_decoder`), so its routes are never decoded. The
+    table of ``match`` (the kernel's winner), when its dump passes ``probe_after``
+    bytes, is not read: its candidates are asked of the kernel
+    (:mod:`socklab.stack.route_probe`), and the Probed says what was seen."""
     fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
     family = rtnl.FAMILIES[fam]
-    tables = procfs.read_rt_tables()
     numbers = sorted({_table_number(r.table, tables) for r in found_rules
                       if r.family == family and r.table is not None})
     out: list[Route] = []
+    if not strict or 0 in numbers:
+        numbers = [0]  # no filter in the kernel: every table, skipped over
+    winning = _table_number(match.table, tables) if match is not None else 0
+    for number in numbers:
+        limit = probe_after if number == winning and number else None
+        try:
+            out += _table_candidates(netns, fam, number, names, tables, dst, limit)
+        except _TooBig:
+            if match is None:  # never: only the winner's table has a limit
+                raise
+            probed = _probe(dst, match, found_rules, netns, names, tables)
+            return [r for r in out if r.table != match.table] + probed.routes, probed
+    return out, None
+
+
+def _table_candidates(netns: str | None, fam: int, number: int, names: dict[int, str],
+                      tables: dict[int, str], dst: str, limit: int | None) -> list[Route]:
+    """The routes of one table (every table for 0) whose prefix contains ``dst``.
+    Raises _TooBig when the dump passes ``limit`` bytes (its socket is then closed
+    mid-dump: the kernel drops the rest)."""
+    decode = route_runs.route_chunk_decoder(names, tables, containing=dst)
+    seen = 0
+
+    def counted(buf: memoryview, n: int) -> tuple[list[Route], bool]:
+        nonlocal seen
+        seen += n
+        items, done = decode(buf, n)
+        if limit is not None and seen > limit and not done:
+            raise _TooBig
+        return items, done
+
     with _open(netns) as nl:
-        names = _ifnames(nl)
-        if not nl.enable_strict_check() or 0 in numbers:
-            numbers = [0]  # no filter in the kernel: every table, skipped over
-        for number in numbers:
-            decode = route_runs.route_chunk_decoder(names, tables, containing=dst)
-            try:
-                out += nl.dump_chunks(rtnl.RTM_GETROUTE, rtnl.route_request(fam, number),
-                                      decode, prefetch=True)
-            except OSError as exc:
-                if exc.errno != errno.ENOENT:  # a rule naming a table that does not exist
-                    raise NetworkError("dump routes", exc.errno) from exc
-    return out
+        nl.enable_strict_check()
+        try:
+            return list(nl.dump_chunks(rtnl.RTM_GETROUTE, rtnl.route_request(fam, number),
+                                       counted, prefetch=limit is None))
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:  # a rule naming a table that does not exist
+                raise NetworkError("dump routes", exc.errno) from exc
+            return []
+
+
+def _probe(dst: str, match: Route, found_rules: list[Rule], netns: str | None,
+           names: dict[int, str], tables: dict[int, str]) -> route_probe.Probed:
+    """The candidates of the winner's table, from kernel lookups (route_probe)."""
+    from socklab.stack import lookup, route_probe
+
+    family = match.family
+    mine = [r for r in found_rules if r.family == family]
+    walk = lookup.rule_matches(mine, dst)
+
+    def ask(address: str) -> route_probe.Answer:
+        try:
+            (found,) = _request(nl, rtnl.route_get_request(address, fib_match=True),
+                                lambda b, s, e: rtnl.decode_route(b, s, e, names, tables))
+        except OSError as exc:
+            if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EACCES,
+                             errno.EINVAL):
+                return exc.errno
+            raise NetworkError(f"route get {address}", exc.errno) from exc
+        return found
+
+    with _open(netns) as nl:
+        return route_probe.probe_candidates(
+            dst, match, match.table, ask, lambda a: lookup.rule_matches(mine, a) == walk)
 
 
 def _prefix(r: Route) -> str:
@@ -429,13 +511,55 @@ def _request(nl: netlink.NetlinkSocket, payload: bytes,
     return iter(out)
 
 
-def explain_route(dst: str, *, netns: str | None = None) -> Explanation:
+def explain_route(dst: str, *, netns: str | None = None,
+                  probe_after: int | None = PROBE_AFTER) -> Explanation:
     """``route get`` explained: the kernel's answer and socklab's own walk over the rules
-    and tables (see :mod:`socklab.stack.lookup`). Raises BadInput for a bad address."""
+    and tables (see :mod:`socklab.stack.lookup`). Raises BadInput for a bad address.
+
+    The winner's table is read when its dump stays under ``probe_after`` bytes (None:
+    always); past that its candidates are asked of the kernel, one lookup per prefix
+    length (:mod:`socklab.stack.route_probe`), and the explanation's ``found_by``
+    says what was asked and what could not be seen. The addresses and neighbours
+    read are those of the winner's interface (the kernel filters them), the only
+    ones the explanation names."""
     from socklab.stack import lookup
 
-    kernel = route_get(dst, netns=netns)
-    found_rules = rules(netns=netns)
-    return lookup.explain(kernel.dst, found_rules, _candidates(kernel.dst, found_rules, netns),
-                          addresses(netns=netns), neighbours(all_states=True, netns=netns),
-                          kernel)
+    text = _destination(dst)
+    tables = procfs.read_rt_tables()
+    with _open(netns) as nl:
+        names = _ifnames(nl)
+        kernel, match = _ask_route(nl, text, names, tables)
+        found_rules = [rule for f in (socket.AF_INET, socket.AF_INET6) for rule in _dump(
+            nl, "rules", rtnl.RTM_GETRULE, rtnl.rule_request(f),
+            lambda b, s, e: rtnl.decode_rule(b, s, e, tables))]
+        strict = nl.enable_strict_check()
+        candidates, probed = _candidates(kernel.dst, found_rules, netns, names, tables, strict,
+                                         match, probe_after)
+        winner = lookup.lookup(kernel.dst, found_rules, candidates).winner
+        index = next((i for i, name in names.items() if winner and name == winner.dev), 0)
+        addrs = [a for a in _dump(nl, "addresses", rtnl.RTM_GETADDR, rtnl.addr_request(
+            ifindex=index if strict else 0), lambda b, s, e: rtnl.decode_addr(b, s, e, names))
+            if a.ifindex == index] if index else []
+        neighs = [n for n in _dump(nl, "neighbours", rtnl.RTM_GETNEIGH, rtnl.neigh_request(
+            ifindex=index if strict else 0), lambda b, s, e: rtnl.decode_neigh(b, s, e, names))
+            if n.family in ("inet", "inet6") and n.dev == winner.dev] if winner and index else []
+    ex = lookup.explain(kernel.dst, found_rules, candidates, addrs, neighs, kernel)
+    if probed is not None and match is not None:
+        ex.found_by = _found_by(match.table, probed, probe_after or 0)
+        ex.probes = probed.asked
+    return ex
+
+
+def _found_by(table: str, probed: route_probe.Probed, limit: int) -> str:
+    """What the explanation of a probed table compared, in one sentence."""
+    from socklab.stack import route_probe
+
+    text = (f"table {table} holds more than {limit:,} bytes of routes: instead of "
+            f"reading it, socklab asked the kernel for the route it picks "
+            f"(RTM_F_FIB_MATCH) for {len(probed.asked)} addresses sharing the "
+            "destination's first bits (one prefix length each, see probes); each prefix "
+            "shows only the route the kernel picks (its lowest metric), throw routes none")
+    if probed.unseen:
+        text += (f"; prefix lengths {route_probe.ranges(probed.unseen)} were not seen "
+                 "(more specific routes, other tables or error routes answered)")
+    return text
