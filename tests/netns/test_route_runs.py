@@ -134,8 +134,9 @@ def test_route_get_reads_only_candidates_and_explains_the_same(lab, dst):
     def both() -> tuple[lookup.Explanation, lookup.Explanation]:
         fast = read.explain_route(dst, probe_after=None)
         kernel = read.route_get(dst)
-        full = lookup.explain(kernel.dst, read.rules(), list(read.routes()), read.addresses(),
-                              read.neighbours(all_states=True), kernel)
+        full = lookup.explain(kernel.dst, read.rules(), list(read.routes()),
+                              list(read.addresses()), list(read.neighbours(all_states=True)),
+                              kernel)
         return fast, full
 
     fast, full = lab.run(both)
@@ -159,8 +160,9 @@ def test_route_get_by_kernel_lookups_explains_the_same_or_says_what_it_missed(la
     def both() -> tuple[lookup.Explanation, lookup.Explanation]:
         fast = read.explain_route(dst, probe_after=0)
         kernel = read.route_get(dst)
-        full = lookup.explain(kernel.dst, read.rules(), list(read.routes()), read.addresses(),
-                              read.neighbours(all_states=True), kernel)
+        full = lookup.explain(kernel.dst, read.rules(), list(read.routes()),
+                              list(read.addresses()), list(read.neighbours(all_states=True)),
+                              kernel)
         return fast, full
 
     fast, full = lab.run(both)

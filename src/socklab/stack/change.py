@@ -649,7 +649,7 @@ def addr_flush(dev: str, *, family: str | None = None, netns: str | None = None,
     primary, whose removal would take them along), one request each."""
     op = f"flush addresses of {dev}"
     link = _dev(_links(netns), dev, op)
-    found = read.addresses(dev, family, netns=netns, source="netlink")
+    found = list(read.addresses(dev, family, netns=netns, source="netlink"))
     found.sort(key=lambda a: "secondary" not in a.flags)
     reqs = []
     for a in found:

@@ -118,9 +118,26 @@ def _ifnames(nl: netlink.NetlinkSocket) -> dict[int, str]:
                       rtnl.decode_link_name))
 
 
+def _stream(nl: netlink.NetlinkSocket, what: str, msg_type: int, payload: bytes,
+            decode: Callable[[memoryview, int, int], T], wanted: int) -> Iterator[T]:
+    """The decoded replies of a dump as the kernel sends them (chunk by chunk, the next
+    chunks received while these are decoded: memory stays flat); ``nl`` is closed at
+    the end. OSError becomes NetworkError."""
+    with nl:
+        try:
+            yield from nl.dump_chunks(msg_type, payload, netlink.chunk_decoder(decode, wanted),
+                                      prefetch=True)
+        except OSError as exc:
+            raise NetworkError(f"dump {what}", exc.errno) from exc
+
+
 def links(dev: str | None = None, *, netns: str | None = None,
-          source: str = "auto") -> list[Link]:
+          source: str = "auto") -> Iterator[Link]:
     """Every interface (or the one named ``dev``), as ``ip link``. Raises NotFound.
+
+    The links stream out as the kernel dumps them (an iterator: memory stays flat
+    however many there are); ``dev`` is looked for at once (NotFound is raised by
+    the call, not by the iteration).
 
     ``source`` as for :func:`routes`; ``proc`` is /proc/net/dev and the ifconfig
     ioctls (no operational state, qdisc, master or peer)."""
@@ -128,27 +145,40 @@ def links(dev: str | None = None, *, netns: str | None = None,
     if nl is None:
         found = _links_proc(netns)
     else:
-        with nl:
-            found = _dump(nl, "links", rtnl.RTM_GETLINK, rtnl.link_request(),
-                          rtnl.decode_link)
-            if dev is not None:
-                found = [link for link in found if link.name == dev]
-            if any(link.link_netnsid is not None for link in found):
-                found = _name_peers(nl, found)
+        try:  # the peers' socket is made here too: the iteration may run in another thread
+            peers = _open(netns)
+        except BaseException:
+            nl.close()
+            raise
+        dumped = _named_peers(_stream(nl, "links", rtnl.RTM_GETLINK, rtnl.link_request(),
+                                      rtnl.decode_link, rtnl.RTM_NEWLINK), peers)
+        if dev is None:
+            return dumped
+        found = [link for link in dumped if link.name == dev]
     if dev is not None:
         found = [link for link in found if link.name == dev]
         if not found:
             raise NotFound(f"link {dev}: no such interface")
-    return found
+    return iter(found)
 
 
-def _name_peers(nl: netlink.NetlinkSocket, found: list[Link]) -> list[Link]:
-    """Name the peers that live in another namespace (a veth's other end: ``link``
-    and ``link_netnsid``), where that namespace can be read, as ``ip link`` names
-    them: the interface by asking for it in the namespace of that nsid
-    (IFLA_TARGET_NETNSID, Linux >= 4.20, CAP_NET_ADMIN there), the namespace by
-    asking the nsid of each one under /run/netns (RTM_GETNSID; none is assigned by
-    asking). What cannot be read stays None: the index and nsid are still shown."""
+def _named_peers(found: Iterator[Link], nl: netlink.NetlinkSocket) -> Iterator[Link]:
+    """The links, their peers in other namespaces named (:func:`_name_peer`) on a
+    second socket ``nl``, closed at the end."""
+    spaces: dict[int, str] | None = None
+    with nl:
+        for link in found:
+            if link.link_netnsid is None or link.link is None:
+                yield link
+                continue
+            if spaces is None:
+                spaces = _nsids(nl)
+            yield _name_peer(nl, link, spaces)
+
+
+def _nsids(nl: netlink.NetlinkSocket) -> dict[int, str]:
+    """nsid -> the name under /run/netns of the namespace it stands for here
+    (RTM_GETNSID; none is assigned by asking)."""
     spaces: dict[int, str] = {}
     for name in knetns.named():
         try:
@@ -165,45 +195,69 @@ def _name_peers(nl: netlink.NetlinkSocket, found: list[Link]) -> list[Link]:
             pass
         finally:
             os.close(fd)
-    out = []
-    for link in found:
-        if link.link_netnsid is None or link.link is None:
-            out.append(link)
-            continue
+    return spaces
+
+
+def _name_peer(nl: netlink.NetlinkSocket, link: Link, spaces: dict[int, str]) -> Link:
+    """Name the peer of a link that lives in another namespace (a veth's other end:
+    ``link`` and ``link_netnsid``), where that namespace can be read, as ``ip link``
+    names them: the interface by asking for it in the namespace of that nsid
+    (IFLA_TARGET_NETNSID, Linux >= 4.20, CAP_NET_ADMIN there), the namespace from
+    ``spaces`` (:func:`_nsids`). What cannot be read stays None: the index and
+    nsid are still shown."""
+    assert link.link is not None
+    peer = None
+    try:
+        for buf, mtype, start, end in nl.dump(
+                rtnl.RTM_GETLINK, rtnl.link_get_request(link.link, link.link_netnsid),
+                flags=netlink.NLM_F_REQUEST):
+            if mtype == rtnl.RTM_NEWLINK:
+                peer = rtnl.decode_link_name(buf, start, end)[1]
+    except (OSError, SocklabError):  # no privilege there, an old kernel, gone
         peer = None
-        try:
-            for buf, mtype, start, end in nl.dump(
-                    rtnl.RTM_GETLINK, rtnl.link_get_request(link.link, link.link_netnsid),
-                    flags=netlink.NLM_F_REQUEST):
-                if mtype == rtnl.RTM_NEWLINK:
-                    peer = rtnl.decode_link_name(buf, start, end)[1]
-        except (OSError, SocklabError):  # no privilege there, an old kernel, gone
-            peer = None
-        out.append(link._replace(link_name=peer, link_netns=spaces.get(link.link_netnsid)))
-    return out
+    return link._replace(link_name=peer, link_netns=spaces.get(link.link_netnsid or 0))
 
 
 def addresses(dev: str | None = None, family: str | None = None, *,
-              netns: str | None = None, source: str = "auto") -> list[Address]:
-    """Every address (of ``dev``, of ``family``), as ``ip addr``. Raises NotFound.
+              netns: str | None = None, source: str = "auto") -> Iterator[Address]:
+    """Every address (of ``dev``, of ``family``), as ``ip addr``. Raises NotFound (at
+    the call, not during the iteration).
 
+    The addresses stream out as the kernel dumps them (an iterator: memory stays
+    flat); ``dev``'s are filtered by the kernel where it can (strict checking).
     ``source`` as for :func:`routes`; ``proc`` is /proc/net/if_inet6 and, for IPv4,
     the labelled addresses ifconfig lists (SIOCGIFCONF), without lifetimes."""
     fam = _family(family)
     nl = _open_or_none(netns, source)
     if nl is None:
         devices, found = _addresses_proc(netns, fam)
-    else:
-        with nl:
-            names = _ifnames(nl)
-            found = _dump(nl, "addresses", rtnl.RTM_GETADDR, rtnl.addr_request(fam),
-                          lambda b, s, e: rtnl.decode_addr(b, s, e, names))
-        devices = set(names.values())
-    if dev is not None:
-        if dev not in devices:
-            raise NotFound(f"address of {dev}: no such interface")
-        found = [a for a in found if a.ifname == dev]
-    return found
+        if dev is not None:
+            if dev not in devices:
+                raise NotFound(f"address of {dev}: no such interface")
+            found = [a for a in found if a.ifname == dev]
+        return iter(found)
+    names, index = _names_and_index(nl, dev, "address of")
+    strict = bool(index) and nl.enable_strict_check()
+    dumped = _stream(nl, "addresses", rtnl.RTM_GETADDR,
+                     rtnl.addr_request(fam, index if strict else 0),
+                     lambda b, s, e: rtnl.decode_addr(b, s, e, names), rtnl.RTM_NEWADDR)
+    return dumped if not index else (a for a in dumped if a.ifindex == index)
+
+
+def _names_and_index(nl: netlink.NetlinkSocket, dev: str | None,
+                     what: str) -> tuple[dict[int, str], int]:
+    """The interface names, and the index of ``dev`` (0 for none). NotFound, and
+    ``nl`` closed, when no interface has that name."""
+    try:
+        names = _ifnames(nl)
+    except BaseException:
+        nl.close()
+        raise
+    index = next((i for i, name in names.items() if name == dev), 0) if dev else 0
+    if dev is not None and not index:
+        nl.close()
+        raise NotFound(f"{what} {dev}: no such interface")
+    return names, index
 
 
 def routes(table: str | None = None, family: str | None = None, *,
@@ -325,39 +379,43 @@ def rules(family: str | None = None, *, netns: str | None = None) -> list[Rule]:
 
 def neighbours(dev: str | None = None, family: str | None = None, *, all_states: bool = False,
                netns: str | None = None, source: str = "auto",
-               proxies: bool = False) -> list[Neighbour]:
+               proxies: bool = False) -> Iterator[Neighbour]:
     """The neighbour (ARP/NDP) tables, as ``ip neigh``: entries that are only NOARP
     (multicast, loopback) are left out unless ``all_states`` (``nud all``). With
     ``proxies``, the proxy entries follow (``ip neigh show proxy``; flags ``proxy``;
-    rtnetlink only).
+    rtnetlink only). Raises NotFound (at the call, not during the iteration).
 
+    The entries stream out as the kernel dumps them (an iterator: memory stays
+    flat); ``dev``'s are filtered by the kernel where it can (strict checking).
     ``source`` as for :func:`routes`; /proc/net/arp has IPv4 entries only, and its
     flags tell PERMANENT, COMPLETE (any resolved state) and INCOMPLETE apart."""
     fam = _family(family)
-    proxy: list[Neighbour] = []
     nl = _open_or_none(netns, source)
     if nl is None:
         with _enter(netns):
             text = procfs.read_net("arp") if fam != socket.AF_INET6 else None
             devices = set(nettools.parse_dev_names(procfs.read_net("dev") or ""))
-        found = nettools.parse_arp(text) if text else []
-    else:
-        with nl:
-            names = _ifnames(nl)
-            found = _dump(nl, "neighbours", rtnl.RTM_GETNEIGH, rtnl.neigh_request(fam),
-                          lambda b, s, e: rtnl.decode_neigh(b, s, e, names))
-            proxy = _dump(nl, "proxy neighbours", rtnl.RTM_GETNEIGH,
-                          rtnl.neigh_request(fam, proxy=True),
-                          lambda b, s, e: rtnl.decode_neigh(b, s, e, names)) if proxies else []
-        devices = set(names.values())
-    found = [n for n in found if n.family in ("inet", "inet6")
-             and (all_states or n.state not in (("NOARP",), ("NONE",)))]
-    found += [n for n in proxy if n.family in ("inet", "inet6")]
-    if dev is not None:
-        if dev not in devices:
+        if dev is not None and dev not in devices:
             raise NotFound(f"neighbours of {dev}: no such interface")
-        found = [n for n in found if n.dev == dev]
-    return found
+        found = nettools.parse_arp(text) if text else []
+        return iter([n for n in found if (all_states or n.state not in (("NOARP",), ("NONE",)))
+                     and (dev is None or n.dev == dev)])
+    names, index = _names_and_index(nl, dev, "neighbours of")
+    return _neighbour_dump(nl, names, fam, index, all_states, proxies)
+
+
+def _neighbour_dump(nl: netlink.NetlinkSocket, names: dict[int, str], fam: int, index: int,
+                    all_states: bool, proxies: bool) -> Iterator[Neighbour]:
+    with nl:
+        strict = bool(index) and nl.enable_strict_check()
+        for proxy in (False, True) if proxies else (False,):
+            for n in nl.dump_chunks(rtnl.RTM_GETNEIGH, rtnl.neigh_request(
+                    fam, proxy, index if strict else 0), netlink.chunk_decoder(
+                    lambda b, s, e: rtnl.decode_neigh(b, s, e, names), rtnl.RTM_NEWNEIGH),
+                    prefetch=True):
+                if n.family in ("inet", "inet6") and (not index or n.ifindex == index) and (
+                        proxy or all_states or n.state not in (("NOARP",), ("NONE",))):
+                    yield n
 
 
 def route_get(dst: str, *, netns: str | None = None) -> RouteLookup:
