@@ -13,7 +13,7 @@ import os
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from socklab.errors import (
     BadInput,
@@ -584,8 +584,7 @@ def explain_route(dst: str, *, netns: str | None = None,
 
     text = _destination(dst)
     tables = procfs.read_rt_tables()
-    with _open(netns) as nl:
-        names = _ifnames(nl)
+    with _open(netns) as nl, _LinkNames(_open(netns)) as names:
         kernel, match = _ask_route(nl, text, names, tables)
         found_rules = [rule for f in (socket.AF_INET, socket.AF_INET6) for rule in _dump(
             nl, "rules", rtnl.RTM_GETRULE, rtnl.rule_request(f),
@@ -606,6 +605,45 @@ def explain_route(dst: str, *, netns: str | None = None,
         ex.found_by = _found_by(match.table, probed, probe_after or 0)
         ex.probes = probed.asked
     return ex
+
+
+class _LinkNames(dict[int, str]):
+    """Interface index -> name, each asked of the kernel the first time ``get`` sees it
+    (``RTM_GETLINK`` for that index, on a socket of its own): route get names a
+    few interfaces, and a router has thousands (1,000: 4 ms for the full dump)."""
+
+    def __init__(self, nl: netlink.NetlinkSocket) -> None:
+        super().__init__()
+        self.nl = nl
+
+    def __enter__(self) -> _LinkNames:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.nl.close()
+
+    @overload
+    def get(self, index: int, default: None = None, /) -> str | None: ...
+    @overload
+    def get(self, index: int, default: str, /) -> str: ...
+    @overload
+    def get(self, index: int, default: T, /) -> str | T: ...
+
+    def get(self, index: int, default: object = None, /) -> object:
+        if index not in self:
+            name: str | None = None
+            try:
+                for buf, mtype, start, end in self.nl.dump(
+                        rtnl.RTM_GETLINK, rtnl.link_get_request(index),
+                        flags=netlink.NLM_F_REQUEST):
+                    if mtype == rtnl.RTM_NEWLINK:
+                        name = rtnl.decode_link_name(buf, start, end)[1]
+            except (OSError, SocklabError):  # gone since the route was read
+                pass
+            if name is None:
+                return default
+            self[index] = name
+        return self[index]
 
 
 def _found_by(table: str, probed: route_probe.Probed, limit: int) -> str:
