@@ -650,6 +650,9 @@ def _found_by(table: str, probed: route_probe.Probed, limit: int) -> str:
     """What the explanation of a probed table compared, in one sentence."""
     from socklab.stack import route_probe
 
+    if not probed.asked:
+        return (f"table {table} holds more than {limit:,} bytes of routes and was not read: "
+                "the kernel's answer is a default route, no prefix is shorter")
     text = (f"table {table} holds more than {limit:,} bytes of routes: instead of "
             f"reading it, socklab asked the kernel for the route it picks "
             f"(RTM_F_FIB_MATCH) for {len(probed.asked)} addresses sharing the "
