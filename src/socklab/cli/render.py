@@ -11,7 +11,7 @@ shrinkable column is cut with an ellipsis.
 import enum
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, TextIO
 
 __all__ = ["Column", "emit", "stream_table", "table", "terminal_columns", "to_jsonable",
@@ -200,8 +200,8 @@ def _flat_encoder(cls: type, encode: Callable[[Any], str],
             for t, n in zip(texts, notes.values(), strict=True)):
         template = "{" + ", ".join(f"{encode(name)}: %s" for name in fields) + "}"
 
-        class Encoded(dict[Any, str]):
-            def __missing__(self, value: Any) -> str:
+        class Encoded(dict[object, str]):
+            def __missing__(self, value: object) -> str:
                 text = encode(value)
                 if len(self) < _FLAT_CACHE:
                     self[value] = text
@@ -210,7 +210,7 @@ def _flat_encoder(cls: type, encode: Callable[[Any], str],
         caches = [Encoded() for _ in fields]
 
         def make(rows: list[Any]) -> str:
-            columns: list[Any] = []
+            columns: list[Iterator[str]] = []
             for cache, values in zip(caches, zip(*rows, strict=True), strict=True):
                 if len(cache) < _FLAT_CACHE:
                     columns.append(map(cache.__getitem__, values))
@@ -417,14 +417,6 @@ def stream_table(rows: Iterable[Sequence[Any]], columns: Sequence[Column],
     with tempfile.TemporaryFile() as spill:
         fill(spill)
         finish(spill)
-
-
-def _format_batch(fmt: str, rows: list[Sequence[Any]]) -> str:
-    """``fmt`` applied to each row, lines joined: one ``%`` over the whole batch (its
-    format repeated, the rows' cells in one tuple), not one per row."""
-    from itertools import chain
-
-    return "\n".join([fmt] * len(rows)) % tuple(chain.from_iterable(rows))
 
 
 def emit(rows: Sequence[Any], columns: Sequence[Column], as_json: bool,
