@@ -1,7 +1,8 @@
 """The layout decoder of route dumps (stack/route_runs.py) against the one-message
 decoder, on chunks of generated RTM_NEWROUTE messages: well-formed, odd and
 malformed attributes, layouts repeated and alternating (as metrics of 0 and not
-make them). Equal routes and rows, or a SocklabError where decode_route has one."""
+make them). Equal routes, rows and JSON texts, or a SocklabError where
+decode_route has one."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import struct
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from socklab.cli import render
 from socklab.errors import SocklabError
 from socklab.kernel import netlink
 from socklab.stack import route_runs, rtnl
+from socklab.stack.model import Route
 
 NAMES = {1: "lo", 2: "eth0", 7: "veth7"}
 U32 = struct.Struct("=I")
@@ -67,8 +70,10 @@ def test_layout_decoder_equals_one_message_decoder(kinds, order):
             expected = None
             break
         off += netlink.align(len(m))
-    for as_rows in (False, True):
-        decode = route_runs.route_chunk_decoder(NAMES, {}, as_rows)
+    encode = render.json_item_encoder()
+    for as_rows, json in ((False, False), (True, False), (False, True)):
+        decode = route_runs.route_chunk_decoder(NAMES, {}, as_rows,
+                                                encode=encode if json else None)
         try:
             got, done = decode(view, len(chunk))
         except SocklabError:
@@ -76,4 +81,7 @@ def test_layout_decoder_equals_one_message_decoder(kinds, order):
             continue
         assert done
         assert expected is not None
-        assert got == ([route_runs.route_row(r) for r in expected] if as_rows else expected)
+        if json:  # the bytes write_json_stream makes of each record
+            assert got == [encode(render.record_converter(Route)(r)) for r in expected]
+        else:
+            assert got == ([route_runs.route_row(r) for r in expected] if as_rows else expected)

@@ -254,6 +254,26 @@ def write_json_stream(items: Iterable[Any], out: TextIO | None = None,
     out.write("[]\n" if lead == "[\n  " else "\n]\n")
 
 
+def write_json_texts(texts: Iterable[str], out: TextIO | None = None,
+                     batch: int = 4096) -> None:
+    """:func:`write_json_stream` of items already encoded (each item's JSON text, as
+    ``_item_encoder()`` makes it): the same bytes, framed the same way."""
+    from itertools import islice
+
+    out = out if out is not None else sys.stdout
+    it = iter(texts)
+    lead = "[\n  "
+    while chunk := list(islice(it, batch)):
+        out.write(lead + ",\n  ".join(chunk))
+        lead = ",\n  "
+    out.write("[]\n" if lead == "[\n  " else "\n]\n")
+
+
+def json_item_encoder() -> Callable[[object], str]:
+    """The encoder :func:`write_json_stream` uses for one item (ASCII only)."""
+    return _item_encoder()
+
+
 def terminal_columns(fallback: int) -> int:
     """The terminal's width as ``shutil.get_terminal_size()`` gives it (``COLUMNS``
     first, then stdout's terminal), without importing shutil: 2 ms of start-up."""

@@ -283,8 +283,18 @@ def route_rows(table: str | None = None, family: str | None = None, *,
     return _routes(table, family, netns, source, as_rows=True)
 
 
+def route_json(table: str | None = None, family: str | None = None, *,
+               netns: str | None = None, source: str = "auto",
+               encode: Callable[[object], str]) -> Iterator[str]:
+    """:func:`routes` as the JSON text of each record (as a dict, by ``encode``),
+    made straight from the dump with no record in between: ``socklab --json route``."""
+    if source == "proc":
+        return (encode(r._asdict()) for r in routes(table, family, netns=netns, source=source))
+    return _routes(table, family, netns, source, as_rows=False, encode=encode)
+
+
 def _routes(table: str | None, family: str | None, netns: str | None, source: str,
-            as_rows: bool) -> Iterator[Any]:
+            as_rows: bool, encode: Callable[[object], str] | None = None) -> Iterator[Any]:
     fam = _family(family)
     tables = procfs.read_rt_tables()
     wanted = _table_word(table, tables) if table not in (None, "all") else None
@@ -296,8 +306,10 @@ def _routes(table: str | None, family: str | None, netns: str | None, source: st
         found = (nettools.parse_route(v4) if v4 else []) + \
             (nettools.parse_ipv6_route(v6) if v6 else [])
         found = [r for r in found if wanted is None or r.table == wanted]
+        if encode is not None:
+            return iter([encode(r._asdict()) for r in found])
         return iter(list(map(route_runs.route_row, found)) if as_rows else found)
-    return _route_dump(nl, fam, wanted, _table_number(wanted, tables), tables, as_rows)
+    return _route_dump(nl, fam, wanted, _table_number(wanted, tables), tables, as_rows, encode)
 
 
 def _table_number(name: str | None, tables: dict[int, str]) -> int:
@@ -312,19 +324,24 @@ def _table_number(name: str | None, tables: dict[int, str]) -> int:
 
 
 def _route_dump(nl: netlink.NetlinkSocket, fam: int, wanted: str | None, number: int,
-                tables: dict[int, str], as_rows: bool) -> Iterator[Any]:
+                tables: dict[int, str], as_rows: bool,
+                encode: Callable[[object], str] | None = None) -> Iterator[Any]:
     with nl:
         names = _ifnames(nl)
         strict = nl.enable_strict_check()
-        decode = route_runs.route_chunk_decoder(names, tables, as_rows)
+        filtered = wanted is None or bool(strict and number)  # the kernel filters the table
+        decode = route_runs.route_chunk_decoder(names, tables, as_rows,
+                                                encode=encode if filtered else None)
         try:
             found = nl.dump_chunks(rtnl.RTM_GETROUTE, rtnl.route_request(
                 fam, number if strict else 0), decode, prefetch=True)
-            if wanted is None:
+            if filtered:
                 yield from found
-            else:  # the kernel's filter is the table id (an old kernel has none): by name too
-                yield from (r for r in found if r[ROUTE_TABLE_FIELD if not as_rows else 0]
-                            == wanted)
+            else:  # an old kernel has no filter, or a name several ids share: by name too
+                kept = (r for r in found if r[ROUTE_TABLE_FIELD if not as_rows else 0]
+                        == wanted)
+                yield from (map(encode, (r._asdict() for r in kept)) if encode is not None
+                            else kept)
         except OSError as exc:
             if exc.errno == errno.ENOENT and wanted is not None:
                 return  # ipv4: "FIB table does not exist"

@@ -136,6 +136,10 @@ def route_row(r: Route) -> tuple[Any, ...]:
             r.metric, r.protocol, r.scope)
 
 
+def _same(value: object) -> object:
+    return value
+
+
 def _contains(route: Route, address: str) -> bool:
     import ipaddress
 
@@ -147,13 +151,14 @@ def _contains(route: Route, address: str) -> bool:
     return ip in prefix_of(route)
 
 
-def _row_source(where: tuple[int, ...], v4_dst: bool, as_rows: bool) -> str:
-    """The source of ``row(t)``: a layout's tuple -> its Route (or plain table row),
-    with the layout's indices written in and the attributes it lacks as constants,
-    so that a route costs one call and no test of what its layout holds. Only
-    integers from :func:`_layout` go into the text (no value from a message)."""
+def _row_source(where: tuple[int, ...], v4_dst: bool, mode: str) -> str:
+    """The source of ``row(t)``: a layout's tuple -> its Route, its plain table row
+    (``mode`` "rows") or its JSON text ("json"), with the layout's indices written
+    in and the attributes it lacks as constants, so that a route costs one call
+    and no test of what its layout holds. Only integers from :func:`_layout` go
+    into the text (no value from a message)."""
     i_dst, i_gw, i_src, i_oif, i_prio, i_table, i_exp = (int(i) for i in where)
-    absent = '"-"' if as_rows else "None"
+    absent = {"rows": '"-"', "json": '"null"'}.get(mode, "None")
     lines = ["def row(t):", "    w = known(t[2:10]) or header(t[2:10])"]
     if i_dst >= 0:
         # "/len" from a list made once (a host route, /32 or /128, has none)
@@ -166,25 +171,33 @@ def _row_source(where: tuple[int, ...], v4_dst: bool, as_rows: bool) -> str:
     src = f"(text_get(t[{i_src}]) or address(t[{i_src}]))" if i_src >= 0 else absent
     dev = f"(dev_get(t[{i_oif}]) or dev(t[{i_oif}]))" if i_oif >= 0 else absent
     metric = f"t[{i_prio}]" if i_prio >= 0 else "0"
-    if as_rows:
+    oif = f"t[{i_oif}]" if i_oif >= 0 else absent
+    expires = f"(t[{i_exp}] // hz if t[{i_exp}] else {absent})" if i_exp >= 0 else absent
+    if mode == "rows":
         lines.append(f"    return ({tab}, w[2], d, {gw}, {dev}, {src}, {metric}, w[3], w[4])")
+    elif mode == "json":  # an address's text needs no JSON escape: quoted as it is
+        lines.append(f"    return template % (w[0], {tab}, w[2], '\"' + d + '\"', t[3], {gw}, "
+                     f"{dev}, {oif}, {src}, {metric}, w[3], w[4], t[4], w[5], '[]', {expires})")
     else:
-        oif = f"t[{i_oif}]" if i_oif >= 0 else "None"
-        expires = f"(t[{i_exp}] // hz if t[{i_exp}] else None)" if i_exp >= 0 else "None"
         lines.append(f"    return new(Route, (w[0], {tab}, w[2], d, t[3], {gw}, {dev}, {oif}, "
                      f"{src}, {metric}, w[3], w[4], t[4], w[5], (), {expires}))")
     return "\n".join(lines)
 
 
 def route_chunk_decoder(ifnames: dict[int, str], tables: dict[int, str] | None = None,
-                        as_rows: bool = False, containing: str | None = None) -> ChunkDecoder:
+                        as_rows: bool = False, containing: str | None = None,
+                        encode: Callable[[object], str] | None = None) -> ChunkDecoder:
     """A chunk decoder (for :meth:`NetlinkSocket.dump_chunks`) of an ``RTM_GETROUTE``
-    dump into :class:`Route` records, in runs (module rules).
+    dump into :class:`Route` records, by layout (module rules).
 
     ``as_rows``: the plain table's rows instead (:func:`route_row`), with no
-    record in between. ``containing``: only the routes whose prefix contains this
-    address (``route get``'s candidates), the others skipped on their raw bytes
-    before any text is made."""
+    record in between. ``encode`` (a JSON encoder of one value): each route's JSON
+    object as text instead, the bytes ``encode`` makes of its record as a dict,
+    each distinct table, type, gateway, device ... encoded once. ``containing``:
+    only the routes whose prefix contains this address (``route get``'s
+    candidates), the others skipped on their raw bytes before any text is made."""
+    mode = "json" if encode is not None else "rows" if as_rows else "records"
+    j: Callable[[Any], Any] = encode if encode is not None else _same
     want_family, want, want_bits = 0, 0, 0
     if containing is not None:
         raw_want = socket.inet_pton(socket.AF_INET6 if ":" in containing else socket.AF_INET,
@@ -207,30 +220,30 @@ def route_chunk_decoder(ifnames: dict[int, str], tables: dict[int, str] | None =
     def address(raw: bytes) -> str:
         s = text.get(raw)
         if s is None:
-            s = text[raw] = ntop(af_inet if len(raw) == 4 else af_inet6, raw)
+            s = text[raw] = j(ntop(af_inet if len(raw) == 4 else af_inet6, raw))
         return s
 
     def dev(oif: int) -> str:
         s = devs.get(oif)
         if s is None:
-            s = devs[oif] = ifnames.get(oif) or str(oif)
+            s = devs[oif] = j(ifnames.get(oif) or str(oif))
         return s
 
     def table(number: int) -> str:
         s = table_names.get(number)
         if s is None:
-            s = table_names[number] = rtnl.table_name(number, tables)
+            s = table_names[number] = j(rtnl.table_name(number, tables))
         return s
 
     def header(key: tuple[int, ...]) -> tuple[Any, ...]:
         """The rtmsg's words, made once per distinct header: (family, table, type,
         protocol, scope, flags) as the Route has them."""
         family, _dst_len, _tos, number, protocol, scope, rtype, flags = key
-        words = (families.get(family) or str(family), table(number),
-                 types[rtype] if rtype < n_types else str(rtype),
-                 protocols.get(protocol) or str(protocol), scopes.get(scope) or str(scope),
-                 tuple(name for bit, name in ((0x1, "dead"), (0x4, "onlink"),
-                                              (0x10, "linkdown")) if flags & bit))
+        words = (j(families.get(family) or str(family)), table(number),
+                 j(types[rtype] if rtype < n_types else str(rtype)),
+                 j(protocols.get(protocol) or str(protocol)), j(scopes.get(scope) or str(scope)),
+                 j(tuple(name for bit, name in ((0x1, "dead"), (0x4, "onlink"),
+                                                (0x10, "linkdown")) if flags & bit)))
         headers[key] = words
         return words
 
@@ -241,7 +254,8 @@ def route_chunk_decoder(ifnames: dict[int, str], tables: dict[int, str] | None =
         "address": address, "dev_get": devs.get, "dev": dev, "new": new, "Route": Route,
         "hz": rtnl.USER_HZ,
         "suffix4": [f"/{n}" if n != 32 else "" for n in range(256)],  # rtm_dst_len is a u8
-        "suffix6": [f"/{n}" if n != 128 else "" for n in range(256)]}
+        "suffix6": [f"/{n}" if n != 128 else "" for n in range(256)],
+        "template": "{" + ", ".join(f'"{name}": %s' for name in Route._fields) + "}"}
     rows: dict[tuple[int, tuple[int, ...]], Callable[[tuple[object, ...]], object]] = {}
 
     def row_of(lay: _Layout) -> Callable[[tuple[object, ...]], object]:
@@ -249,7 +263,7 @@ def route_chunk_decoder(ifnames: dict[int, str], tables: dict[int, str] | None =
         fn = rows.get(key)
         if fn is None:
             scope = dict(namespace)
-            exec(_row_source(lay.where, lay.dst_size == 4, as_rows), scope)
+            exec(_row_source(lay.where, lay.dst_size == 4, mode), scope)
             made = scope["row"]
             assert callable(made)
             fn = rows[key] = made
@@ -312,7 +326,8 @@ def route_chunk_decoder(ifnames: dict[int, str], tables: dict[int, str] | None =
             if lay is None:  # rule 2
                 route = rtnl.decode_route(buf, off + NLMSGHDR.size, off + size, ifnames, tables)
                 if containing is None or _contains(route, containing):
-                    append(route_row(route) if as_rows else route)
+                    append(j(route._asdict()) if encode is not None else
+                           route_row(route) if as_rows else route)
             else:
                 row = row_of(lay)
                 recent[size] = (lay, row)
