@@ -48,7 +48,7 @@ test: $(BIN)/.installed sysdeps lint typecheck
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/.installed sysdeps compile
-	$(BIN)/python -m pip install -q psutil uvloop
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/sockets.py
 	$(BIN)/python bench/stack.py

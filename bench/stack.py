@@ -16,7 +16,11 @@ routes and 1,000 veth interfaces (--full: 1,000,000 IPv4 routes, added from an
   socklab --json route       vs  ip -j route show table all
   socklab route get X        vs  ip route get X
   socklab --json link        vs  ip -j link
-  socklab.routes() iterated in one process (pyroute2 is not installed here)
+  socklab --version          vs  python -c pass (the start-up in every figure)
+  socklab.routes() iterated in one process vs pyroute2's IPRoute().get_routes()
+                             (pyroute2 comes with the bench extra: pip install -e '.[bench]')
+Each pair runs alternately, so the machine's load falls on both: ranges of times
+and of the per-run ratios.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import subprocess
 import sys
 import uuid
 
-from _common import SOCKLAB, measure, report
+from _common import SOCKLAB, measure, peak_rss, report
 
 
 def build(ns: str, pairs: int, routes: int) -> None:
@@ -67,6 +71,42 @@ def build_scale(ns: str, pairs: int, v4: int, v6: int) -> None:
 
 
 IN_PROCESS = "import socklab\nn = 0\nfor _ in socklab.routes():\n    n += 1\nprint(n)\n"
+PYROUTE2 = ("from pyroute2 import IPRoute\nwith IPRoute() as ipr:\n"
+            "    n = sum(1 for _ in ipr.get_routes())\nprint(n)\n")
+
+
+def _has_pyroute2() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pyroute2") is not None
+
+
+def side_by_side(cases: list[tuple[str, list[str], str, list[str]]], runs: int) -> None:
+    """Each pair (socklab's command, the tool's) run alternately ``runs`` times, so the
+    machine's load falls on both alike: the range of wall times of each, the range
+    of the per-run ratios, and the peak memory of one more run of each."""
+    import time
+
+    def once(cmd: list[str]) -> float:
+        t0 = time.perf_counter()
+        pid = os.posix_spawnp(cmd[0], cmd, os.environ, file_actions=[
+            (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
+        _, status, _usage = os.wait4(pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"{cmd} exited with {os.waitstatus_to_exitcode(status)}")
+        return time.perf_counter() - t0
+
+    print(f"{'command':44} {'ms (min-max)':>17} {'peak MiB':>9}  ratio per run (min-max)")
+    for label, cmd, other_label, other in cases:
+        ours, theirs = [], []
+        for _ in range(runs):
+            ours.append(once(cmd))
+            theirs.append(once(other))
+        ratios = sorted(o / t for o, t in zip(ours, theirs, strict=True))
+        for name, times, peak_cmd in ((other_label, theirs, other), (label, ours, cmd)):
+            span = f"{min(times) * 1000:.0f}-{max(times) * 1000:.0f}"
+            ratio = f"{ratios[0]:.2f}-{ratios[-1]:.2f}x" if name == label else ""
+            print(f"{name:44} {span:>17} {peak_rss(peak_cmd) / 1024:9.1f}  {ratio}")
 
 
 def scale(args: argparse.Namespace) -> None:
@@ -81,29 +121,30 @@ def scale(args: argparse.Namespace) -> None:
                                  text=True).stdout.count("mtu")
         print(f"namespace {ns}: {n_links} interfaces, {n_routes} routes (all tables)\n")
         dst = "10.1.3.7"
-        cases = {
-            "ip route show table all": [*ex, "ip", "route", "show", "table", "all"],
-            "socklab route": [*ex, SOCKLAB, "route"],
-            "ip -j route show table all": [*ex, "ip", "-j", "route", "show", "table", "all"],
-            "socklab --json route": [*ex, SOCKLAB, "--json", "route"],
-            f"ip route get {dst}": [*ex, "ip", "route", "get", dst],
-            f"socklab route get {dst}": [*ex, SOCKLAB, "route", "get", dst],
-            "ip -j link": [*ex, "ip", "-j", "link"],
-            "socklab --json link": [*ex, SOCKLAB, "--json", "link"],
-            "socklab.routes() iterated (whole process)": [*ex, sys.executable, "-c",
-                                                          IN_PROCESS],
-        }
-        results = {k: measure(v, args.runs) for k, v in cases.items()}
-        pairs = {"socklab route": "ip route show table all",
-                 "socklab --json route": "ip -j route show table all",
-                 f"socklab route get {dst}": f"ip route get {dst}",
-                 "socklab --json link": "ip -j link"}
-        rows = []
-        for label, (t, peak) in results.items():
-            ratio = f"{t / results[pairs[label]][0]:.2f}x {pairs[label]}" if label in pairs \
-                else ""
-            rows.append((label, t, peak, ratio))
-        report(rows)
+        py = [*ex, sys.executable, "-c"]
+        cases = [
+            ("socklab route", [*ex, SOCKLAB, "route"],
+             "ip route show table all", [*ex, "ip", "route", "show", "table", "all"]),
+            ("socklab --json route", [*ex, SOCKLAB, "--json", "route"],
+             "ip -j route show table all", [*ex, "ip", "-j", "route", "show", "table", "all"]),
+            (f"socklab route get {dst}", [*ex, SOCKLAB, "route", "get", dst],
+             f"ip route get {dst}", [*ex, "ip", "route", "get", dst]),
+            ("socklab --json link", [*ex, SOCKLAB, "--json", "link"],
+             "ip -j link", [*ex, "ip", "-j", "link"]),
+            ("socklab --version (start-up)", [*ex, SOCKLAB, "--version"],
+             "python -c pass", [*ex, sys.executable, "-c", "pass"]),
+        ]
+        side_by_side(cases, args.runs)
+        print()
+        if _has_pyroute2() and not args.full:  # it holds every route: 611 MiB at 123,000
+            side_by_side([("socklab.routes() iterated (whole process)", [*py, IN_PROCESS],
+                           "pyroute2 IPRoute().get_routes()", [*py, PYROUTE2])],
+                         max(1, min(args.runs, 2)))
+        else:
+            t, peak = measure([*py, IN_PROCESS], args.runs)
+            why = "with --full" if args.full else "not installed: pip install -e '.[bench]'"
+            report([("socklab.routes() iterated (whole process)", t, peak,
+                     f"pyroute2: not measured ({why})")])
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
 

@@ -246,8 +246,8 @@ def test_proc_source_links_and_addresses_agree_with_netlink(lab):
     def v6(a):
         return (a.ifname, a.local, a.prefixlen, a.scope)
 
-    nl_addrs = read.addresses(netns=lab.name, source="netlink")
-    proc_addrs = read.addresses(netns=lab.name, source="proc")
+    nl_addrs = list(read.addresses(netns=lab.name, source="netlink"))
+    proc_addrs = list(read.addresses(netns=lab.name, source="proc"))
     assert {v4(a) for a in proc_addrs if a.family == "inet"} == \
         {v4(a) for a in nl_addrs if a.family == "inet"}
     assert {v6(a) for a in proc_addrs if a.family == "inet6"} == \

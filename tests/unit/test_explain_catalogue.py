@@ -108,3 +108,20 @@ def test_library_comment_lines_are_templates():
     assert len(comments) == 2
     for line in comments:
         assert fr.sentence(line) != line, line
+
+
+def test_how_a_large_table_was_searched_is_translated():
+    """route get on a table too large to read says how it searched (read._found_by):
+    every form of that sentence has its French template."""
+    from socklab.stack import read, route_probe
+
+    fr = explaintext.Explainer("fr")
+    forms = [
+        read._found_by("main", route_probe.Probed(), 65536),
+        read._found_by("main", route_probe.Probed(asked=["10.0.0.0 (/8): x"] * 3), 65536),
+        read._found_by("254", route_probe.Probed(asked=["a"], unseen=[23, 22, 9]), 65536),
+    ]
+    for text in forms:
+        said = fr.sentence(text)
+        assert "65,536" in said and not re.search(r"\b(holds|instead|were not seen)\b", said), said
+    assert "/9, /22-/23" in fr.sentence(forms[2])

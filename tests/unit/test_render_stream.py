@@ -16,9 +16,11 @@ WORD = st.text(st.sampled_from("ab-:.²x0"), min_size=1, max_size=12)  # no whit
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(routes(), max_size=30), st.integers(1, 8), st.sampled_from([0, 200, 10**9]))
-def test_stream_table_and_json_equal_held(found, batch, spill_after):
-    """Also with the text spilled to a file from the start, or part way."""
+@given(st.lists(routes(), max_size=30), st.integers(1, 8), st.sampled_from([0, 200, 10**9]),
+       st.sampled_from([0, 3, 4096]))
+def test_stream_table_and_json_equal_held(found, batch, spill_after, cache):
+    """Also with the text spilled to a file from the start, or part way, and with
+    JSON fields past the encoder's cache (each value encoded directly)."""
     held = io.StringIO()
     for line in render.table(found,
                              stackview.ROUTE_COLUMNS, width=10**6):
@@ -29,7 +31,11 @@ def test_stream_table_and_json_equal_held(found, batch, spill_after):
     assert streamed.getvalue() == held.getvalue()
     js, js_streamed = io.StringIO(), io.StringIO()
     render.write_json(found, js)
-    render.write_json_stream(iter(found), js_streamed, batch)
+    kept, render._FLAT_CACHE = render._FLAT_CACHE, cache
+    try:
+        render.write_json_stream(iter(found), js_streamed, batch)
+    finally:
+        render._FLAT_CACHE = kept
     assert js_streamed.getvalue() == js.getvalue()
 
 
@@ -44,3 +50,21 @@ def test_flat_encoder_refuses_bools():
     out = io.StringIO()
     render.write_json_stream(iter([Mixed(1, True), Mixed(True, False)]), out)
     assert out.getvalue() == '[\n  {"n": 1, "flag": true},\n  {"n": true, "flag": false}\n]\n'
+
+
+CELL = st.text(st.sampled_from("ab \t\0-²"), max_size=6)  # empty, spaced, NUL cells too
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(CELL, CELL, CELL, CELL, CELL, CELL, st.integers(0, 10**6), CELL,
+                          CELL), max_size=20), st.integers(1, 8), st.sampled_from([0, 10**9]))
+def test_stream_table_equals_table_whatever_the_cells(rows, batch, spill_after):
+    """Cells with whitespace, NUL or nothing in them: still table()'s bytes (a batch
+    with a NUL keeps its rows; a line ending in whitespace is stripped as table's)."""
+    keys = [c.key for c in stackview.ROUTE_COLUMNS]
+    held = "".join(line + "\n" for line in render.table(
+        [dict(zip(keys, row, strict=True)) for row in rows], stackview.ROUTE_COLUMNS,
+        width=10**6))
+    streamed = io.StringIO()
+    render.stream_table(iter(rows), stackview.ROUTE_COLUMNS, streamed, batch, spill_after)
+    assert streamed.getvalue() == held

@@ -33,5 +33,8 @@ def run(args: argparse.Namespace) -> int:
 
     dev = options.device_words("addr", [args.dev, *args.words] if args.dev else args.words)
     addrs = read.addresses(dev, args.family, source=args.source)
-    render.emit(addrs, stackview.ADDR_COLUMNS, args.json)
+    if args.json:  # streamed: however many addresses, memory stays flat
+        render.write_json_stream(addrs)
+    else:
+        render.emit(list(addrs), stackview.ADDR_COLUMNS, False)
     return 0

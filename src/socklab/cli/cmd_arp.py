@@ -47,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     if dry:
         raise BadInput("arp: --explain and --dry-run go with -s or -d")
     found = read.neighbours(args.iface, "inet")
-    render.emit(found if args.json else [stackview.neigh_row(n) for n in found],
-                stackview.NEIGH_COLUMNS, args.json)
+    if args.json:  # streamed: however many entries, memory stays flat
+        render.write_json_stream(found)
+    else:
+        render.emit([stackview.neigh_row(n) for n in found], stackview.NEIGH_COLUMNS, False)
     return 0

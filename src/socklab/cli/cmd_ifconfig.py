@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     words = stackchange.take_flags(args.words, args)  # options after IF stay in the words
     if len(words) <= 1 and not (args.change_explain or args.change_dry_run):
         dev = words[0] if words else None
-        print("\n".join(stackview.ifconfig(read.links(dev), read.addresses(dev))))
+        print("\n".join(stackview.ifconfig(list(read.links(dev)),
+                                              list(read.addresses(dev)))))
         return 0
     dry = bool(args.change_dry_run or args.change_explain)
     for done in classic.ifconfig(words, dry):

@@ -46,14 +46,17 @@ def run(args: argparse.Namespace) -> int:
     if args.style == "ifconfig" and not args.json:
         # ifconfig eth0:1 names an alias: the block of that label on eth0
         parent = dev.split(":", 1)[0] if dev else None
-        links = read.links(parent, source=args.source)
+        links = list(read.links(parent, source=args.source))
         lines = stackview.ifconfig(links, _ifconfig_addresses(parent, args.source), only=dev)
         if not lines:
             raise NotFound(f"link {dev}: no such interface or alias")
         print("\n".join(lines))
         return 0
-    links = read.links(dev, source=args.source)
-    every = links if dev is None else read.links(source=args.source)
+    if args.json:  # streamed: however many links, memory stays flat
+        render.write_json_stream(read.links(dev, source=args.source))
+        return 0
+    links = list(read.links(dev, source=args.source))
+    every = links if dev is None else list(read.links(source=args.source))
     names = {link.ifindex: link.name for link in every} if not args.json else {}
     rows = links if args.json else [stackview.link_row(link, names) for link in links]
     cols = stackview.LINK_STATS_COLUMNS if args.stats else stackview.LINK_COLUMNS
@@ -66,9 +69,9 @@ def _ifconfig_addresses(dev: str | None, source: str) -> list[Address]:
     prints them in (the kernel's hash table, not the interface's list)."""
     from socklab.stack import read
 
-    addrs = read.addresses(dev, source=source)
+    addrs = list(read.addresses(dev, source=source))
     try:
-        listed = read.addresses(dev, "inet6", source="proc")
+        listed = list(read.addresses(dev, "inet6", source="proc"))
     except SocklabError:  # no /proc/net here: the order rtnetlink gave
         return addrs
     rank = {(a.ifindex, a.local): i for i, a in enumerate(listed)}

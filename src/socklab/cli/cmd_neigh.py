@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         raise BadInput("neigh --style arp: arp shows the IPv4 (ARP) table only; "
                        "IPv6 neighbours are 'socklab neigh -6'")
     if args.style == "arp" and not args.json:
-        found = read.neighbours(dev, "inet", source=args.source, proxies=True)
+        found = list(read.neighbours(dev, "inet", source=args.source, proxies=True))
         types = {link.name: link.link_type for link in read.links(source=args.source)
                  if link.link_type is not None}
         names = _names([n.dst for n in found]) if args.resolve else None
@@ -56,9 +56,11 @@ def run(args: argparse.Namespace) -> int:
         if lines:
             print("\n".join(lines))
         return 0
-    found = read.neighbours(dev, args.family, all_states=args.all, source=args.source)
-    render.emit(found if args.json else [stackview.neigh_row(n) for n in found],
-                stackview.NEIGH_COLUMNS, args.json)
+    rows = read.neighbours(dev, args.family, all_states=args.all, source=args.source)
+    if args.json:  # streamed: however many entries, memory stays flat
+        render.write_json_stream(rows)
+    else:
+        render.emit([stackview.neigh_row(n) for n in rows], stackview.NEIGH_COLUMNS, False)
     return 0
 
 

@@ -107,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
             print("\n".join(stackview.route_n(found)))
         return 0
     if args.json:  # both stream: a million routes are never held
-        render.write_json_stream(read.routes(args.table, args.family, source=args.source))
+        render.write_json_texts(read.route_json(args.table, args.family, source=args.source,
+                                                encode=render.json_item_encoder()))
     else:
         render.stream_table(read.route_rows(args.table, args.family, source=args.source),
                             stackview.ROUTE_COLUMNS)

@@ -80,6 +80,16 @@ TEMPLATES: tuple[str, ...] = (
     N_("Invalid argument (blackhole)"),
     N_("No route to host (unreachable)"),
     N_("Permission denied (prohibit)"),
+    # ... how a table too large to read was searched (read._found_by)
+    N_("table {table} holds more than {limit} bytes of routes and was not read: the "
+       "kernel's answer is a default route, no prefix is shorter"),
+    N_("table {table} holds more than {limit} bytes of routes: instead of reading it, "
+       "socklab asked the kernel for the route it picks (RTM_F_FIB_MATCH) for {count} "
+       "addresses sharing the destination's first bits (one prefix length each, see "
+       "probes). Each prefix shows only the route the kernel picks (its lowest metric), "
+       "throw routes none"),
+    N_("prefix lengths {lengths} were not seen (more specific routes, other tables or "
+       "error routes answered)"),
     # filter add --explain, ipsec add --explain: the comment lines
     N_("# iptables counts every rule (iptables -L -v): no counter word"),
     N_("# on {host}: the same with the addresses and the SPIs swapped"),

@@ -11,7 +11,7 @@ shrinkable column is cut with an ellipsis.
 import enum
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, TextIO
 
 __all__ = ["Column", "emit", "stream_table", "table", "terminal_columns", "to_jsonable",
@@ -171,38 +171,58 @@ def write_json(value: Any, out: TextIO | None = None) -> None:
 
 
 _FLAT_CACHE = 4096  # distinct values remembered per field (a route's prefix is never again)
-_flat: dict[type, Callable[[Any], str] | None] = {}
+_flat: dict[type, Callable[[list[Any]], str] | None] = {}
 
 
-def _flat_encoder(cls: type, encode: Callable[[Any], str]) -> Callable[[Any], str] | None:
+def _flat_encoder(cls: type, encode: Callable[[Any], str],
+                  strings: Callable[[str], str] | None = None
+                  ) -> Callable[[list[Any]], str] | None:
     """For a record class without nested records, bools or floats (1 == True == 1.0
-    would share a cache entry), a row -> JSON text function equal to ``encode`` of
-    its converted dict that encodes each distinct value of a field once: a route's
-    family, table, type, gateway, device, protocol and scope repeat, only its prefix
-    is new. None for other classes."""
+    would share a cache entry), a function of a batch of its records -> their JSON
+    texts joined by ",\n  ", equal to ``encode`` of each converted dict, that works a
+    field at a time: each distinct value of a field is encoded once (a route's
+    family, table, type, gateway, device, protocol and scope repeat) through a
+    cache ``map`` reads in C; a field with more than _FLAT_CACHE distinct values (a
+    route's prefix) is encoded directly, by ``strings`` (json's own C string
+    encoder, as ``encode`` uses it) when the batch's values are all text. None for
+    other classes."""
     if cls in _flat:
         return _flat[cls]
+    from itertools import repeat
+
     notes = getattr(cls, "__annotations__", {})
     fields: tuple[str, ...] = getattr(cls, "_fields", ())
-    make: Callable[[Any], str] | None = None
+    make: Callable[[list[Any]], str] | None = None
     texts = [n.__name__ if isinstance(n, type) else str(n) for n in notes.values()]
     if fields and record_converter(cls) is not None and not any(
             ("bool" in t or "float" in t or "list" in t
              or (isinstance(n, type) and hasattr(n, "_fields")))
             for t, n in zip(texts, notes.values(), strict=True)):
         template = "{" + ", ".join(f"{encode(name)}: %s" for name in fields) + "}"
-        caches: list[dict[Any, str]] = [{} for _ in fields]
 
-        def make(row: Any) -> str:
-            parts = []
-            for cache, value in zip(caches, row, strict=True):
-                text = cache.get(value)
-                if text is None:
-                    text = encode(value)
-                    if len(cache) < _FLAT_CACHE:
-                        cache[value] = text
-                parts.append(text)
-            return template % tuple(parts)
+        class Encoded(dict[object, str]):
+            def __missing__(self, value: object) -> str:
+                text = encode(value)
+                if len(self) < _FLAT_CACHE:
+                    self[value] = text
+                return text
+
+        caches = [Encoded() for _ in fields]
+
+        def make(rows: list[Any]) -> str:
+            columns: list[Iterator[str]] = []
+            for cache, values in zip(caches, zip(*rows, strict=True), strict=True):
+                if len(cache) < _FLAT_CACHE:
+                    columns.append(map(cache.__getitem__, values))
+                elif strings is not None and set(map(type, values)) == {str}:
+                    columns.append(map(strings, values))
+                elif set(map(type, values)) == {int}:
+                    columns.append(map(int.__repr__, values))  # as json.dumps
+                else:
+                    columns.append(map(encode, values))
+            if not columns:
+                return ",\n  ".join(repeat(template, len(rows)))
+            return ",\n  ".join(map(template.__mod__, zip(*columns, strict=True)))
 
     _flat[cls] = make
     return make
@@ -212,6 +232,7 @@ def write_json_stream(items: Iterable[Any], out: TextIO | None = None,
                       batch: int = 4096) -> None:
     """:func:`write_json` of a list, written as the items come (``batch`` at a time):
     the same bytes, without holding the list."""
+    import json.encoder as je
     from itertools import islice
 
     out = out if out is not None else sys.stdout
@@ -221,9 +242,9 @@ def write_json_stream(items: Iterable[Any], out: TextIO | None = None,
     while chunk := list(islice(it, batch)):
         cls = type(chunk[0])
         convert = record_converter(cls)
-        flat = _flat_encoder(cls, encode) if convert is not None else None
+        flat = _flat_encoder(cls, encode, je.encode_basestring_ascii) if convert else None
         if flat is not None and all(type(v) is cls for v in chunk):
-            text = ",\n  ".join(map(flat, chunk))
+            text = flat(chunk)
         elif convert is not None and all(type(v) is cls for v in chunk):
             text = ",\n  ".join(map(encode, map(convert, chunk)))
         else:
@@ -231,6 +252,26 @@ def write_json_stream(items: Iterable[Any], out: TextIO | None = None,
         out.write(lead + text)
         lead = ",\n  "
     out.write("[]\n" if lead == "[\n  " else "\n]\n")
+
+
+def write_json_texts(texts: Iterable[str], out: TextIO | None = None,
+                     batch: int = 4096) -> None:
+    """:func:`write_json_stream` of items already encoded (each item's JSON text, as
+    ``_item_encoder()`` makes it): the same bytes, framed the same way."""
+    from itertools import islice
+
+    out = out if out is not None else sys.stdout
+    it = iter(texts)
+    lead = "[\n  "
+    while chunk := list(islice(it, batch)):
+        out.write(lead + ",\n  ".join(chunk))
+        lead = ",\n  "
+    out.write("[]\n" if lead == "[\n  " else "\n]\n")
+
+
+def json_item_encoder() -> Callable[[object], str]:
+    """The encoder :func:`write_json_stream` uses for one item (ASCII only)."""
+    return _item_encoder()
 
 
 def terminal_columns(fallback: int) -> int:
@@ -302,82 +343,91 @@ SPILL_AFTER = 8 << 20  # characters of table text held before the rest goes to a
 def stream_table(rows: Iterable[Sequence[Any]], columns: Sequence[Column],
                  out: TextIO | None = None, batch: int = 4096,
                  spill_after: int = SPILL_AFTER) -> None:
-    """:func:`table` of plain rows, written as they come: the same bytes for rows
-    whose cells are words (text without whitespace, "-" in place of None) or, in
-    right-aligned columns, numbers, under columns that are never cut (none
-    ``shrink``). A batch holding an empty cell or one with whitespace keeps its
-    rows instead of its text (route rows never do: interface names hold no
-    whitespace, ``dev_valid_name()``, nor do /etc/iproute2/rt_tables' names).
+    """:func:`table` of plain rows (text, or numbers in right-aligned columns, never
+    None), written as they come: the same bytes, under columns that are never cut
+    (none ``shrink``).
 
-    Rows are formatted ``batch`` at a time with the widths seen so far, and only
-    the text is kept. A batch formatted narrower than the final widths is split
-    back into its words and formatted again at the end (the routes of IPv6 come
-    last and widen every column of the IPv4 ones before them), so a table of a
-    million routes never holds its rows. Past ``spill_after`` characters the
-    text goes to an unlinked temporary file (the page cache, in practice) and is
-    read back batch by batch: memory stays flat however long the table."""
+    Each batch of rows is kept as its cells, a column after the other, joined by
+    NUL (one ``join`` a batch) while the column widths grow, and formatted once at
+    the end with the final widths (one ``%`` a batch: the routes of IPv6 come last
+    and widen the columns of the IPv4 ones before them, so no batch can be
+    formatted before the end). A batch whose cells hold a NUL keeps its rows
+    instead. Past ``spill_after`` characters the batches go to an unlinked
+    temporary file (the page cache, in practice) and are read back one by one:
+    memory stays flat however long the table."""
     import re
-    from itertools import islice
+    from itertools import chain, islice
     from typing import IO
 
     out = out if out is not None else sys.stdout
-    last = len(columns) - 1
+    ncol = len(columns)
+    last = ncol - 1
     widths = [len(c.header) for c in columns]
-
-    def fmt_for(ws: list[int]) -> str:
-        cells = [f"%{'' if c.right else '-'}{w}s" for c, w in zip(columns[:last], ws,
-                                                                   strict=False)]
-        return "  ".join([*cells, f"%{ws[last]}s" if columns[last].right else "%s"])
-
-    spaced = re.compile(r"\s").search
-    done: list[tuple[list[int], str | list[Sequence[Any]] | tuple[int, int]]] = []
+    # a batch: its cells, or its rows; and whether a line may end in whitespace
+    done: list[tuple[str | list[Sequence[Any]] | tuple[int, int], bool]] = []
     held = 0
     it = iter(rows)
+    trailing = re.compile(r"\s(?:\0|$)").search
+
+    def text_columns(chunk: list[Sequence[Any]]) -> list[Sequence[str]]:
+        cols: list[Sequence[Any]] = list(zip(*chunk, strict=True))
+        for i, col in enumerate(cols):
+            try:
+                widest = max(map(len, col)) if not columns[i].right else -1
+            except TypeError:  # a number in a left column
+                widest = -1
+            if widest < 0:
+                cols[i] = col = tuple(map(str, col))
+                widest = max(map(len, col))
+            if widest > widths[i]:
+                widths[i] = widest
+        return cols
 
     def fill(spill: IO[bytes] | None) -> bool:
-        """Format the rows; True when the text outgrew ``spill_after`` with no file."""
+        """Keep the batches; True when they outgrew ``spill_after`` with no file."""
         nonlocal held
         while chunk := list(islice(it, batch)):
-            words = True
-            for i, c in enumerate(columns):
-                cells = [row[i] for row in chunk]
-                widest = max(map(len, map(str, cells)) if c.right else map(len, cells))
-                if widest > widths[i]:
-                    widths[i] = widest
-                words = words and (c.right or ("" not in cells
-                                               and not spaced("\0".join(cells))))
-            if not words:  # split() would lose an empty cell or cut a spaced one: the rows
-                done.append((list(widths), chunk))
+            cols = text_columns(chunk)
+            strip = "" in cols[last] or bool(trailing("\0".join(cols[last])))
+            cells = "\0".join(chain.from_iterable(cols))
+            if cells.count("\0") != ncol * len(chunk) - 1:  # a NUL in a cell: the rows
+                done.append((chunk, strip))
                 continue
-            lines = "\n".join(map(fmt_for(widths).__mod__, map(tuple, chunk)))
             if spill is None:
-                done.append((list(widths), lines))
-                held += len(lines)
+                done.append((cells, strip))
+                held += len(cells)
                 if held > spill_after:
                     return True
                 continue
-            data = lines.encode()
-            done.append((list(widths), (spill.tell(), len(data))))
+            data = cells.encode()
+            done.append(((spill.tell(), len(data)), strip))
             spill.write(data)
         return False
 
     def finish(spill: IO[bytes] | None) -> None:
-        fmt = fmt_for(widths)
+        cells = [f"%{'' if c.right else '-'}{w}s" for c, w in zip(columns[:last], widths,
+                                                                  strict=False)]
+        fmt = "  ".join([*cells, f"%{widths[last]}s" if columns[last].right else "%s"])
         out.write((fmt % tuple(c.header for c in columns)).rstrip() + "\n")
-        while done:
-            used, kept = done.pop(0)
+        for kept, strip in done:
             if isinstance(kept, tuple):
                 if spill is None:  # never: a spilled batch has its file
                     continue
                 spill.seek(kept[0])
                 kept = spill.read(kept[1]).decode()
-            if isinstance(kept, list):
-                text = "\n".join((fmt % tuple(row)).rstrip() for row in kept)
-            elif used[:last] != widths[:last] or (columns[last].right and used != widths):
-                text = "\n".join(map(fmt.__mod__, map(tuple, map(str.split, kept.split("\n")))))
+            if isinstance(kept, str):
+                words = kept.split("\0")
+                n = len(words) // ncol
+                values = tuple(chain.from_iterable(zip(*(words[i * n:(i + 1) * n]
+                                                         for i in range(ncol)), strict=True)))
             else:
-                text = kept
+                n = len(kept)
+                values = tuple(str(v) for v in chain.from_iterable(kept))
+            text = "\n".join([fmt] * n) % values
+            if strip:  # table() strips every line
+                text = "\n".join(line.rstrip() for line in text.split("\n"))
             out.write(f"{text}\n")
+        done.clear()
 
     if not fill(None):
         finish(None)

@@ -552,6 +552,8 @@ def explanation(ex: Explanation, explain: Explainer | None = None) -> list[str]:
             out.append(f"     {mark} {c.prefix:<24} {c.type:<10} metric {c.metric:<6}"
                        f"{via} dev {c.dev}")
         out.append(f"     {said(ex.why)}")
+        if ex.found_by:
+            out.append(f"     {_('found:')} {said(ex.found_by)}")
     if ex.error:
         out.append(f"  {_('result:')} {said(ex.error)} ({said(ex.why)})")
     else:

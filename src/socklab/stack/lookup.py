@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from socklab.stack.model import Address, Neighbour, Route, RouteLookup, Rule
 
-__all__ = ["Candidate", "Explanation", "RuleStep", "explain", "lookup"]
+__all__ = ["Candidate", "Explanation", "RuleStep", "explain", "lookup", "rule_matches"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -76,6 +76,10 @@ class Explanation:
     agrees: bool | None = None
     caveats: list[str] = field(default_factory=list)
     special: str | None = None  # the kind of destination when it is not plain unicast
+    # None when every route of the rules' tables was compared; else how the winning
+    # table's candidates were found (stack/route_probe.py), with each lookup asked
+    found_by: str | None = None
+    probes: list[str] = field(default_factory=list)
 
     @property
     def type(self) -> str | None:
@@ -109,6 +113,13 @@ def _rule_text(r: Rule) -> str:
     parts.append(f"lookup {r.table}" if r.action == "lookup" else
                  f"goto {r.goto}" if r.action == "goto" else r.action)
     return " ".join(parts)
+
+
+def rule_matches(rules: list[Rule], dst: str) -> tuple[bool, ...]:
+    """Which of ``rules`` match a packet from this host to ``dst`` (step 1): two
+    addresses with the same answer take the same walk through the rules."""
+    ip = ipaddress.ip_address(dst)
+    return tuple(_rule_matches(r, ip)[0] for r in rules)
 
 
 def _rule_matches(r: Rule, dst: IPAddress) -> tuple[bool, str]:

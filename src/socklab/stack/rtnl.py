@@ -61,6 +61,7 @@ FRA_SUPPRESS_PREFIXLEN, FRA_TABLE, FRA_FWMASK, FRA_OIFNAME = 14, 15, 16, 17
 FRA_UNMODELLED = {11: "realms", 12: "tun_id", 13: "suppress_ifgroup", 19: "l3mdev",
                   20: "uidrange", 22: "ipproto", 23: "sport", 24: "dport"}
 NDA_DST, NDA_LLADDR = 1, 2
+NDA_IFINDEX = 8
 RTM_F_LOOKUP_TABLE, RTM_F_FIB_MATCH = 0x1000, 0x2000
 FIB_RULE_INVERT = 0x2
 
@@ -143,8 +144,10 @@ def link_request() -> bytes:
     return IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
 
 
-def addr_request(family: int = socket.AF_UNSPEC) -> bytes:
-    return IFADDRMSG.pack(family, 0, 0, 0, 0)
+def addr_request(family: int = socket.AF_UNSPEC, ifindex: int = 0) -> bytes:
+    """An address dump; with ``ifindex``, that interface's only where the socket has
+    NETLINK_GET_STRICT_CHK (``inet_valid_dump_ifaddr_req()``, Linux >= 4.20)."""
+    return IFADDRMSG.pack(family, 0, 0, 0, ifindex)
 
 
 RT_TABLE_COMPAT = 252  # rtm_table of a table id above 255 (the id is in RTA_TABLE)
@@ -165,9 +168,13 @@ def rule_request(family: int = socket.AF_UNSPEC) -> bytes:
     return FIB_RULE_HDR.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
-def neigh_request(family: int = socket.AF_UNSPEC, proxy: bool = False) -> bytes:
-    """A neighbour dump; with ``proxy``, the proxy entries (``ip neigh show proxy``)."""
-    return NDMSG.pack(family, 0, 0, NTF_PROXY if proxy else 0, 0)
+def neigh_request(family: int = socket.AF_UNSPEC, proxy: bool = False,
+                  ifindex: int = 0) -> bytes:
+    """A neighbour dump; with ``proxy``, the proxy entries (``ip neigh show proxy``);
+    with ``ifindex``, that interface's only where the socket has
+    NETLINK_GET_STRICT_CHK (NDA_IFINDEX, ``neigh_valid_dump_req()``, Linux >= 4.20)."""
+    out = NDMSG.pack(family, 0, 0, NTF_PROXY if proxy else 0, 0)
+    return out + attr(NDA_IFINDEX, U32.pack(ifindex)) if ifindex else out
 
 
 def link_get_request(ifindex: int, target_nsid: int | None = None) -> bytes:

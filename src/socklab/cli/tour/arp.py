@@ -21,7 +21,7 @@ def section(t: Tour) -> None:
             "(the neighbour table), with a state: REACHABLE when it was confirmed lately, "
             "STALE when it should be checked again, PERMANENT when it was set by hand "
             "(arp -s)."))
-    neigh = read.neighbours(family="inet")
+    neigh = list(read.neighbours(family="inet"))
     if neigh:
         t.lines(render.table([stackview.neigh_row(n) for n in neigh], stackview.NEIGH_COLUMNS),
                 data=neigh)

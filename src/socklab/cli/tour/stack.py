@@ -23,11 +23,11 @@ def section(t: Tour) -> None:
     t.say(_("The kernel's network stack ends at the bottom in interfaces (course 1.1): lo, the "
             "local loop, whose packets come straight back, and the others (Ethernet, veth, "
             "bridges ...). Each has a state, an MTU, a MAC address and IP addresses."))
-    links = read.links()
+    links = list(read.links())
     names = {link.ifindex: link.name for link in links}
     t.lines(render.table([stackview.link_row(link, names) for link in links],
                          stackview.LINK_COLUMNS[:7]), data=links)
-    addrs = read.addresses()
+    addrs = list(read.addresses())
     t.lines(render.table(addrs, stackview.ADDR_COLUMNS[:6]), data=addrs)
     t.say(_("Which interface a packet leaves by is decided by the routing table (course 1.2): "
             "for each destination network, the interface and, when the network is not directly "
