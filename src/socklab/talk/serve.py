@@ -6,8 +6,8 @@ Rules:
    are registered with one epoll instance; sockets are non-blocking. The loop
    asks ``select.epoll`` itself, not ``selectors``: an event is a descriptor
    looked up in :attr:`Server.conns`, without the key object and the event
-   translation ``selectors`` adds to each (bench/echo.py: about a quarter of
-   the server's own Python time per request).
+   translation ``selectors`` adds to each (bench/echo.py: a tenth to a fifth
+   of the server's own Python time per request, docs/design.md "Speed").
 2. Modes: ``echo`` (send back what came), ``discard`` (read and drop), ``chat``
    (each line goes to every other client, prefixed with the sender's address,
    like ``ncat --chat``), ``stdio`` (what clients send goes to stdout, stdin goes
