@@ -69,10 +69,21 @@ def start(cmd: list[str]) -> tuple[subprocess.Popen[bytes], int]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (/proc/PID/stat), in seconds."""
+    """CPU time of a process and its threads, in seconds: the scheduler's own
+    count in nanoseconds (/proc/PID/task/*/schedstat, first field), not the
+    10 ms ticks of utime + stime, which a few seconds of load round to 10%."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+            total += int(f.read().split()[0])
+    return total / 1e9
+
+
+def user_seconds(pid: int) -> float:
+    """utime of a process (/proc/PID/stat, ticks): the Python side of the CPU time."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int) -> int:
@@ -158,18 +169,21 @@ def main() -> None:
     # The load generator is the limit of requests/s here (one client process on two
     # cores), so the server's own CPU time per request is printed too: it does not
     # depend on how fast the client is.
-    print(f"{'server':40} {'requests/s':>12} {'server CPU us/req':>18} {'idle growth':>12}")
+    print(f"{'server':40} {'requests/s':>12} {'server CPU us/req':>18} {'of it user':>10} "
+          f"{'idle growth':>12}")
     rates: dict[str, list[float]] = {name: [] for name, _ in servers}
     cpus: dict[str, list[float]] = {name: [] for name, _ in servers}
+    users: dict[str, list[float]] = {name: [] for name, _ in servers}
     grown: dict[str, int] = {}
     for rep in range(args.repeat):  # servers interleaved, so drift hits all alike
         for name, cmd in servers:
             proc, port = start(cmd)
             try:
-                cpu0 = cpu_seconds(proc.pid)
+                cpu0, user0 = cpu_seconds(proc.pid), user_seconds(proc.pid)
                 rates[name].append(load(port, args.conns, args.rounds))
-                cpus[name].append((cpu_seconds(proc.pid) - cpu0)
-                                  / (args.conns * (args.rounds + 1)) * 1e6)
+                requests = args.conns * (args.rounds + 1)
+                cpus[name].append((cpu_seconds(proc.pid) - cpu0) / requests * 1e6)
+                users[name].append((user_seconds(proc.pid) - user0) / requests * 1e6)
                 if rep == 0:
                     grown[name] = idle(proc, port, args.idle)
             finally:
@@ -177,13 +191,18 @@ def main() -> None:
                 proc.wait()
     for name, _ in servers:
         print(f"{name:40} {statistics.median(rates[name]):12,.0f} "
-              f"{statistics.median(cpus[name]):18.2f} {grown[name] / 1024:9.1f} MiB")
-    rate0, cpu0 = (statistics.median(rates[servers[0][0]]),
-                   statistics.median(cpus[servers[0][0]]))
+              f"{statistics.median(cpus[name]):18.2f} {statistics.median(users[name]):10.2f} "
+              f"{grown[name] / 1024:9.1f} MiB")
+    # each run's ratio against the run of the other server just after it: the
+    # machine's load drifts between runs, so the range says how far to trust them
+    ours = servers[0][0]
     for name, _ in servers[1:]:
-        print(f"socklab / {name}: requests/s x{rate0 / statistics.median(rates[name]):.2f}, "
-              f"CPU per request x{cpu0 / statistics.median(cpus[name]):.2f}"
-              f" (medians of {args.repeat})")
+        rate_x = sorted(a / b for a, b in zip(rates[ours], rates[name], strict=True))
+        cpu_x = sorted(a / b for a, b in zip(cpus[ours], cpus[name], strict=True))
+        print(f"socklab / {name}: requests/s x{statistics.median(rate_x):.2f} "
+              f"({rate_x[0]:.2f}-{rate_x[-1]:.2f}), CPU per request "
+              f"x{statistics.median(cpu_x):.2f} ({cpu_x[0]:.2f}-{cpu_x[-1]:.2f}), "
+              f"{args.repeat} runs")
 
 
 if __name__ == "__main__":

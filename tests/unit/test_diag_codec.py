@@ -46,14 +46,20 @@ def test_ipv6_and_short_final_chunk():
     assert finished and recs == []
 
 
+OWNERS = {inode: f"owner of {inode}" for inode in range(4000, 4100, 2)}  # odd ones: none
+
+
 def rows_and_records(chunk, family=socket.AF_INET):
     """The rows, and row_of() of the records, of one chunk; the records read in
-    runs are checked against those read one message at a time."""
+    runs are checked against those read one message at a time, and the rows
+    with a text by inode (sockets -tanp) against the records' inodes."""
     buf = memoryview(bytearray(chunk) + bytearray(64))
     rows = diag.inet_row_decoder("tcp", family)(buf, len(chunk))
     recs, finished = diag.inet_chunk_decoder("tcp")(buf, len(chunk))
     one_by_one = diag._inet_messages("tcp", False, {socket.AF_INET: {}, socket.AF_INET6: {}}, None)
     assert (recs, finished) == one_by_one(buf, len(chunk))
+    owned = diag.inet_row_decoder("tcp", family, by_inode=OWNERS)(buf, len(chunk))
+    assert owned == ([(*row_of(r), OWNERS.get(r.inode, "")) for r in recs], finished)
     return rows, ([row_of(r) for r in recs], finished)
 
 
@@ -61,7 +67,7 @@ def test_rows_are_the_rows_of_the_records():
     """inet_row_decoder (iter_unpack over equal-length messages) gives exactly
     row_of() of what the record decoder gives, in every shape of chunk."""
     same = [inet_reply(sport=1000 + i, dport=0 if i % 3 else 5000 + i, state=1 + i % 12,
-                       rq=i, wq=2 * i) for i in range(20)]
+                       rq=i, wq=2 * i, inode=4000 + i) for i in range(20)]
     rows, expected = rows_and_records(b"".join(same) + done())
     assert rows == expected and expected[1] is True
     assert rows[0][0] == ("tcp", "ESTAB", 0, 0, "127.0.0.1:1000", "127.0.0.2:5000")
@@ -85,7 +91,7 @@ def test_rows_are_the_rows_of_the_records():
     rows, expected = rows_and_records(same[0] + bytes(odd) + b"\0" * 3 + same[1])
     assert rows == expected and len(rows[0]) == 3
     # IPv6, in brackets
-    six = inet_reply(family=socket.AF_INET6, src="::1", dst="fe80::1", dport=0)
+    six = inet_reply(family=socket.AF_INET6, src="::1", dst="fe80::1", dport=0, inode=4002)
     rows, expected = rows_and_records(six + six + done(), socket.AF_INET6)
     assert rows == expected and rows[0][0][4:] == ("[::1]:8080", "[fe80::1]:*")
     # the DONE alone, and a DONE carrying an error

@@ -32,7 +32,7 @@ from socklab.filter.model import Chain, Ruleset
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from socklab.cli.main import Parser, _global_options
+    from socklab.cli.parser import Parser, _global_options
     from socklab.filter import rules
 
     p.add_argument("--source", choices=("auto", "library", "program"), default="auto",

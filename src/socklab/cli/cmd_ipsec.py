@@ -32,7 +32,7 @@ IP_PROTOS = {1: "icmp", 6: "tcp", 17: "udp", 58: "ipv6-icmp", 132: "sctp", 136: 
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from socklab.cli.main import Parser, _global_options
+    from socklab.cli.parser import Parser, _global_options
 
     p.add_argument("--show-keys", action="store_true",
                    help="print the SAs' keys too (secrets: mind who reads the screen)")

@@ -32,7 +32,7 @@ from socklab.lab.topology import Lab
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from socklab.cli.main import Parser, _global_options
+    from socklab.cli.parser import Parser, _global_options
 
     sub = p.add_subparsers(dest="what", metavar="WHAT", parser_class=Parser)
     sub.required = True

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from socklab.errors import BadInput, MissingPrivilege, SocklabError
@@ -130,13 +130,19 @@ def _summary(records: Iterable[SocketRecord], as_json: bool) -> int:
 
 
 def _owners(r: SocketRecord) -> str:
-    """ss's process column. The records list the owners in the order /proc is read;
-    ss prepends each one it finds (misc/ss.c ``user_ent_add``), so it shows them
-    last found first: the same order here."""
-    if not r.processes:
-        return ""
-    return "users:(" + ",".join(f'("{p.name}",pid={p.pid},fd={p.fd})'
-                                for p in reversed(r.processes)) + ")"
+    """ss's process column of a record."""
+    return _owners_text(r.processes) if r.processes else ""
+
+
+def _owners_text(procs: Sequence[tuple[int, str, int]]) -> str:
+    """ss's process column: ``users:(("name",pid=P,fd=F),...)``. The owners come
+    in the order /proc is read; ss prepends each one it finds (misc/ss.c
+    ``user_ent_add``), so it shows them last found first: the same order here."""
+    if len(procs) == 1:  # most sockets: one descriptor in one process
+        pid, name, fd = procs[0]
+        return f'users:(("{name}",pid={pid},fd={fd}))'
+    return "users:(" + ",".join(f'("{name}",pid={pid},fd={fd})'
+                                for pid, name, fd in reversed(procs)) + ")"
 
 
 def _details(r: SocketRecord, args: argparse.Namespace) -> str:
@@ -168,7 +174,8 @@ def _table(args: argparse.Namespace, query: Query, multi_kind: bool) -> None:
     Rows are plain tuples (``socktable.model.Row``, then any extra column);
     the plain view (no -p, -e, -m, -i, -r, --all-netns) takes them straight
     from the kernel's replies (``table.rows``), with no record built in between,
-    and formats them while the kernel is still dumping (:func:`_write_rows`).
+    and formats them while the kernel is still dumping (:func:`_write_rows`);
+    ``-p`` alone too, with the owners joined by inode (:func:`_owned_rows`).
     """
     details = args.extended or args.memory or args.info
     # (header, the row's field, right-aligned); the Netid field is always in the
@@ -177,7 +184,11 @@ def _table(args: argparse.Namespace, query: Query, multi_kind: bool) -> None:
                ("Send-Q", 3, True), ("Local Address:Port", 4, False),
                ("Peer Address:Port", 5, False)]
     if not (details or args.processes or args.resolve or args.all_netns):
-        rows: Iterable[Row] = _plain_rows(query, args)
+        rows: Iterable[tuple[object, ...]] = _plain_rows(query, args)
+    elif args.processes and not (details or args.resolve or args.all_netns
+                                 or query.needs_owners):
+        rows = _owned_rows(query, args)  # -p alone: rows and owners, no record
+        columns.append(("Process", 6, False))
     else:
         from socklab.socktable.model import row_of
 
@@ -220,6 +231,19 @@ def _plain_rows(query: Query, args: argparse.Namespace) -> Iterable[Row]:
 
     sources: dict[str, str] = {}
     rows: Iterable[Row] = table.rows(query, source=args.source, sources=sources)
+    return _debug_sources(rows, sources) if args.debug else rows
+
+
+def _owned_rows(query: Query, args: argparse.Namespace) -> Iterable[tuple[object, ...]]:
+    """The plain rows with ss's process column, the owners' text made once per
+    socket inode from one pass over /proc (``table.owners``) and joined to each
+    row by its inode as the kernel's replies are read (``table.owned_rows``)."""
+    from socklab.socktable import table
+
+    texts = {inode: _owners_text(procs) for inode, procs in table.owners().items()}
+    sources: dict[str, str] = {}
+    rows: Iterable[tuple[object, ...]] = table.owned_rows(texts, query, source=args.source,
+                                                          sources=sources)
     return _debug_sources(rows, sources) if args.debug else rows
 
 
@@ -273,8 +297,8 @@ def _named_rows(recs: list[SocketRecord]) -> list[Row]:
              _named(r.peer(), r.peer_port, r.netid, services)) for r in recs]
 
 
-def _write_rows(rows: Iterable[Row], columns: list[tuple[str, int, bool]], hidden: set[int],
-                header: bool) -> None:
+def _write_rows(rows: Iterable[tuple[object, ...]], columns: list[tuple[str, int, bool]],
+                hidden: set[int], header: bool) -> None:
     """Write the rows under ``columns`` (header, field, right-aligned), each padded
     column as wide as its widest cell (and its header), the last one unpadded;
     the fields in ``hidden`` (Netid, State) are left out, as ss leaves them out

@@ -66,17 +66,14 @@ def socket_owners(inodes: set[int] | None = None, proc_root: str = "/proc"
         pids = [e for e in os.listdir(proc_root) if e.isdigit()]
     except OSError:
         return {}
-    found: list[tuple[int, int, str, int]] = []
-    for pid in pids:
-        _scan_pid(proc_root, pid, inodes, found)
     owners: dict[int, list[tuple[int, str, int]]] = {}
-    for inode, pid_num, name, fd_num in found:
-        owners.setdefault(inode, []).append((pid_num, name, fd_num))
+    for pid in pids:
+        _scan_pid(proc_root, pid, inodes, owners)
     return owners
 
 
 def _scan_pid(proc_root: str, pid: str, inodes: set[int] | None,
-              found: list[tuple[int, int, str, int]]) -> None:
+              owners: dict[int, list[tuple[int, str, int]]]) -> None:
     try:
         dir_fd = os.open(f"{proc_root}/{pid}/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError:
@@ -86,19 +83,24 @@ def _scan_pid(proc_root: str, pid: str, inodes: set[int] | None,
         readlink = os.readlink
         name: str | None = None
         pid_num = int(pid)
+        get = owners.get
         for fd in fds:
             try:
                 target = readlink(fd, dir_fd=dir_fd)
             except OSError:
                 continue
-            if not target.startswith("socket:["):
+            if target[:8] != "socket:[":
                 continue
             inode = int(target[8:-1])
             if inodes is not None and inode not in inodes:
                 continue
             if name is None:
                 name = _comm(proc_root, pid)
-            found.append((inode, pid_num, name, int(fd)))
+            known = get(inode)
+            if known is None:
+                owners[inode] = [(pid_num, name, int(fd))]
+            else:  # a descriptor shared (fork, dup, SCM_RIGHTS): kept in /proc's order
+                known.append((pid_num, name, int(fd)))
     finally:
         os.close(dir_fd)
 

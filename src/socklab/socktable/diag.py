@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from socklab.errors import Malformed
@@ -317,12 +317,17 @@ def inet_chunk_decoder(netid: str, want_ext: bool = False,
     return _in_runs(layout, decode_run, one_by_one)
 
 
-def inet_row_decoder(netid: str, family: int, on_malformed: OnMalformed = None) -> ChunkDecoder:
+def inet_row_decoder(netid: str, family: int, on_malformed: OnMalformed = None,
+                     by_inode: Mapping[int, str] | None = None) -> ChunkDecoder:
     """A chunk decoder of ``inet_diag_msg`` replies (TCP or UDP, one family) into
     the plain table's rows (:data:`Row`), with no record in between: what
     ``socklab sockets -tan`` prints, and nothing it does not. Each row equals
     ``row_of`` of the record :func:`inet_chunk_decoder` makes of the same reply.
     ``on_malformed`` as there.
+
+    ``by_inode``: each row gets a seventh field, ``by_inode.get(inode, "")`` for
+    its socket's inode (``sockets -tanp``: the owners' text, looked up while the
+    reply is read rather than in a record made for it).
     """
     records = inet_chunk_decoder(netid, on_malformed=on_malformed)
     cache: dict[bytes, str] = {}
@@ -335,43 +340,74 @@ def inet_row_decoder(netid: str, family: int, on_malformed: OnMalformed = None) 
     any6 = _ANY6 if v6 else None
 
     def layout(size: int) -> struct.Struct:
-        # len, type; state, sport, dport, src, dst, rqueue, wqueue
+        # len, type; state, sport, dport, src, dst, rqueue, wqueue[, inode]
         return struct.Struct(
-            f"=IH11xB2xHH{alen}s{16 - alen}x{alen}s{16 - alen}x16xII8x{size - 88}x")
+            f"=IH11xB2xHH{alen}s{16 - alen}x{alen}s{16 - alen}x16xII"
+            f"{'4xI' if by_inode is not None else '8x'}{size - 88}x")
+
+    def ends(buf: memoryview, src: bytes, dst: bytes, at: int, size: int) -> tuple[str, str]:
+        """The address texts of the message at ``at``, one of them not cached yet."""
+        local = cache.get(src)
+        if local is None:
+            if src == any6:
+                local = "[::]" if _v6only(buf, at + 88, at + size) else "*"
+            else:
+                local = cache[src] = bracket % _ntop(family, src)
+        peer = cache.get(dst)
+        if peer is None:
+            if dst == any6:
+                peer = "[::]" if _v6only(buf, at + 88, at + size) else "*"
+            else:
+                peer = cache[dst] = bracket % _ntop(family, dst)
+        return local, peer
 
     # The family is checked once a run, on its first message: the kernel sends only
-    # the family asked for (inet_diag_dump_icsk skips the others).
+    # the family asked for (inet_diag_dump_icsk skips the others). Two loops, the
+    # same but for the inode's lookup: the plain one is the hot path of -tan.
     def decode_run(run: Iterator[tuple[Any, ...]], size: int, out: list[Row],
                    buf: memoryview, off: int) -> None:
         if buf[off + 16] != family:
             return  # not one of ours: read again one by one, as records
         append = out.append
+        get = cache.get
         first = len(out)
         for length, mtype, state, sport, dport, src, dst, rq, wq in run:
             if length != size or mtype != SOCK_DIAG_BY_FAMILY:
                 return
-            local = cache.get(src)
-            if local is None:
-                if src == any6:
-                    at = off + (len(out) - first) * size
-                    local = "[::]" if _v6only(buf, at + 88, at + size) else "*"
-                else:
-                    local = cache[src] = bracket % _ntop(family, src)
-            peer = cache.get(dst)
-            if peer is None:
-                if dst == any6:
-                    at = off + (len(out) - first) * size
-                    peer = "[::]" if _v6only(buf, at + 88, at + size) else "*"
-                else:
-                    peer = cache[dst] = bracket % _ntop(family, dst)
+            local = get(src)
+            peer = get(dst)
+            if local is None or peer is None:
+                local, peer = ends(buf, src, dst, off + (len(out) - first) * size, size)
             append((netid, names[state] if state <= last else str(state), rq, wq,
                     f"{local}:{_ntohs(sport) or '*'}", f"{peer}:{_ntohs(dport) or '*'}"))
 
+    def decode_owned_run(run: Iterator[tuple[Any, ...]], size: int, out: list[Any],
+                         buf: memoryview, off: int) -> None:
+        if buf[off + 16] != family:
+            return
+        assert by_inode is not None
+        append = out.append
+        get = cache.get
+        extra = by_inode.get
+        first = len(out)
+        for length, mtype, state, sport, dport, src, dst, rq, wq, inode in run:
+            if length != size or mtype != SOCK_DIAG_BY_FAMILY:
+                return
+            local = get(src)
+            peer = get(dst)
+            if local is None or peer is None:
+                local, peer = ends(buf, src, dst, off + (len(out) - first) * size, size)
+            append((netid, names[state] if state <= last else str(state), rq, wq,
+                    f"{local}:{_ntohs(sport) or '*'}", f"{peer}:{_ntohs(dport) or '*'}",
+                    extra(inode, "")))
+
     def as_rows(buf: memoryview, n: int) -> tuple[list[Any], bool]:
         got, done = records(buf, n)
-        return list(map(row_of, got)), done
+        if by_inode is None:
+            return list(map(row_of, got)), done
+        return [(*row_of(r), by_inode.get(r.inode, "")) for r in got], done
 
-    return _in_runs(layout, decode_run, as_rows)
+    return _in_runs(layout, decode_run if by_inode is None else decode_owned_run, as_rows)
 
 
 def _inet_messages(netid: str, want_ext: bool, caches: dict[int, dict[bytes, str]],

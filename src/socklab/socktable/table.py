@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, NamedTuple
 
@@ -32,7 +32,7 @@ from socklab.socktable import diag, procsockets
 from socklab.socktable.filters import Query, build_query
 from socklab.socktable.model import Process, Row, SocketRecord, row_of
 
-__all__ = ["rows", "sockets"]
+__all__ = ["owned_rows", "owners", "rows", "sockets"]
 
 Decoder = Callable[[memoryview, int], tuple[list[Any], bool]]
 
@@ -52,7 +52,8 @@ class _Request(NamedTuple):
     bad: list[Malformed]  # the messages or lines left out (rule 4)
 
 
-def _inet_requests(q: Query, netid: str, ext: int, as_rows: bool) -> list[_Request]:
+def _inet_requests(q: Query, netid: str, ext: int, as_rows: bool,
+                   by_inode: Mapping[int, str] | None) -> list[_Request]:
     proto = {"tcp": socket.IPPROTO_TCP, "udp": socket.IPPROTO_UDP, "raw": socket.IPPROTO_RAW}[netid]
     out = []
     for fam, af, procname in (("inet", socket.AF_INET, netid), ("inet6", socket.AF_INET6,
@@ -61,7 +62,7 @@ def _inet_requests(q: Query, netid: str, ext: int, as_rows: bool) -> list[_Reque
             continue
         rows = as_rows and netid != "raw"
         bad: list[Malformed] = []
-        decode = diag.inet_row_decoder(netid, af, bad.append) if rows else \
+        decode = diag.inet_row_decoder(netid, af, bad.append, by_inode) if rows else \
             diag.inet_chunk_decoder(netid, bool(ext), bad.append)
         raw_proto = socket.IPPROTO_RAW if netid == "raw" else 0
         # ports filtered in the kernel too (not for RAW, whose "port" is the protocol)
@@ -73,7 +74,8 @@ def _inet_requests(q: Query, netid: str, ext: int, as_rows: bool) -> list[_Reque
     return out
 
 
-def _requests(q: Query, extended: bool, as_rows: bool = False) -> list[_Request]:
+def _requests(q: Query, extended: bool, as_rows: bool = False,
+              by_inode: Mapping[int, str] | None = None) -> list[_Request]:
     """What to ask sock_diag for each kind.
 
     ``as_rows``: TCP and UDP dumps decode straight to table rows (see :func:`rows`)."""
@@ -102,7 +104,7 @@ def _requests(q: Query, extended: bool, as_rows: bool = False) -> list[_Request]
                              _chunks(diag.decode_unix, bad, True), "unix", False, True, bad))
     for netid in ("raw", "udp", "tcp"):
         if netid in q.netids:
-            reqs += _inet_requests(q, netid, ext, as_rows)
+            reqs += _inet_requests(q, netid, ext, as_rows, by_inode)
     return reqs
 
 
@@ -129,15 +131,18 @@ def _parse_proc(procname: str, text: str, bad: list[Malformed]) -> Iterator[Sock
 def _one_namespace(q: Query, extended: bool, source: str,
                    enter: Callable[[], AbstractContextManager[object]],
                    keep: Callable[[SocketRecord], bool] | None,
-                   sources: dict[str, str], as_rows: bool = False) -> Iterator[Any]:
+                   sources: dict[str, str], as_rows: bool = False,
+                   by_inode: Mapping[int, str] | None = None) -> Iterator[Any]:
     """Records of one namespace: sockets and files are opened inside ``enter()``,
     read outside (a netlink socket stays in the namespace it was made in).
 
     ``keep`` checks, in Python, the records the kernel did not filter: those
     read from /proc, and PACKET and NETLINK ones (no state filter in their
-    diag). ``as_rows``: table rows (:func:`rows`) instead of records.
+    diag). ``as_rows``: table rows (:func:`rows`) instead of records, with
+    ``by_inode``'s text as a seventh field when given (:func:`owned_rows`).
     """
-    reqs = _requests(q, extended, as_rows)
+    reqs = _requests(q, extended, as_rows, by_inode)
+    to_row = _row_maker(by_inode)
     nl: netlink.NetlinkSocket | None = None
     texts: dict[str, str | None] = {}
     ifnames: dict[int, str] = {}
@@ -161,7 +166,7 @@ def _one_namespace(q: Query, extended: bool, source: str,
                         items = _with_interface_names(items, ifnames)
                     if keep is not None and not req.checked:
                         items = filter(keep, items)
-                    yield from items if req.rows or not as_rows else map(row_of, items)
+                    yield from items if req.rows or not as_rows else map(to_row, items)
                     sources[req.kind] = _source("sock_diag", req.bad)
                     continue
                 except OSError as exc:
@@ -182,7 +187,7 @@ def _one_namespace(q: Query, extended: bool, source: str,
                     records = _with_interface_names(records, ifnames)
                 if keep is not None:
                     records = filter(keep, records)
-                yield from map(row_of, records) if as_rows else records
+                yield from map(to_row, records) if as_rows else records
                 sources[req.kind] = _source(f"/proc/net/{req.procname}", req.bad)
     finally:
         if nl is not None:
@@ -291,11 +296,43 @@ def rows(query: Query | None = None, source: str = "auto",
     the kernel does all the filtering (no address, owner or namespace filter),
     TCP and UDP are decoded straight into rows, and no record is built.
     """
+    return _rows(query, source, sources, None)
+
+
+OwnedRow = tuple[str, str, int | None, int | None, str, str, str]
+"""A table row and a seventh text looked up by the socket's inode (:func:`owned_rows`)."""
+
+
+def owned_rows(by_inode: Mapping[int, str], query: Query | None = None, source: str = "auto",
+               sources: dict[str, str] | None = None) -> Iterator[OwnedRow]:
+    """:func:`rows`, each with ``by_inode.get(its socket's inode, "")`` appended:
+    ``socklab sockets -tanp`` passes the owners' text of each inode (from
+    :func:`owners`), and TCP and UDP rows get it while their replies are read,
+    still with no record. A query with owner filters (``--pid``) goes through
+    :func:`sockets`, which applies them."""
+    return _rows(query, source, sources, by_inode)
+
+
+def owners() -> dict[int, list[tuple[int, str, int]]]:
+    """Socket inode -> its owners ``(pid, command name, fd)``, in the order /proc is
+    read: one pass over /proc/*/fd (rule 3; what ``processes=True`` fills in)."""
+    return procfs.socket_owners()
+
+
+def _row_maker(by_inode: Mapping[int, str] | None) -> Callable[[SocketRecord], Any]:
+    if by_inode is None:
+        return row_of
+    return lambda r: (*row_of(r), by_inode.get(r.inode, ""))
+
+
+def _rows(query: Query | None, source: str, sources: dict[str, str] | None,
+          by_inode: Mapping[int, str] | None) -> Iterator[Any]:
     q = query if query is not None else build_query([])
     if source not in ("auto", "diag", "proc"):
         raise BadInput(f"unknown source {source!r} (auto, diag or proc)")
     if q.has_address_filters or q.needs_owners:
-        yield from map(row_of, sockets(query=q, source=source, sources=sources))
+        yield from map(_row_maker(by_inode), sockets(query=q, source=source, sources=sources))
         return
     found = sources if sources is not None else {}
-    yield from _one_namespace(q, False, source, nullcontext, q.matches, found, as_rows=True)
+    yield from _one_namespace(q, False, source, nullcontext, q.matches, found, as_rows=True,
+                              by_inode=by_inode)
