@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from socklab.errors import BadInput, NotFound
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="the batch file, or - for stdin")
@@ -36,20 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _read(path: str) -> list[str]:
     from socklab.stack.batch import MAX_BYTES
-    from socklab.userfiles import read_bounded
+    from socklab.userfiles import read_input
 
-    if path == "-":
-        data = sys.stdin.buffer.read(MAX_BYTES + 1)
-    else:
-        try:
-            data = read_bounded(path, MAX_BYTES)
-        except FileNotFoundError:
-            raise NotFound(f"batch {path}: no such file") from None
-        except OSError as exc:
-            raise BadInput(f"batch {path}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_BYTES:
-        raise BadInput(f"batch {path}: larger than {MAX_BYTES >> 20} MiB")
-    return data.decode(errors="surrogateescape").splitlines()
+    return read_input(path, MAX_BYTES, "batch").decode(errors="surrogateescape").splitlines()
 
 
 def _lines(n: int) -> str:
