@@ -2,7 +2,8 @@
 before anything is sent, then the requests pipelined to the kernel.
 
 Each line is a change in ip's grammar (the words of 'socklab link|addr|route|
-rule|neigh VERB ...'); '#' starts a comment; blank lines are skipped.
+rule|neigh VERB ...'); '#' starts a comment; a line ending in '\\' goes on with the next;
+blank lines are skipped.
 
 examples:
   socklab -batch routes.txt               (or: socklab batch routes.txt)
@@ -36,7 +37,10 @@ def _read(path: str) -> list[str]:
     from socklab.stack.batch import MAX_BYTES
     from socklab.userfiles import read_input
 
-    return read_input(path, MAX_BYTES, "batch").decode(errors="surrogateescape").splitlines()
+    # lines end at LF alone, as getline(3) ends them for ip (str.splitlines would also
+    # cut at form feeds and other separators)
+    text = read_input(path, MAX_BYTES, "batch").decode(errors="surrogateescape")
+    return text.removesuffix("\n").split("\n") if text else []
 
 
 def _lines(n: int) -> str:
