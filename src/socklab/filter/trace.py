@@ -247,7 +247,8 @@ def trace(f: Flow, netns: str | None = None, host: bool = False,
             except OSError as exc:
                 raise from_oserror(exc, "filter trace: join the nftrace group",
                                    "CAP_NET_ADMIN") from exc
-            with knetns.entered(probe_netns) if probe_netns else contextlib.nullcontext():
+            with (knetns.entered(probe_netns) if probe_netns is not None
+                  else contextlib.nullcontext()):
                 probe = _probe_socket(f)  # a socket stays in the namespace it was made in
             try:
                 sport = probe.getsockname()[1] if f.proto != "icmp" else None
