@@ -132,6 +132,13 @@ def _cases() -> list[tuple[list[str], int]]:
             ["lab", "draw", "lab1", "--svg", "/nonexistent/dir/lab.svg"]]
     # the tour
     bad += [["tour", s] for s in ["9.9", "nosuchsection", "", "\udcff"]]
+    # digits that are not ASCII: str.isdigit takes '\u00b2' (superscript two), int() does not
+    for digit in ("\u00b2", "\u00b9\u00b2"):
+        bad += [["filter", "del", digit], ["filter", "trace", "tcp", "127.0.0.1", digit],
+                ["connect", "tcp:127.0.0.1:1", "--source", f"127.0.0.1:{digit}"],
+                ["route", "add", f"10.0.0.0/{digit}", "dev", "lo", "--dry-run"],
+                ["addr", "add", f"10.0.0.1/{digit}", "dev", "lo", "--dry-run"],
+                ["ifconfig", "lo", f"10.0.0.1/{digit}", "--dry-run"]]
     return [(argv, 2) for argv in bad]
 
 

@@ -115,7 +115,7 @@ def flow(proto: str, dst: str, port: int | str | None = None,
         if port is None:
             raise BadInput(f"filter trace: {proto} needs a destination port")
         text = str(port)
-        if not text.isdigit() or not 0 < int(text) < 65536:
+        if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
             raise BadInput(f"filter trace: port {port!r}: 1 to 65535")
         number = int(text)
     elif port is not None:

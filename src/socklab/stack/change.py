@@ -201,7 +201,8 @@ def _prefix(text: str, op: str, family: int | None) -> tuple[int, IP | None, int
     if text in ("default", "all", "any"):
         return family or socket.AF_INET, None, 0
     address, _, plen = text.partition("/")
-    if family != socket.AF_INET6 and len(plen) < 3 and plen.isdigit() and int(plen) <= 32:
+    if family != socket.AF_INET6 and len(plen) < 3 and plen.isascii() and plen.isdigit() \
+            and int(plen) <= 32:
         # the usual IPv4 NET/LEN, read without ipaddress (batches of routes: 1 us a line)
         try:
             raw = socket.inet_pton(socket.AF_INET, address)
