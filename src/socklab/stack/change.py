@@ -777,9 +777,36 @@ def addr_add(address: str, dev: str, *, label: str | None = None,
     words += ["dev", dev]
     words += ["label", lab] if lab else []
     text = " ".join(words)
-    return _run(Change(f"add address {text}", f"ip addr add {text}",
-                       _addr_classic("add", iface, dev, lab, brd),
+    # the addresses a batch adds before this line: the list and its length now (no copy
+    # a line: a batch of 10,000 addresses would copy 50 million entries)
+    added = (plan.added, len(plan.added) - 1) if plan is not None else ([], 0)
+    classic = partial(_addr_add_classic, iface, dev, link, lab, brd, netns, added)
+    return _run(Change(f"add address {text}", f"ip addr add {text}", classic,
                        (Request(rtnl.RTM_NEWADDR, NEW, payload),)), netns, dry_run)
+
+
+def _addr_add_classic(iface: ipaddress.IPv4Interface | ipaddress.IPv6Interface, dev: str,
+                      link: Link, label: str | None, brd: IP | None, netns: str | None,
+                      added: tuple[list[tuple[str, IP, int]], int]) -> str | None:
+    """``ifconfig NAME ADDR`` sets the IPv4 address labelled NAME, replacing it when
+    there is one (SIOCSIFADDR, devinet_ioctl in net/ipv4/devinet.c): a second address
+    is added in net-tools as an alias, the first free ``DEV:N``. Read only when
+    asked (``--explain``): the device's addresses are then read once."""
+    if iface.version == 6:
+        return _addr_classic("add", iface, dev, label, brd)
+    try:
+        taken = {a.label or dev for a in _addresses_of(link, "inet", netns)
+                 if ipaddress.ip_address(a.local) != iface.ip}
+    except SocklabError:  # rtnetlink unreadable here: the line for a device without one
+        taken = set()
+    # and those a batch adds before this line (labelled as the device)
+    taken |= {dev for d, ip, _n in added[0][:added[1]] if d == dev and ip != iface.ip}
+    name = label or dev
+    if name in taken:
+        name = next(f"{dev}:{n}" for n in range(len(taken) + 1) if f"{dev}:{n}" not in taken)
+        if len(name.encode()) > 15:  # IFNAMSIZ: no alias of this device can be named
+            return None
+    return _addr_classic("add", iface, dev, name, brd)
 
 
 def addr_del(address: str, dev: str, *, label: str | None = None, netns: str | None = None,
