@@ -817,7 +817,8 @@ def addr_del(address: str, dev: str, *, label: str | None = None, netns: str | N
     link = _dev(_links(netns), dev, op)
     lab = _label(label, dev, iface, op)
     plan = _plan(netns)
-    on = [(a.prefixlen, a.label) for a in _addresses_of(link, None, netns)
+    have = _addresses_of(link, None, netns)
+    on = [(a.prefixlen, a.label) for a in have
           if ipaddress.ip_address(a.local.split("%")[0]) == iface.ip]
     if plan is not None:  # and those the plan adds
         on += [(n, None) for d, ip, n in plan.added if d == dev and ip == iface.ip]
@@ -830,8 +831,15 @@ def addr_del(address: str, dev: str, *, label: str | None = None, netns: str | N
     family = _family_of(iface.ip)
     payload = rq.addr_msg(family, plen, link.ifindex, iface.ip.packed, label=lab)
     text = f"{iface.with_prefixlen} dev {dev}"
-    return _run(Change(f"delete address {text}", f"ip addr del {text}",
-                       _addr_classic("del", iface, dev, lab or on[0][1], None),
+    name = lab or on[0][1] or dev
+    # 'ifconfig NAME 0.0.0.0' and 'ifconfig NAME down' remove the first IPv4 address
+    # labelled NAME (devinet_ioctl finds it by label alone): another address of that
+    # label has no net-tools spelling
+    first = next((a.local for a in have if a.family == "inet" and (a.label or dev) == name),
+                 None)
+    classic = None if iface.version == 4 and first not in (None, str(iface.ip)) else \
+        _addr_classic("del", iface, dev, name, None)
+    return _run(Change(f"delete address {text}", f"ip addr del {text}", classic,
                        (Request(rq.RTM_DELADDR, 0, payload),)), netns, dry_run)
 
 
