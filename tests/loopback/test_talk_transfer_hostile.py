@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -64,6 +65,28 @@ def test_a_name_that_is_not_a_plain_file_name_is_refused(tmp_path, name, why):
     assert rx.returncode == 1
     assert why in one_error_line(err)
     assert list(inbox.iterdir()) == [] and sorted(tmp_path.iterdir()) == [inbox]
+
+
+def test_a_name_that_is_a_fifo_or_a_link_to_one_is_refused(tmp_path):
+    """A device or FIFO the user names is written in place, as a shell's > writes it;
+    one the sender names in the user's directory is refused, and left as it is."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    os.mkfifo(inbox / "pipe")
+    (inbox / "link").symlink_to(inbox / "pipe")
+    for name in (b"pipe", b"link"):
+        rx, port = receiver(*SOCKLAB, "receive", "tcp:127.0.0.1:0", f"{inbox}/")
+        s = socket.create_connection(("127.0.0.1", port), 10)
+        s.settimeout(10)
+        s.sendall(b"SOCKLAB-FILE 1 5 " + name + b"\nhello")
+        answer = s.recv(4096)
+        s.close()
+        assert answer.startswith(b"ERR ") and b"not a regular file" in answer, answer
+        _out, err = rx.communicate(timeout=30)
+        assert rx.returncode == 1
+        assert "not a regular file" in one_error_line(err)
+    assert sorted(p.name for p in inbox.iterdir()) == ["link", "pipe"]
+    assert (inbox / "link").is_symlink() and stat.S_ISFIFO(os.stat(inbox / "pipe").st_mode)
 
 
 def test_an_unknown_version_is_refused_with_the_reason(tmp_path):
