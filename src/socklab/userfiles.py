@@ -8,10 +8,13 @@ bound on its size. Errors are socklab's: BadInput naming the path and the reason
 
 from __future__ import annotations
 
-from socklab.errors import BadInput
+import sys
+from typing import BinaryIO
+
+from socklab.errors import BadInput, NotFound
 from socklab.kernel import files
 
-__all__ = ["read_bounded", "write_whole"]
+__all__ = ["read_bounded", "read_input", "stdin_buffer", "write_whole"]
 
 
 def write_whole(path: str, data: bytes) -> None:
@@ -37,3 +40,35 @@ def read_bounded(path: str, limit: int) -> bytes:
     """At most ``limit + 1`` bytes of ``path`` (the caller refuses a longer file);
     OSError as the OS says."""
     return files.read_bounded(path, limit)
+
+
+def stdin_buffer(what: str = "") -> BinaryIO:
+    """Standard input as bytes; BadInput when it is closed (``<&-``: Python then sets
+    ``sys.stdin`` to None, and a socket opened later could take fd 0)."""
+    if sys.stdin is None:
+        raise BadInput(f"{what + ': ' if what else ''}standard input is closed (give it a "
+                       "file, or < /dev/null)")
+    return sys.stdin.buffer
+
+
+def _size(limit: int) -> str:
+    return f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit} bytes"
+
+
+def read_input(path: str, limit: int, what: str) -> bytes:
+    """The bytes of the file ``path`` a user names, or of standard input for ``-``:
+    NotFound for a missing file, BadInput ``WHAT PATH: reason`` for one that cannot be
+    read (standard input closed included) or holds more than ``limit`` bytes (never
+    more than ``limit + 1`` bytes are read)."""
+    try:
+        if path == "-":
+            data = stdin_buffer(f"{what} -").read(limit + 1)
+        else:
+            data = read_bounded(path, limit)
+    except FileNotFoundError:
+        raise NotFound(f"{what} {path}: no such file") from None
+    except OSError as exc:
+        raise BadInput(f"{what} {path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise BadInput(f"{what} {path}: larger than {_size(limit)}")
+    return data

@@ -92,6 +92,9 @@ def _cases() -> list[tuple[list[str], int]]:
                  "abstract:\udcff"]
     bad += [["connect", "-w", "1", ep] for ep in endpoints]
     bad += [["listen", ep] for ep in endpoints if ep != "tcp:localhost"]
+    # nc's spellings get a hint: a non-ASCII digit must not break the hint's int()
+    bad += [["listen", "\u00b2"], ["connect", "\u00b2"], ["connect", "127.0.0.1", "\u00b2"],
+            ["connect", "h:\u00b2"], ["send", "1\u00b2"]]
     bad += [["relay", ep, "stdio"] for ep in endpoints[:12]]
     bad += [["send", "/dev/null", ep] for ep in endpoints[:8]]
     bad += [["receive", ep, "/tmp"] for ep in endpoints[:8]]
@@ -132,6 +135,13 @@ def _cases() -> list[tuple[list[str], int]]:
             ["lab", "draw", "lab1", "--svg", "/nonexistent/dir/lab.svg"]]
     # the tour
     bad += [["tour", s] for s in ["9.9", "nosuchsection", "", "\udcff"]]
+    # digits that are not ASCII: str.isdigit takes '\u00b2' (superscript two), int() does not
+    for digit in ("\u00b2", "\u00b9\u00b2"):
+        bad += [["filter", "del", digit], ["filter", "trace", "tcp", "127.0.0.1", digit],
+                ["connect", "tcp:127.0.0.1:1", "--source", f"127.0.0.1:{digit}"],
+                ["route", "add", f"10.0.0.0/{digit}", "dev", "lo", "--dry-run"],
+                ["addr", "add", f"10.0.0.1/{digit}", "dev", "lo", "--dry-run"],
+                ["ifconfig", "lo", f"10.0.0.1/{digit}", "--dry-run"]]
     return [(argv, 2) for argv in bad]
 
 

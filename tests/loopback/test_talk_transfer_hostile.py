@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -53,6 +54,13 @@ def one_error_line(err: bytes) -> str:
 def test_a_name_that_is_not_a_plain_file_name_is_refused(tmp_path, name, why):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
+    refused(inbox, name, why)
+    assert list(inbox.iterdir()) == [] and sorted(tmp_path.iterdir()) == [inbox]
+
+
+def refused(inbox, name: bytes, why: str) -> None:
+    """A receiver into ``inbox`` refuses a sender's file ``name``: ``why`` told to the
+    sender (ERR) and in its one error line, exit 1."""
     rx, port = receiver(*SOCKLAB, "receive", "tcp:127.0.0.1:0", f"{inbox}/")
     s = socket.create_connection(("127.0.0.1", port), 10)
     s.settimeout(10)
@@ -63,7 +71,19 @@ def test_a_name_that_is_not_a_plain_file_name_is_refused(tmp_path, name, why):
     _out, err = rx.communicate(timeout=30)
     assert rx.returncode == 1
     assert why in one_error_line(err)
-    assert list(inbox.iterdir()) == [] and sorted(tmp_path.iterdir()) == [inbox]
+
+
+def test_a_name_that_is_a_fifo_or_a_link_to_one_is_refused(tmp_path):
+    """A device or FIFO the user names is written in place, as a shell's > writes it;
+    one the sender names in the user's directory is refused, and left as it is."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    os.mkfifo(inbox / "pipe")
+    (inbox / "link").symlink_to(inbox / "pipe")
+    for name in (b"pipe", b"link"):
+        refused(inbox, name, "not a regular file")
+    assert sorted(p.name for p in inbox.iterdir()) == ["link", "pipe"]
+    assert (inbox / "link").is_symlink() and stat.S_ISFIFO(os.stat(inbox / "pipe").st_mode)
 
 
 def test_an_unknown_version_is_refused_with_the_reason(tmp_path):

@@ -80,6 +80,35 @@ def test_a_lab_file_makes_what_ip_batch_makes(netns_factory, tmp_path):
         [(lk["ifindex"], lk["ifname"]) for lk in ipj(theirs, "link")]
 
 
+CONTINUED = """\
+link add "v0" \\
+    type veth peer name 'v1'
+link set v0 \\
+  mtu 1400   # a comment ends the change
+addr add 10.7.0.1/24 dev "v0" label 'v0:a'
+"""
+
+
+def test_continued_lines_and_quoted_words_read_as_ip_batch_reads_them(netns_factory,
+                                                                       tmp_path):
+    """ip's getcmdline and makeargs (lib/utils.c): a backslash ending a line joins the
+    next, a word in quotes loses them. The change is numbered by its first line."""
+    ours, theirs = netns_factory(), netns_factory()
+    for ns in (ours, theirs):
+        _quiet(ns)
+    path = _batch_file(tmp_path, CONTINUED)
+    theirs.ip("-batch", path)
+    proc = run_cli("--netns", ours.name, "-batch", path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.decode() == f"{path}: 3 lines: applied 1, 3, 5\n"
+    assert _comparable(ip_state(ours)) == _comparable(ip_state(theirs))
+    for text, problem in (("link set lo up \\\n", "1: missing continuation line"),
+                          ("\nlink set 'lo up\n", "2: unterminated quoted string")):
+        bad = run_cli("--netns", ours.name, "-batch", "-", input=text.encode())
+        assert bad.returncode == 2
+        assert bad.stderr.decode() == f"socklab: error: stdin:{problem}\n"
+
+
 def test_a_tap_made_in_the_batch_can_be_named_by_the_lines_after_it(netns, tmp_path):
     _quiet(netns)
     path = _batch_file(tmp_path, "link add t0 type tap\nlink set t0 up\n"

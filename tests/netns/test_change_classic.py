@@ -5,7 +5,7 @@ agree on everything."""
 import json
 
 import pytest
-from helpers import run_cli
+from helpers import need_tool, run_cli
 
 pytestmark = pytest.mark.privileged
 
@@ -117,3 +117,63 @@ def test_wrong_classic_spellings_get_a_hint(twins, argv, hint):
     err = proc.stderr.decode()
     assert proc.returncode == 2 and err.count("\n") == 1 and hint in err, err
     assert _state(a) == before
+
+
+def _inet(ns):
+    """(device, address, prefix length) of every IPv4 address: labels aside (an alias
+    is how net-tools adds a second address)."""
+    return sorted((link["ifname"], a["local"], a["prefixlen"])
+                  for link in json.loads(ns.ip("-j", "addr"))
+                  for a in link.get("addr_info", []) if a["family"] == "inet")
+
+
+@pytest.mark.parametrize("args", [
+    ["10.7.0.9/24", "dev", "v0"],  # v0 holds 10.7.0.1/24: 'ifconfig v0 ADDR' would replace it
+    ["10.7.3.9/24", "dev", "v1"],  # v1 holds none
+    ["10.7.4.9/24", "dev", "v0", "label", "v0:1"],
+])
+def test_addr_add_explains_a_classic_line_that_adds_as_ip_does(twins, args):
+    """The classic line of --explain, run by the real ifconfig in one twin, and ip addr
+    add in the other: the same addresses."""
+    need_tool("ifconfig")
+    a, b = twins
+    proc = run_cli("--netns", a.name, "addr", "add", *args, "--explain")
+    assert proc.returncode == 0, proc.stderr.decode()
+    classic = next(line.split(None, 1)[1] for line in proc.stdout.decode().splitlines()
+                   if line.startswith("classic:"))
+    assert classic.startswith("ifconfig "), classic
+    a.exec(*classic.split())
+    b.ip("addr", "add", *args)
+    assert _inet(a) == _inet(b)
+
+
+def _classic_of(ns, *args):
+    proc = run_cli("--netns", ns.name, *args, "--explain")
+    assert proc.returncode == 0, proc.stderr.decode()
+    return next(line.split(None, 1)[1] for line in proc.stdout.decode().splitlines()
+                if line.startswith("classic:"))
+
+
+@pytest.mark.parametrize(("target", "line"), [("10.7.0.1/24", "ifconfig v0 0.0.0.0"),
+                                              ("10.7.1.5/24", "ifconfig v0:1 down")])
+def test_addr_del_explains_a_classic_line_that_deletes_as_ip_does(twins, target, line):
+    need_tool("ifconfig")
+    a, b = twins
+    for ns in twins:
+        ns.ip("addr", "add", "10.7.1.5/24", "dev", "v0", "label", "v0:1")
+    assert _classic_of(a, "addr", "del", target, "dev", "v0") == line
+    a.exec(*line.split())
+    b.ip("addr", "del", target, "dev", "v0")
+    assert _inet(a) == _inet(b)
+
+
+def test_addr_del_of_a_second_address_of_one_label_has_no_classic_line(twins):
+    """'ifconfig v0 0.0.0.0' removes the first address labelled v0 (devinet_ioctl finds
+    it by label), not the secondary one asked for: net-tools cannot say this."""
+    need_tool("ifconfig")
+    a, _ = twins
+    a.ip("addr", "add", "10.7.0.2/24", "dev", "v0")  # a secondary, labelled v0
+    assert _classic_of(a, "addr", "del", "10.7.0.2/24", "dev", "v0") == \
+        "(net-tools has no spelling for this)"
+    a.exec("ifconfig", "v0", "0.0.0.0")  # the line it used to show
+    assert ("v0", "10.7.0.1", 24) not in _inet(a)

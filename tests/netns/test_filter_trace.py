@@ -131,7 +131,8 @@ def test_the_host_is_refused_without_host_and_nothing_is_left_after_an_error(rul
                                    ("udp", "localhost", "53"),
                                    ("udp", "::1", "53", "--src", "127.0.0.1"),
                                    ("tcp", "127.0.0.1", "1", "--from", "sl-no-such-ns"),
-                                   ("tcp", "127.0.0.1", "1", "--from", "../../etc")])
+                                   ("tcp", "127.0.0.1", "1", "--from", "../../etc"),
+                                   ("tcp", "127.0.0.1", "1", "--from", "")])
 def test_bad_flows_exit_2_before_anything_changes(ruled, words):
     r = run_cli("--netns", ruled.name, "filter", "trace", *words)
     assert r.returncode == 2, r.stderr

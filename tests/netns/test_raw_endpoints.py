@@ -137,6 +137,21 @@ def test_protocol_unreachable_exits_1(netns):
                           "(ICMP protocol unreachable)\n"
 
 
+@pytest.mark.parametrize(("proto", "shortest"), [("58", 4), ("ipv6-icmp", 4), ("135", 6)])
+def test_ipv6_payload_too_short_for_its_checksum_exit_2(netns, proto, shortest):
+    """The kernel writes the ICMPv6 (and Mobility Header) checksum of what a raw socket
+    sends, and refuses a payload too short to hold it with EINVAL: said as such."""
+    proc = netns.exec(*SOCKLAB, "connect", f"ip6:[::1]:{proto}", input="hi\n", check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == f"socklab: error: ip6:[::1]:{proto}: a datagram of 3 bytes; " \
+        f"protocol {proto if proto.isdigit() else 58} needs {shortest} or more (the kernel " \
+        "writes its checksum: RFC 3542 3.1)\n"
+    # a payload that holds the checksum is sent
+    sent = netns.exec(*SOCKLAB, "connect", f"ip6:[::1]:{proto}", "-w", "0.2",
+                      input="x" * shortest, check=False, errors="replace")
+    assert sent.returncode == 0, sent.stderr
+
+
 def test_round_trip_between_two_socklabs(netns):
     proc = socklab_listen(netns, "--trace", "listen", f"ip4:127.0.0.2:{PROTO}",
                           "--max-clients", "1", "-v")

@@ -85,6 +85,20 @@ def test_valid_lines_give_a_request_and_their_ip_line(command, verb, line, ip_li
     assert len(done.requests) == 1
 
 
+@pytest.mark.parametrize("command, verb, rest, ip_line", [
+    ("link", "set", ["up"], "ip link set dev lo up"),
+    ("link", "del", [], "ip link del dev lo"),
+    ("addr", "flush", [], "ip addr flush dev lo"),
+    ("neigh", "flush", [], "ip neigh flush dev lo"),
+])
+def test_the_device_is_named_with_or_without_dev(command, verb, rest, ip_line):
+    lines = [stackchange.PARSERS[command](verb, stackchange.Words("t", [*dev, *rest]), None,
+                                          True).ip for dev in (["lo"], ["dev", "lo"])]
+    assert lines == [ip_line, ip_line]
+    with pytest.raises(SocklabError, match="expected a device"):
+        stackchange.PARSERS[command](verb, stackchange.Words("t", ["dev"]), None, True)
+
+
 # whole batch files: the grammar's words as lines, with comments, blanks and junk
 batch_lines = st.lists(st.one_of(
     st.tuples(st.sampled_from([*stackchange.VERBS, "address", "neighbour", "foo", "#"]),

@@ -108,7 +108,8 @@ def test_spellings():
     ("packet:eth0:1", 11, "no '/', ':' or space"),
     ("packet:a/b", 8, "no '/'"),
     ("packet:sixteen-bytes-na", 7, "15 bytes"),
-    ("packet:..", 7, "15 bytes"),
+    ("packet:..", 7, "other than '.' and '..'"),
+    ("packet:.", 7, "other than '.' and '..'"),
 ])
 def test_bad_specs_say_where_and_what(text, position, expected):
     with pytest.raises(BadAddress) as exc:

@@ -213,10 +213,12 @@ def test_xfrm_stat_counters_are_read_and_odd_lines_skipped():
     from socklab.ipsec.read import parse_xfrm_stat
 
     text = ("XfrmInError             \t0\nXfrmOutNoStates         \t12\n"
-            "garbage line here\nXfrmOutPolBlock -1\n\n" + "X 1\n" * 1000)
+            "garbage line here\nXfrmOutPolBlock -1\nXfrmInNoStates \u00b2\n"
+            "XfrmFwdHdrError \u0663\n\n" + "X 1\n" * 1000)
     got = parse_xfrm_stat(text)
     assert got["XfrmInError"] == 0 and got["XfrmOutNoStates"] == 12
     assert "XfrmOutPolBlock" not in got and "garbage" not in got
+    assert "XfrmInNoStates" not in got and "XfrmFwdHdrError" not in got  # digits, not ASCII
 
 
 @pytest.mark.parametrize(("args", "problem"), [

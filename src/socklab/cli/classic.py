@@ -162,10 +162,10 @@ def _ifconfig_address(dev: str, label: str, address: str | None, netmask: str | 
                        f"ifconfig {dev} inet6 add ADDR/LEN)") from None
     if plen and netmask:
         raise BadInput(f"{context}: a prefix length and a netmask; give one")
-    length = int(plen) if plen.isdigit() else _mask_length(netmask, context) if netmask \
-        else _classful(ip)
-    if plen and not plen.isdigit():
+    if plen and not (plen.isascii() and plen.isdigit()):  # isdigit alone takes '²'
         raise BadInput(f"{context}: bad prefix length in {address!r}")
+    length = int(plen) if plen else _mask_length(netmask, context) if netmask \
+        else _classful(ip)
     out.append(change.addr_add(f"{ip}/{length}", dev, label=label if alias else None,
                                broadcast=broadcast or "+", dry_run=dry_run))
     return out

@@ -2,7 +2,8 @@
 before anything is sent, then the requests pipelined to the kernel.
 
 Each line is a change in ip's grammar (the words of 'socklab link|addr|route|
-rule|neigh VERB ...'); '#' starts a comment; blank lines are skipped.
+rule|neigh VERB ...'); '#' starts a comment; a line ending in '\\' goes on with the next;
+blank lines are skipped.
 
 examples:
   socklab -batch routes.txt               (or: socklab batch routes.txt)
@@ -23,8 +24,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from socklab.errors import BadInput, NotFound
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="the batch file, or - for stdin")
@@ -36,20 +35,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _read(path: str) -> list[str]:
     from socklab.stack.batch import MAX_BYTES
-    from socklab.userfiles import read_bounded
+    from socklab.userfiles import read_input
 
-    if path == "-":
-        data = sys.stdin.buffer.read(MAX_BYTES + 1)
-    else:
-        try:
-            data = read_bounded(path, MAX_BYTES)
-        except FileNotFoundError:
-            raise NotFound(f"batch {path}: no such file") from None
-        except OSError as exc:
-            raise BadInput(f"batch {path}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_BYTES:
-        raise BadInput(f"batch {path}: larger than {MAX_BYTES >> 20} MiB")
-    return data.decode(errors="surrogateescape").splitlines()
+    # lines end at LF alone, as getline(3) ends them for ip (str.splitlines would also
+    # cut at form feeds and other separators)
+    text = read_input(path, MAX_BYTES, "batch").decode(errors="surrogateescape")
+    return text.removesuffix("\n").split("\n") if text else []
 
 
 def _lines(n: int) -> str:

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 
-from socklab.errors import BadInput, NotFound
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("before", metavar="BEFORE.json", help="a snapshot ('-' for stdin)")
@@ -26,21 +24,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _load(path: str) -> dict[str, object]:
-    import sys
-
     from socklab.stack import snapshot
-    from socklab.userfiles import read_bounded
+    from socklab.userfiles import read_input
 
-    if path == "-":
-        data = sys.stdin.buffer.read(snapshot.MAX_BYTES + 1)
-    else:
-        try:
-            data = read_bounded(path, snapshot.MAX_BYTES)
-        except FileNotFoundError:
-            raise NotFound(f"diff {path}: no such file") from None
-        except OSError as exc:
-            raise BadInput(f"diff {path}: cannot read: {exc.strerror or exc}") from None
-    return snapshot.load(data, path)
+    return snapshot.load(read_input(path, snapshot.MAX_BYTES, "diff"), path)
 
 
 def run(args: argparse.Namespace) -> int:

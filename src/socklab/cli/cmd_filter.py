@@ -74,7 +74,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _handle(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 1 << 63:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 1 << 63:
         raise argparse.ArgumentTypeError(f"{text!r} is not a rule handle (a positive number)")
     return int(text)
 
@@ -192,7 +192,7 @@ def _del(args: argparse.Namespace) -> int:
     family = args.family or "inet"
     words: list[str] = args.words
     options = [o for o in _MATCH_OPTIONS if getattr(args, o)]
-    if len(words) == 1 and words[0].isdigit() and not options:
+    if len(words) == 1 and words[0].isascii() and words[0].isdigit() and not options:
         handle = _handle_value(words[0])
         chain = args.chain or "input"
         rules.delete(handle, chain, family, args.table, prefer=args.source)

@@ -174,7 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             netns.enter(args.netns)
         _setup_trace(args.trace)
-        return int(args._run(args))
+        code = int(args._run(args))
+        sys.stdout.flush()  # a full disk is said here, not by the interpreter at exit
+        return code
     except SocklabError as exc:
         if debug:
             raise
@@ -197,6 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: still one line, unless --debug
         if debug:
             raise
+        if _output_failed(exc):
+            _fail(f"write error: standard output: {_strerror(exc)}")
+            return EXIT_FAILURE
         _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         return EXIT_FAILURE
     finally:
@@ -231,7 +236,7 @@ def _unrecognized(command: str, extra: list[str], args: argparse.Namespace) -> s
             hints.append(f"{classic[0]} is {PROG} {classic[1]}")
     endpoint = getattr(args, "endpoint", None)
     if (command in ("connect", "send") and isinstance(endpoint, str) and ":" not in endpoint
-            and len(extra) == 1 and extra[0].isdigit()):
+            and len(extra) == 1 and _digits(extra[0])):
         hints.append(f"nc HOST PORT is {PROG} {command} tcp:{endpoint}:{extra[0]}")
     hints.append(f"see '{PROG} {command} --help'")
     return f"unrecognized arguments: {' '.join(extra)} ({'; '.join(hints)})"
@@ -248,15 +253,38 @@ def _endpoint_hint(command: str | None, exc: SocklabError) -> str:
     if command not in _ENDPOINT_COMMANDS or not isinstance(exc, BadAddress):
         return ""
     text = exc.text
-    if text.isdigit() and 0 < int(text) < 65536:
+    if _digits(text) and 0 < int(text) < 65536:
         spelled = f"tcp::{text}" if command in ("listen", "receive") else f"tcp:localhost:{text}"
     else:
         host, sep, port = text.rpartition(":")
-        if not (sep and host and port.isdigit()) or (":" in host.strip("[]") and \
+        if not (sep and host and _digits(port)) or (":" in host.strip("[]") and \
                 not host.startswith("[")):
             return ""
         spelled = f"tcp:{host}:{port}"
     return f" (did you mean {spelled}?)"
+
+
+def _output_failed(exc: Exception) -> bool:
+    """Whether ``exc`` is standard output refusing what was written: closed (``>&-``:
+    Python then sets sys.stdout to None) or a full disk or quota (``>/dev/full``; the
+    files socklab writes itself say their own errors, so these errnos are stdout's).
+    Said as coreutils say it (``write error: ...``), exit 1, instead of a bug's line."""
+    import errno
+
+    if sys.stdout is None:
+        return isinstance(exc, AttributeError)
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _strerror(exc: Exception) -> str:
+    if sys.stdout is None:
+        return "Bad file descriptor (it is closed)"
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit takes '²', which int() refuses."""
+    return text.isascii() and text.isdigit()
 
 
 def _fail(message: str) -> None:

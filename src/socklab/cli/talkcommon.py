@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING, BinaryIO
 
 from socklab.talk.pump import End
+from socklab.userfiles import stdin_buffer
 
 if TYPE_CHECKING:
     import socket
@@ -29,15 +30,16 @@ def interactive() -> bool:
 
 
 def stdio() -> End:
-    return End(fd=sys.stdin.fileno(), write_fd=sys.stdout.fileno())
+    return End(fd=stdio_fd(), write_fd=sys.stdout.fileno())
 
 
 def stdin() -> BinaryIO:
-    return sys.stdin.buffer
+    """Standard input; BadInput when it is closed (``<&-``)."""
+    return stdin_buffer()
 
 
 def stdio_fd() -> int:
-    return sys.stdin.fileno()
+    return stdin().fileno()
 
 
 def stdout() -> BinaryIO:

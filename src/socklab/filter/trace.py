@@ -115,7 +115,7 @@ def flow(proto: str, dst: str, port: int | str | None = None,
         if port is None:
             raise BadInput(f"filter trace: {proto} needs a destination port")
         text = str(port)
-        if not text.isdigit() or not 0 < int(text) < 65536:
+        if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
             raise BadInput(f"filter trace: port {port!r}: 1 to 65535")
         number = int(text)
     elif port is not None:
@@ -247,7 +247,8 @@ def trace(f: Flow, netns: str | None = None, host: bool = False,
             except OSError as exc:
                 raise from_oserror(exc, "filter trace: join the nftrace group",
                                    "CAP_NET_ADMIN") from exc
-            with knetns.entered(probe_netns) if probe_netns else contextlib.nullcontext():
+            with (knetns.entered(probe_netns) if probe_netns is not None
+                  else contextlib.nullcontext()):
                 probe = _probe_socket(f)  # a socket stays in the namespace it was made in
             try:
                 sport = probe.getsockname()[1] if f.proto != "icmp" else None

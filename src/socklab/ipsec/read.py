@@ -66,7 +66,9 @@ def parse_xfrm_stat(text: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for line in text.splitlines()[:256]:
         parts = line.split()
-        if len(parts) == 2 and parts[0].isalnum() and parts[1].isdigit():
+        # isdigit alone lets '²' through, which int() refuses: ASCII digits only
+        if len(parts) == 2 and parts[0].isalnum() and parts[1].isascii() \
+                and parts[1].isdigit():
             out[parts[0]] = int(parts[1])
     return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator, Sequence
 
@@ -18,16 +19,40 @@ def open_read(path: str) -> tuple[int, int]:
 
 
 def open_temp(final: str) -> tuple[int, str]:
-    """A new hidden file next to ``final`` (same filesystem, so the rename is atomic)."""
+    """A new hidden file next to ``final`` (same filesystem, so the rename is atomic),
+    as ``(fd, its path)``. Where ``final`` is a device or a FIFO (``/dev/null``,
+    ``/dev/stdout``), ``(fd, "")``: it is opened and written in place, as a shell's
+    ``>`` writes it; a rename would put a regular file in the device's place."""
+    if _special(final):
+        fd = os.open(final, os.O_WRONLY | os.O_CLOEXEC)
+        if _special_fd(fd):
+            return fd, ""
+        os.close(fd)  # replaced by a regular file meanwhile: the rename is right again
     folder = os.path.dirname(os.path.abspath(final))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(final)}.", suffix=".part",
                                dir=folder)
     return fd, tmp
 
 
+def _special(path: str) -> bool:
+    try:
+        mode = os.stat(path).st_mode  # through a symlink: /dev/stdout
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _special_fd(fd: int) -> bool:
+    return not stat.S_ISREG(os.fstat(fd).st_mode)
+
+
 def commit(fd: int, tmp: str, final: str) -> None:
-    """Flush to disk and give the file its final name (rename(2): all or nothing).
-    ``fd`` is closed, even when this raises."""
+    """Flush to disk and give the file its final name (rename(2): all or nothing);
+    for a device or FIFO written in place (``tmp`` empty), only close it. ``fd`` is
+    closed, even when this raises."""
+    if not tmp:
+        os.close(fd)
+        return
     try:
         os.fsync(fd)
     finally:
@@ -40,8 +65,9 @@ def discard(fd: int, tmp: str) -> None:
     if fd >= 0:
         with contextlib.suppress(OSError):
             os.close(fd)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(tmp)
+    if tmp:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 def read_bounded(path: str, limit: int) -> bytes:
@@ -97,6 +123,8 @@ def usual_mode(fd: int, proc_root: str = "/proc") -> None:
     """Give a file made by :func:`open_temp` (0600) the mode ``open(2)`` would have
     given it: 0666 less the umask, read from ``/proc/self/status`` (setting the
     umask to read it would race with other threads)."""
+    if _special_fd(fd):  # a device written in place keeps its own mode (/dev/null: 0666)
+        return
     umask = 0o022
     try:
         with open(f"{proc_root}/self/status") as f:

@@ -6,7 +6,9 @@ Rules:
 1. A line is ``COMMAND VERB WORDS...`` with COMMAND one of link, addr, route,
    rule, neigh (and ip's long names: address, neighbour, neighbor), read by
    :mod:`socklab.stack.grammar`, the parser of ``socklab route add ...``.
-   ``#`` starts a comment (as in ip's batch files); blank lines are skipped.
+   ``#`` starts a comment (as in ip's batch files); blank lines are skipped; a line
+   ending in a backslash goes on with the next, and a word in quotes keeps its
+   spaces (ip's getcmdline and makeargs, lib/utils.c).
 2. Every line is parsed and checked before anything is sent, each against the
    namespace as the lines before it leave it (:func:`socklab.stack.change.planning`:
    a device a line makes can be named by the lines after it). A bad line is
@@ -89,16 +91,59 @@ class Result(NamedTuple):
 
 def _lines(lines: Iterable[str], source: str) -> Iterator[tuple[int, str, list[str]]]:
     """``(number, text, words)`` of each line that holds a change (rules 1 and 3; the
-    count is checked before the first line is read)."""
+    count is checked before the first line is read). As ip's getcmdline (lib/utils.c):
+    ``#`` ends a line; a line ending in a backslash (before any comment) goes on with
+    the next, the backslash dropped; the change is numbered by its first line."""
     held = list(itertools.islice(lines, MAX_LINES + 1))
     if len(held) > MAX_LINES:
         raise BadInput(f"{source}: more than {MAX_LINES} lines")
+    text = ""
+    first = 0
     for number, raw in enumerate(held, 1):
         if len(raw) > MAX_LINE:
             raise BadInput(f"{source}:{number}: line longer than {MAX_LINE} characters")
-        text = raw.split("#", 1)[0].strip()
-        if text:
-            yield number, text, text.split()
+        text, first = text + raw.split("#", 1)[0], first or number
+        if text.endswith("\\") and "#" not in raw:
+            if len(text) > MAX_LINE:
+                raise BadInput(f"{source}:{first}: line longer than {MAX_LINE} characters")
+            if number == len(held):
+                raise BadInput(f"{source}:{number}: missing continuation line")
+            text = text[:-1]
+            continue
+        words = _words(text, source, first)
+        if words:
+            yield first, text.strip(), words
+        text, first = "", 0
+
+
+_QUOTES = ("'", '"')
+_SPACE = " \t\r\n"
+
+
+def _words(text: str, source: str, number: int) -> list[str]:
+    """The words of a line as ip's makeargs (lib/utils.c) cuts them: runs of anything
+    but space, tab, CR and LF; a word that starts with a quote runs to the same quote
+    (spaces kept, the quotes dropped). Plain ASCII without quotes takes str.split."""
+    if text.isascii() and "'" not in text and '"' not in text:
+        return text.split()
+    words: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] in _SPACE:
+            i += 1
+        elif text[i] in _QUOTES:
+            end = text.find(text[i], i + 1)
+            if end == -1:
+                raise BadInput(f"{source}:{number}: unterminated quoted string")
+            words.append(text[i + 1:end])
+            i = end + 1
+        else:
+            end = i
+            while end < n and text[end] not in _SPACE:
+                end += 1
+            words.append(text[i:end])
+            i = end
+    return words
 
 
 @contextmanager

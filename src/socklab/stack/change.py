@@ -201,7 +201,8 @@ def _prefix(text: str, op: str, family: int | None) -> tuple[int, IP | None, int
     if text in ("default", "all", "any"):
         return family or socket.AF_INET, None, 0
     address, _, plen = text.partition("/")
-    if family != socket.AF_INET6 and len(plen) < 3 and plen.isdigit() and int(plen) <= 32:
+    if family != socket.AF_INET6 and len(plen) < 3 and plen.isascii() and plen.isdigit() \
+            and int(plen) <= 32:
         # the usual IPv4 NET/LEN, read without ipaddress (batches of routes: 1 us a line)
         try:
             raw = socket.inet_pton(socket.AF_INET, address)
@@ -776,9 +777,36 @@ def addr_add(address: str, dev: str, *, label: str | None = None,
     words += ["dev", dev]
     words += ["label", lab] if lab else []
     text = " ".join(words)
-    return _run(Change(f"add address {text}", f"ip addr add {text}",
-                       _addr_classic("add", iface, dev, lab, brd),
+    # the addresses a batch adds before this line: the list and its length now (no copy
+    # a line: a batch of 10,000 addresses would copy 50 million entries)
+    added = (plan.added, len(plan.added) - 1) if plan is not None else ([], 0)
+    classic = partial(_addr_add_classic, iface, dev, link, lab, brd, netns, added)
+    return _run(Change(f"add address {text}", f"ip addr add {text}", classic,
                        (Request(rtnl.RTM_NEWADDR, NEW, payload),)), netns, dry_run)
+
+
+def _addr_add_classic(iface: ipaddress.IPv4Interface | ipaddress.IPv6Interface, dev: str,
+                      link: Link, label: str | None, brd: IP | None, netns: str | None,
+                      added: tuple[list[tuple[str, IP, int]], int]) -> str | None:
+    """``ifconfig NAME ADDR`` sets the IPv4 address labelled NAME, replacing it when
+    there is one (SIOCSIFADDR, devinet_ioctl in net/ipv4/devinet.c): a second address
+    is added in net-tools as an alias, the first free ``DEV:N``. Read only when
+    asked (``--explain``): the device's addresses are then read once."""
+    if iface.version == 6:
+        return _addr_classic("add", iface, dev, label, brd)
+    try:
+        taken = {a.label or dev for a in _addresses_of(link, "inet", netns)
+                 if ipaddress.ip_address(a.local) != iface.ip}
+    except SocklabError:  # rtnetlink unreadable here: the line for a device without one
+        taken = set()
+    # and those a batch adds before this line (labelled as the device)
+    taken |= {dev for d, ip, _n in added[0][:added[1]] if d == dev and ip != iface.ip}
+    name = label or dev
+    if name in taken:
+        name = next(f"{dev}:{n}" for n in range(len(taken) + 1) if f"{dev}:{n}" not in taken)
+        if len(name.encode()) > 15:  # IFNAMSIZ: no alias of this device can be named
+            return None
+    return _addr_classic("add", iface, dev, name, brd)
 
 
 def addr_del(address: str, dev: str, *, label: str | None = None, netns: str | None = None,
@@ -789,7 +817,8 @@ def addr_del(address: str, dev: str, *, label: str | None = None, netns: str | N
     link = _dev(_links(netns), dev, op)
     lab = _label(label, dev, iface, op)
     plan = _plan(netns)
-    on = [(a.prefixlen, a.label) for a in _addresses_of(link, None, netns)
+    have = _addresses_of(link, None, netns)
+    on = [(a.prefixlen, a.label) for a in have
           if ipaddress.ip_address(a.local.split("%")[0]) == iface.ip]
     if plan is not None:  # and those the plan adds
         on += [(n, None) for d, ip, n in plan.added if d == dev and ip == iface.ip]
@@ -802,8 +831,15 @@ def addr_del(address: str, dev: str, *, label: str | None = None, netns: str | N
     family = _family_of(iface.ip)
     payload = rq.addr_msg(family, plen, link.ifindex, iface.ip.packed, label=lab)
     text = f"{iface.with_prefixlen} dev {dev}"
-    return _run(Change(f"delete address {text}", f"ip addr del {text}",
-                       _addr_classic("del", iface, dev, lab or on[0][1], None),
+    name = lab or on[0][1] or dev
+    # 'ifconfig NAME 0.0.0.0' and 'ifconfig NAME down' remove the first IPv4 address
+    # labelled NAME (devinet_ioctl finds it by label alone): another address of that
+    # label has no net-tools spelling
+    first = next((a.local for a in have if a.family == "inet" and (a.label or dev) == name),
+                 None)
+    classic = None if iface.version == 4 and first not in (None, str(iface.ip)) else \
+        _addr_classic("del", iface, dev, name, None)
+    return _run(Change(f"delete address {text}", f"ip addr del {text}", classic,
                        (Request(rq.RTM_DELADDR, 0, payload),)), netns, dry_run)
 
 

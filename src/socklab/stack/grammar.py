@@ -52,6 +52,11 @@ class Words:
             raise BadInput(f"{self.context}: expected a value after {keyword!r}")
         return self.words.pop(0)
 
+    def device(self, what: str = "a device") -> str:
+        """The device a verb names first, with or without ip's ``dev`` before it."""
+        dev = self.next(what)
+        return self.next("a device") if dev == "dev" else dev
+
     def unknown(self, word: str, known: str) -> BadInput:
         return BadInput(f"{self.context}: unknown word {word!r} (expected {known})")
 
@@ -69,9 +74,7 @@ def _link(verb: str, w: Words, family: str | None, dry: bool,
     from socklab.stack import change
 
     if verb == "set":
-        dev = w.next("a device")
-        if dev == "dev":
-            dev = w.next("a device")
+        dev = w.device()
         up = promisc = None
         nomaster = False
         kw: dict[str, str] = {}
@@ -126,9 +129,7 @@ def _link(verb: str, w: Words, family: str | None, dry: bool,
                                remote=opts.get("remote"), local=opts.get("local"),
                                dev=parent, dstport=opts.get("dstport"), mtu=opts.get("mtu"),
                                address=opts.get("address"), dry_run=dry, netns=netns)
-    name = w.next("a device")
-    if name == "dev":
-        name = w.next("a device")
+    name = w.device()
     if w.more():
         raise w.unknown(w.next(""), "nothing after the device")
     return change.link_del(name, dry_run=dry, netns=netns)
@@ -139,9 +140,7 @@ def _addr(verb: str, w: Words, family: str | None, dry: bool,
     from socklab.stack import change
 
     if verb == "flush":
-        dev = w.next("dev DEV")
-        if dev == "dev":
-            dev = w.next("a device")
+        dev = w.device("dev DEV")
         if w.more():
             raise w.unknown(w.next(""), "nothing after the device")
         return change.addr_flush(dev, family=family, dry_run=dry, netns=netns)
@@ -250,9 +249,7 @@ def _neigh(verb: str, w: Words, family: str | None, dry: bool,
     from socklab.stack import change
 
     if verb == "flush":
-        dev = w.next("dev DEV")
-        if dev == "dev":
-            dev = w.next("a device")
+        dev = w.device("dev DEV")
         every = False
         if w.more():
             if w.words != ["nud", "all"]:

@@ -171,7 +171,9 @@ def _device(text: str, name: str, at: int) -> str:
                 if c in "/:" or c.isspace() or not c.isprintable()), None)
     if bad is not None:
         raise BadAddress(text, at + bad, "an interface name (no '/', ':' or space)")
-    if len(name.encode()) > 15 or name in (".", ".."):
+    if name in (".", ".."):
+        raise BadAddress(text, at, "an interface name other than '.' and '..'")
+    if len(name.encode()) > 15:
         raise BadAddress(text, at, "an interface name of at most 15 bytes (IFNAMSIZ)")
     return name
 

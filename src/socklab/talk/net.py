@@ -181,7 +181,7 @@ def _source(text: str, family: int, kind: int) -> tuple[object, ...]:
     else:
         host, _, port = text.partition(":")
         port = port or "0"
-    if not port.isdigit() or int(port) > 65535:
+    if not (port.isascii() and port.isdigit()) or int(port) > 65535:
         raise BadInput(f"--source {text!r}: expected ADDR:PORT with a port from 0 to 65535")
     wanted = "IPv6" if family == socket.AF_INET6 else "IPv4"
     try:

@@ -18,7 +18,9 @@ Rules:
    IPv6 one receives the payload alone (RFC 3542 section 3). Messages here carry
    the payload, the IPv4 header stripped after its length (IHL) was checked, so
    both families give the bytes the sender sent, as socat's IP4-RECV does; the
-   stripped length is reported (:attr:`Message.header`).
+   stripped length is reported (:attr:`Message.header`). An ICMPv6 or Mobility
+   Header payload too short for the checksum the kernel writes into it is BadInput
+   (:data:`IPV6_CHECKSUMMED`; the kernel's EINVAL said no more).
 4. A client is connected (raw(7): the kernel then delivers only that peer's
    packets, and the ICMP errors about what it sent: "protocol unreachable" is
    ENOPROTOOPT, passed on only when the error quotes 8 bytes of payload,
@@ -60,6 +62,11 @@ spaces between bytes would need more: such a frame is written without them."""
 IP_PAYLOAD: dict[int, int] = {socket.AF_INET: 65535 - 20, socket.AF_INET6: 65535}
 """The largest payload one datagram carries (the length fields are 16 bits; IPv4's
 counts its own 20-byte header, IPv6's does not)."""
+
+IPV6_CHECKSUMMED = {58: 4, 135: 6}
+"""IPv6 protocols whose checksum the kernel writes into what a raw socket sends (ICMPv6
+at offset 2, Mobility Header at 4: rawv6_init_sk), and the shortest payload that holds
+it; a shorter one is refused with EINVAL (rawv6_push_pending_frames, RFC 3542 3.1)."""
 
 
 class Link(NamedTuple):
@@ -326,7 +333,13 @@ def talk(sock: socket.socket, ep: Endpoint, stdin_fd: int, out: BinaryIO,
     def inputs() -> Iterator[bytes]:
         if ep.scheme != "packet" or link is None:
             size = IP_PAYLOAD.get(ep.family, 65507)
+            shortest = (IPV6_CHECKSUMMED.get(protocol_number(ep), 0)
+                        if ep.family == socket.AF_INET6 else 0)
             while chunk := os.read(stdin_fd, size):
+                if len(chunk) < shortest:
+                    raise BadInput(f"{ep}: a datagram of {len(chunk)} bytes; protocol "
+                                   f"{protocol_number(ep)} needs {shortest} or more (the "
+                                   f"kernel writes its checksum: RFC 3542 3.1)")
                 yield chunk
             return
         for number, line in enumerate(lines(stdin_fd), 1):

@@ -291,6 +291,10 @@ def _final_path(target: str, name: bytes) -> str:
     final = os.path.join(target, text)
     if os.path.isdir(final):
         raise _Refused(f"{final} is a directory")
+    if os.path.exists(final) and not os.path.isfile(final):
+        # a device or FIFO (a symlink to one included) would be written in place
+        # (files.open_temp): the sender names only regular files
+        raise _Refused(f"{final} is not a regular file")
     return final
 
 
