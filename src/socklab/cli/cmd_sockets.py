@@ -236,11 +236,11 @@ def _plain_rows(query: Query, args: argparse.Namespace) -> Iterable[Row]:
 
 def _owned_rows(query: Query, args: argparse.Namespace) -> Iterable[tuple[object, ...]]:
     """The plain rows with ss's process column, the owners' text made once per
-    socket inode from one pass over /proc (``table.owners``) and joined to each
+    socket inode during one pass over /proc (``table.owner_texts``) and joined to each
     row by its inode as the kernel's replies are read (``table.owned_rows``)."""
     from socklab.socktable import table
 
-    texts = {inode: _owners_text(procs) for inode, procs in table.owners().items()}
+    texts = table.owner_texts()  # _owners_text of each inode's owners, made during the pass
     sources: dict[str, str] = {}
     rows: Iterable[tuple[object, ...]] = table.owned_rows(texts, query, source=args.source,
                                                           sources=sources)

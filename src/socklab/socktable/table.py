@@ -32,7 +32,7 @@ from socklab.socktable import diag, procsockets
 from socklab.socktable.filters import Query, build_query
 from socklab.socktable.model import Process, Row, SocketRecord, row_of
 
-__all__ = ["owned_rows", "owners", "rows", "sockets"]
+__all__ = ["owned_rows", "owner_texts", "owners", "rows", "sockets"]
 
 Decoder = Callable[[memoryview, int], tuple[list[Any], bool]]
 
@@ -311,6 +311,14 @@ def owned_rows(by_inode: Mapping[int, str], query: Query | None = None, source: 
     still with no record. A query with owner filters (``--pid``) goes through
     :func:`sockets`, which applies them."""
     return _rows(query, source, sources, by_inode)
+
+
+def owner_texts() -> dict[int, str]:
+    """Socket inode -> ss's process column, ``users:(("name",pid=P,fd=F),...)``:
+    :func:`owners` formatted as ss shows them (the last found first), made
+    during the one pass over /proc (:func:`~socklab.kernel.procfs.socket_owner_texts`);
+    what :func:`owned_rows` joins to the rows of ``sockets -p``."""
+    return procfs.socket_owner_texts()
 
 
 def owners() -> dict[int, list[tuple[int, str, int]]]:
