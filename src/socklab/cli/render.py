@@ -31,8 +31,8 @@ _SCALARS = (str, int, float, bool, type(None))
 
 
 def to_jsonable(value: Any) -> Any:
-    """Plain JSON types from models: NamedTuple records, dataclasses, enums,
-    addresses, bytes. Scalars return at once (this runs for every field)."""
+    """Plain JSON types from models: NamedTuple records, dataclasses, records with an
+    ``_asdict()``, enums, addresses, bytes. Scalars return at once (this runs for every field)."""
     if type(value) in _SCALARS:
         return value
     if isinstance(value, tuple):
@@ -44,6 +44,9 @@ def to_jsonable(value: Any) -> Any:
     fields = getattr(value, "__dataclass_fields__", None)
     if fields is not None and not isinstance(value, type):
         return {name: to_jsonable(getattr(value, name)) for name in fields}
+    as_dict = getattr(value, "_asdict", None)  # a record that is no tuple (Explanation)
+    if as_dict is not None and not isinstance(value, type):
+        return {name: to_jsonable(item) for name, item in as_dict().items()}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Mapping):
