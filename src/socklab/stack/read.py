@@ -167,7 +167,7 @@ def links(dev: str | None = None, *, netns: str | None = None,
         # no prefetching thread: the kernel dumps 1,000 links in 2 ms, and the thread
         # (threading, queue, ctypes for recvmmsg) cost more than the 2 ms it overlapped
         dumped = _named_peers(_stream(nl, "links", rtnl.RTM_GETLINK, rtnl.link_request(),
-                                      rtnl.decode_link, rtnl.RTM_NEWLINK, prefetch=False),
+                                      rtnl.link_decoder(), rtnl.RTM_NEWLINK, prefetch=False),
                               peers)
         if dev is None:
             return dumped
