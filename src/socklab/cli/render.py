@@ -302,6 +302,9 @@ def terminal_columns(fallback: int) -> int:
 
 
 def _cell(value: Any) -> str:
+    kind = type(value)
+    if kind is str or kind is int:  # the common cases first (1,000 links: 9,000 cells)
+        return str(value)
     if value is None:
         return "-"
     if isinstance(value, enum.Enum):
@@ -312,6 +315,8 @@ def _cell(value: Any) -> str:
 
 
 def _get(row: Any, key: str) -> Any:
+    if type(row) is dict:  # before isinstance(Mapping), an ABC check per cell
+        return row.get(key)
     if isinstance(row, Mapping):
         return row.get(key)
     return getattr(row, key, None)
