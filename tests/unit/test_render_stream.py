@@ -11,6 +11,7 @@ from test_classic_views import routes
 
 from socklab.cli import render, stackview
 from socklab.stack import route_runs
+from socklab.stack.model import Link, LinkStats
 
 WORD = st.text(st.sampled_from("ab-:.²x0"), min_size=1, max_size=12)  # no whitespace
 
@@ -68,3 +69,33 @@ def test_stream_table_equals_table_whatever_the_cells(rows, batch, spill_after):
     streamed = io.StringIO()
     render.stream_table(iter(rows), stackview.ROUTE_COLUMNS, streamed, batch, spill_after)
     assert streamed.getvalue() == held
+
+
+def links() -> st.SearchStrategy[Link]:
+    text = st.text(st.sampled_from("ab\"\\é\0x0"), max_size=8)
+    maybe = st.none() | text
+    number = st.integers(0, 2**64 - 1)
+    return st.builds(
+        Link, st.integers(0, 5), text, text, st.lists(text, max_size=3).map(tuple),
+        st.integers(0, 2**32 - 1), text, st.integers(0, 9), maybe, maybe, maybe,
+        st.none() | st.integers(0, 9), st.none() | st.integers(0, 9),
+        st.none() | st.integers(-1, 3), st.none() | st.integers(0, 9), st.integers(0, 3), maybe,
+        st.lists(number, min_size=23, max_size=23).map(LinkStats._make),
+        st.none() | st.integers(0, 772), maybe, maybe,
+        st.none() | st.tuples(number, number, number, st.integers(0, 9), st.integers(0, 9)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(links(), max_size=20), st.integers(1, 8), st.sampled_from([0, 3, 4096]))
+def test_links_json_streamed_equal_held(found, batch, cache):
+    """Links (nested counters, flag tuples, a tuple or None for the map) through the
+    field-at-a-time encoder: the bytes of write_json, also past the caches."""
+    js, js_streamed = io.StringIO(), io.StringIO()
+    render.write_json(found, js)
+    kept, render._FLAT_CACHE = render._FLAT_CACHE, cache
+    try:
+        render.write_json_stream(iter(found), js_streamed, batch)
+    finally:
+        render._FLAT_CACHE = kept
+    assert js_streamed.getvalue() == js.getvalue()
+    assert not found or render._flat[Link] is not None  # the field-at-a-time path was taken

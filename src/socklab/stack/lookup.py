@@ -22,10 +22,11 @@ The kernel is asked too (:func:`socklab.route_get`), and the explanation says
 whether both agree.
 """
 
-from __future__ import annotations
-
+# No "from __future__ import annotations": NamedTuple would compile every field's
+# annotation at import (docs/design.md, "Start-up and PYTHONDONTWRITEBYTECODE").
+# No dataclasses either: importing it imports inspect, 7 ms of every route get.
 import ipaddress
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from socklab.stack.model import Address, Neighbour, Route, RouteLookup, Rule
 
@@ -39,15 +40,13 @@ ERROR_TYPES = {"blackhole": "Invalid argument (blackhole)",
                "prohibit": "Permission denied (prohibit)"}
 
 
-@dataclass(frozen=True, slots=True)
-class RuleStep:
+class RuleStep(NamedTuple):
     priority: int
     rule: str  # the rule as ip prints it
     outcome: str  # "no match: ...", "matched: searched table main", ...
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     prefix: str
     prefixlen: int
     metric: int
@@ -57,29 +56,52 @@ class Candidate:
     table: str
 
 
-@dataclass(slots=True)
 class Explanation:
-    """Why the kernel sends a packet for ``dst`` where it does."""
+    """Why the kernel sends a packet for ``dst`` where it does.
 
-    dst: str
-    rules: list[RuleStep] = field(default_factory=list)
-    table: str | None = None
-    candidates: list[Candidate] = field(default_factory=list)
-    winner: Candidate | None = None
-    why: str = ""
-    error: str | None = None
-    source: str | None = None
-    source_why: str = ""
-    next_hop: str | None = None
-    neighbour: Neighbour | None = None
-    kernel: RouteLookup | None = None
-    agrees: bool | None = None
-    caveats: list[str] = field(default_factory=list)
-    special: str | None = None  # the kind of destination when it is not plain unicast
-    # None when every route of the rules' tables was compared; else how the winning
-    # table's candidates were found (stack/route_probe.py), with each lookup asked
-    found_by: str | None = None
-    probes: list[str] = field(default_factory=list)
+    A record with named fields (``_asdict()`` gives them in order, as ``--json``
+    prints them), compared field by field."""
+
+    # the fields in the order --json prints them
+    FIELDS = ("dst", "rules", "table", "candidates", "winner", "why", "error", "source",
+              "source_why", "next_hop", "neighbour", "kernel", "agrees", "caveats", "special",
+              "found_by", "probes")
+    __slots__ = ("agrees", "candidates", "caveats", "dst", "error", "found_by", "kernel",
+                 "neighbour", "next_hop", "probes", "rules", "source", "source_why", "special",
+                 "table", "why", "winner")
+
+    def __init__(self, dst: str) -> None:
+        self.dst = dst
+        self.rules: list[RuleStep] = []
+        self.table: str | None = None
+        self.candidates: list[Candidate] = []
+        self.winner: Candidate | None = None
+        self.why = ""
+        self.error: str | None = None
+        self.source: str | None = None
+        self.source_why = ""
+        self.next_hop: str | None = None
+        self.neighbour: Neighbour | None = None
+        self.kernel: RouteLookup | None = None
+        self.agrees: bool | None = None
+        self.caveats: list[str] = []
+        self.special: str | None = None  # the kind of destination when not plain unicast
+        # None when every route of the rules' tables was compared; else how the winning
+        # table's candidates were found (stack/route_probe.py), with each lookup asked
+        self.found_by: str | None = None
+        self.probes: list[str] = []
+
+    def _asdict(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Explanation):
+            return NotImplemented
+        return self._asdict() == other._asdict()
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items())
+        return f"Explanation({fields})"
 
     @property
     def type(self) -> str | None:

@@ -23,16 +23,17 @@ from socklab.errors import (
     SocklabError,
     from_oserror,
 )
-from socklab.kernel import ifioctl, netlink, procfs
-from socklab.kernel import netns as knetns
-from socklab.kernel import sock as ksock
-from socklab.stack import nettools, route_runs, rtnl
+
+# Only what the netlink paths need is imported here: the /proc readers (nettools,
+# ifioctl) and the namespace helpers load when used (2-3 ms of every stack command).
+from socklab.kernel import netlink, procfs
+from socklab.stack import route_runs, rtnl
 from socklab.stack.model import Address, Link, Neighbour, Route, RouteLookup, Rule
 
 __all__ = ["addresses", "explain_route", "links", "neighbours", "route_get", "routes", "rules"]
 
 if TYPE_CHECKING:
-    from socklab.stack import route_probe
+    from socklab.stack import nettools, route_probe
     from socklab.stack.lookup import Explanation
 
 T = TypeVar("T")
@@ -48,7 +49,11 @@ def _family(word: str | None) -> int:
 
 
 def _enter(netns: str | None) -> AbstractContextManager[object]:
-    return knetns.entered(netns) if netns else nullcontext()
+    if not netns:
+        return nullcontext()
+    from socklab.kernel import netns as knetns
+
+    return knetns.entered(netns)
 
 
 def _open(netns: str | None) -> netlink.NetlinkSocket:
@@ -63,6 +68,10 @@ SOURCES = ("auto", "netlink", "proc")
 
 
 def _links_proc(netns: str | None) -> list[Link]:
+    from socklab.kernel import ifioctl
+    from socklab.kernel import sock as ksock
+    from socklab.stack import nettools
+
     with _enter(netns):
         counters = nettools.parse_dev(procfs.read_net("dev") or "")
         with ksock.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
@@ -78,6 +87,10 @@ def _links_proc(netns: str | None) -> list[Link]:
 
 def _addresses_proc(netns: str | None, fam: int) -> tuple[set[str], list[Address]]:
     """The interface names and the addresses, from /proc/net and the ifconfig ioctls."""
+    from socklab.kernel import ifioctl
+    from socklab.kernel import sock as ksock
+    from socklab.stack import nettools
+
     found: list[Address] = []
     with _enter(netns):
         devices = set(nettools.parse_dev_names(procfs.read_net("dev") or ""))
@@ -119,14 +132,15 @@ def _ifnames(nl: netlink.NetlinkSocket) -> dict[int, str]:
 
 
 def _stream(nl: netlink.NetlinkSocket, what: str, msg_type: int, payload: bytes,
-            decode: Callable[[memoryview, int, int], T], wanted: int) -> Iterator[T]:
-    """The decoded replies of a dump as the kernel sends them (chunk by chunk, the next
-    chunks received while these are decoded: memory stays flat); ``nl`` is closed at
-    the end. OSError becomes NetworkError."""
+            decode: Callable[[memoryview, int, int], T], wanted: int,
+            prefetch: bool = True) -> Iterator[T]:
+    """The decoded replies of a dump as the kernel sends them (chunk by chunk, with
+    ``prefetch`` the next chunks received while these are decoded: memory stays
+    flat); ``nl`` is closed at the end. OSError becomes NetworkError."""
     with nl:
         try:
             yield from nl.dump_chunks(msg_type, payload, netlink.chunk_decoder(decode, wanted),
-                                      prefetch=True)
+                                      prefetch=prefetch)
         except OSError as exc:
             raise NetworkError(f"dump {what}", exc.errno) from exc
 
@@ -150,8 +164,11 @@ def links(dev: str | None = None, *, netns: str | None = None,
         except BaseException:
             nl.close()
             raise
+        # no prefetching thread: the kernel dumps 1,000 links in 2 ms, and the thread
+        # (threading, queue, ctypes for recvmmsg) cost more than the 2 ms it overlapped
         dumped = _named_peers(_stream(nl, "links", rtnl.RTM_GETLINK, rtnl.link_request(),
-                                      rtnl.decode_link, rtnl.RTM_NEWLINK), peers)
+                                      rtnl.link_decoder(), rtnl.RTM_NEWLINK, prefetch=False),
+                              peers)
         if dev is None:
             return dumped
         found = [link for link in dumped if link.name == dev]
@@ -179,6 +196,8 @@ def _named_peers(found: Iterator[Link], nl: netlink.NetlinkSocket) -> Iterator[L
 def _nsids(nl: netlink.NetlinkSocket) -> dict[int, str]:
     """nsid -> the name under /run/netns of the namespace it stands for here
     (RTM_GETNSID; none is assigned by asking)."""
+    from socklab.kernel import netns as knetns
+
     spaces: dict[int, str] = {}
     for name in knetns.named():
         try:
@@ -300,6 +319,8 @@ def _routes(table: str | None, family: str | None, netns: str | None, source: st
     wanted = _table_word(table, tables) if table not in (None, "all") else None
     nl = _open_or_none(netns, source)
     if nl is None:
+        from socklab.stack import nettools
+
         with _enter(netns):
             v4 = procfs.read_net("route") if fam != socket.AF_INET6 else None
             v6 = procfs.read_net("ipv6_route") if fam != socket.AF_INET else None
@@ -377,6 +398,8 @@ def table_ids(tables: dict[int, str] | None = None) -> dict[str, int]:
 def ipv6_route_refs(netns: str | None = None) -> dict[nettools.RouteRefKey, list[int]]:
     """The reference count of each IPv6 route, from /proc/net/ipv6_route (empty when the
     file cannot be read): ``(dst/len, next hop, metric, dev) -> counts, in the file's order``."""
+    from socklab.stack import nettools
+
     with _enter(netns):
         text = procfs.read_net("ipv6_route")
     return nettools.parse_ipv6_route_refs(text) if text else {}
@@ -409,6 +432,8 @@ def neighbours(dev: str | None = None, family: str | None = None, *, all_states:
     fam = _family(family)
     nl = _open_or_none(netns, source)
     if nl is None:
+        from socklab.stack import nettools
+
         with _enter(netns):
             text = procfs.read_net("arp") if fam != socket.AF_INET6 else None
             devices = set(nettools.parse_dev_names(procfs.read_net("dev") or ""))

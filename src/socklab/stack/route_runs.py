@@ -26,7 +26,8 @@ layouts (lengths and attribute headers), repeated. Rules:
    the same message (tests/netns/test_route_runs.py compares them).
 """
 
-from __future__ import annotations
+# No "from __future__ import annotations": _Layout (a NamedTuple) would compile its
+# annotations at import (docs/design.md, "Start-up and PYTHONDONTWRITEBYTECODE").
 
 import socket
 import struct

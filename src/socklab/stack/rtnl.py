@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Callable
+from operator import itemgetter
 
 from socklab.errors import Malformed
 from socklab.kernel.netlink import NLATTR, attr, attrs, bad_attr, fixed
@@ -237,54 +239,128 @@ def _link_attrs(buf: memoryview, start: int, end: int) -> dict[int, tuple[int, i
 
 def decode_link(buf: memoryview, start: int, end: int) -> Link:
     """One RTM_NEWLINK message. Raises Malformed."""
+    return _link(buf, start, end, _link_attrs(buf, start + IFINFOMSG.size, end))
+
+
+# A link message carries about 50 attributes, of which decode_link reads 15: the
+# walk over them (_link_attrs) was most of a link's decoding. The messages of one
+# dump share a few layouts (veths of one name length, a bridge, lo ...), so each
+# layout's attribute headers are read with one struct, compared as one tuple, and
+# the 15 spans come from the layout. Layouts kept: a bound against a dump of odd ones.
+_LINK_LAYOUTS_MAX = 64
+_ATTR_HEADER = struct.Struct("=I")  # an attribute's length and type, compared as one number
+# A layout: (the struct of its attribute headers, their values, the spans decode_link
+# reads as (type, offset, end) from the payload's start)
+_LinkLayout = tuple[struct.Struct, tuple[int, ...], tuple[tuple[int, int, int], ...]]
+
+
+def _link_layout(buf: memoryview, start: int, end: int) -> _LinkLayout | None:
+    """The layout of the link message at ``buf[start:end]`` (its payload), or None when
+    its attributes do not tile it exactly (decode_link then reads it alone)."""
+    fmt = [f"={IFINFOMSG.size}x"]
+    signature: list[int] = []
+    wanted: list[tuple[int, int, int]] = []
+    unpack = NLATTR.unpack_from
+    off = start + IFINFOMSG.size
+    while off + 4 <= end:
+        length, atype = unpack(buf, off)
+        aligned = (length + 3) & ~3
+        if length < 4 or off + aligned > end:
+            return None
+        signature.append(_ATTR_HEADER.unpack_from(buf, off)[0])
+        fmt.append(f"I{aligned - 4}x" if aligned > 4 else "I")
+        if (atype & 0x3FFF) in _LINK_ATTRS:  # NLA_TYPE_MASK, as _link_attrs
+            wanted.append((atype, off + 4 - start, off + length - start))
+        off += aligned
+    if off != end or not signature:
+        return None
+    return struct.Struct("".join(fmt)), tuple(signature), tuple(wanted)
+
+
+def link_decoder() -> Callable[[memoryview, int, int], Link]:
+    """:func:`decode_link` for the messages of a dump: the same Link for every message,
+    the attributes of a known layout found without walking them (one struct
+    unpack of their headers, equal to the layout's). A message whose headers match
+    no layout is walked by decode_link, and its layout kept."""
+    layouts: dict[int, list[_LinkLayout]] = {}
+    kept = 0
+
+    def decode(buf: memoryview, start: int, end: int) -> Link:
+        nonlocal kept
+        for heads, signature, wanted in layouts.get(end - start, ()):
+            if heads.unpack_from(buf, start) == signature:
+                return _link(buf, start, end, {t: (start + s, start + e) for t, s, e in wanted})
+        link = decode_link(buf, start, end)  # Malformed here, where a message is
+        if kept < _LINK_LAYOUTS_MAX and (layout := _link_layout(buf, start, end)) is not None:
+            layouts.setdefault(end - start, []).append(layout)
+            kept += 1
+        return link
+
+    return decode
+
+
+def _link(buf: memoryview, start: int, end: int, a: dict[int, tuple[int, int]]) -> Link:
+    """decode_link, given the spans of the attributes it reads."""
     _family, ltype, index, flags, _change = _header(buf, start, end, IFINFOMSG, "ifinfomsg")
-    a = _link_attrs(buf, start + IFINFOMSG.size, end)
     kind = ARPHRD.get(ltype, str(ltype))
     if IFLA_LINKINFO in a:
         info = attrs(buf, *a[IFLA_LINKINFO])
         if IFLA_INFO_KIND in info:
             kind = _str(buf, info[IFLA_INFO_KIND])
-    names = [name for bit, name in IFF_NAMES if flags & bit]
-    if flags & IFF_UP and not flags & IFF_RUNNING:  # as ip: "<NO-CARRIER,...,UP>"
-        names.insert(0, "NO-CARRIER")
+    names = _FLAG_NAMES.get(flags)
+    if names is None:
+        names = _flag_names(flags)
     oper = _u32_byte(buf, a.get(IFLA_OPERSTATE))
-    stats = LinkStats()
+    stats = _NO_STATS
     if IFLA_STATS64 in a:
         span = a[IFLA_STATS64]
         full = span[1] - span[0] >= STATS64_FULL.size
         v = fixed(buf, span, STATS64_FULL if full else STATS64, "IFLA_STATS64")
-        stats = LinkStats(rx_bytes=v[2], rx_packets=v[0], rx_errors=v[4], rx_dropped=v[6],
-                          tx_bytes=v[3], tx_packets=v[1], tx_errors=v[5], tx_dropped=v[7],
-                          multicast=v[8], collisions=v[9])
-        if full:
-            stats = stats._replace(
-                rx_length_errors=v[10], rx_over_errors=v[11], rx_crc_errors=v[12],
-                rx_frame_errors=v[13], rx_fifo_errors=v[14], rx_missed_errors=v[15],
-                tx_aborted_errors=v[16], tx_carrier_errors=v[17], tx_fifo_errors=v[18],
-                tx_heartbeat_errors=v[19], tx_window_errors=v[20], rx_compressed=v[21],
-                tx_compressed=v[22])
+        # one tuple in LinkStats' order (rtnl_link_stats64 starts rx/tx packets, bytes ...)
+        stats = LinkStats._make(_STATS_ORDER(v) if full else _STATS_ORDER_SHORT(v) + _ZEROS)
+    # positional, in Link's field order (keywords cost a NamedTuple a dict each)
     return Link(
-        ifindex=index,
-        name=_str(buf, a[IFLA_IFNAME]) if IFLA_IFNAME in a else str(index),
-        kind=kind,
-        flags=tuple(names),
-        ifflags=flags,
-        operstate=OPERSTATES[oper] if oper is not None and oper < len(OPERSTATES) else "UNKNOWN",
-        mtu=_u32(buf, a[IFLA_MTU]) if IFLA_MTU in a else 0,
-        address=_mac(buf, a[IFLA_ADDRESS]) if IFLA_ADDRESS in a else None,
-        broadcast=_mac(buf, a[IFLA_BROADCAST]) if IFLA_BROADCAST in a else None,
-        qdisc=_str(buf, a[IFLA_QDISC]) if IFLA_QDISC in a else None,
-        master=_u32(buf, a[IFLA_MASTER]) if IFLA_MASTER in a else None,
-        link=_u32(buf, a[IFLA_LINK]) if IFLA_LINK in a else None,
-        link_netnsid=fixed(buf, a[IFLA_LINK_NETNSID], I32, "IFLA_LINK_NETNSID")[0]
+        index,
+        _str(buf, a[IFLA_IFNAME]) if IFLA_IFNAME in a else str(index),
+        kind,
+        names,
+        flags,
+        OPERSTATES[oper] if oper is not None and oper < len(OPERSTATES) else "UNKNOWN",
+        _u32(buf, a[IFLA_MTU]) if IFLA_MTU in a else 0,
+        _mac(buf, a[IFLA_ADDRESS]) if IFLA_ADDRESS in a else None,
+        _mac(buf, a[IFLA_BROADCAST]) if IFLA_BROADCAST in a else None,
+        _str(buf, a[IFLA_QDISC]) if IFLA_QDISC in a else None,
+        _u32(buf, a[IFLA_MASTER]) if IFLA_MASTER in a else None,
+        _u32(buf, a[IFLA_LINK]) if IFLA_LINK in a else None,
+        fixed(buf, a[IFLA_LINK_NETNSID], I32, "IFLA_LINK_NETNSID")[0]
         if IFLA_LINK_NETNSID in a else None,
-        txqlen=_u32(buf, a[IFLA_TXQLEN]) if IFLA_TXQLEN in a else None,
-        group=_u32(buf, a[IFLA_GROUP]) if IFLA_GROUP in a else 0,
-        alias=_str(buf, a[IFLA_IFALIAS]) if IFLA_IFALIAS in a else None,
-        stats=stats,
-        link_type=ltype,
-        ifmap=_ifmap(buf, a.get(IFLA_MAP)),
+        _u32(buf, a[IFLA_TXQLEN]) if IFLA_TXQLEN in a else None,
+        _u32(buf, a[IFLA_GROUP]) if IFLA_GROUP in a else 0,
+        _str(buf, a[IFLA_IFALIAS]) if IFLA_IFALIAS in a else None,
+        stats,
+        ltype,
+        None,
+        None,
+        _ifmap(buf, a.get(IFLA_MAP)),
     )
+
+
+_NO_STATS = LinkStats()
+# rtnl_link_stats64's fields in LinkStats' order: rx_bytes, rx_packets, rx_errors,
+# rx_dropped, tx_bytes, tx_packets, tx_errors, tx_dropped, then the rest as they are
+_STATS_ORDER = itemgetter(2, 0, 4, 6, 3, 1, 5, 7, *range(8, 23))
+_STATS_ORDER_SHORT = itemgetter(2, 0, 4, 6, 3, 1, 5, 7, 8, 9)
+_ZEROS = (0,) * 13
+_FLAG_NAMES: dict[int, tuple[str, ...]] = {}  # IFF_* bits -> their names, as ip prints them
+
+
+def _flag_names(flags: int) -> tuple[str, ...]:
+    names = [name for bit, name in IFF_NAMES if flags & bit]
+    if flags & IFF_UP and not flags & IFF_RUNNING:  # as ip: "<NO-CARRIER,...,UP>"
+        names.insert(0, "NO-CARRIER")
+    if len(_FLAG_NAMES) < 4096:  # a dump has a few distinct values; a bound all the same
+        _FLAG_NAMES[flags] = tuple(names)
+    return tuple(names)
 
 
 def _ifmap(buf: memoryview, span: tuple[int, int] | None) -> tuple[int, int, int, int, int] | None:
