@@ -338,21 +338,25 @@ def test_port_ranges_are_filtered_by_the_kernel_like_ss():
             conns += [c, srv.accept()[0]]
         ports = sorted(s.getsockname()[1] for s in listeners)
         low, high = ports[1], ports[4]
-        ours = {(r.local_port, r.peer_port, r.state) for r in
-                socklab.sockets("tcp", all_states=True, sport=f"{low}-{high}")}
-        ss = {(int(line[3].rsplit(":", 1)[1]), line[4].rsplit(":", 1)[1], line[0]) for line in
-              ss_lines("-tan", "-4", f"( sport >= :{low} and sport <= :{high} )")}
-        norm = {(lp, str(pp) if pp else "*", st) for lp, pp, st in ours}
-        # other tests' TIME-WAIT sockets come and go between the two dumps: compare
-        # what belongs to this test, which the filter must keep entirely
-        mine = {s.getsockname()[1] for s in listeners + conns}
+        recs = list(socklab.sockets("tcp", all_states=True, sport=f"{low}-{high}"))
+        ss = ss_lines("-tan", "-4", f"( sport >= :{low} and sport <= :{high} )")
+        # Other processes' sockets come, go and change state between the two dumps,
+        # and one may share a local port with a client of this test (connect(2)
+        # reuses an ephemeral port towards another peer): compare this test's own
+        # sockets, known by both ends, which each filter must keep, all and only
+        # those in the range (4 listeners and their 4 accepted ends at least).
+        def ends(s: socket.socket) -> tuple[str, str]:
+            (here, port), (there, peer) = s.getsockname(), (
+                s.getpeername() if s in conns else ("0.0.0.0", "*"))
+            return f"{here}:{port}", f"{there}:{peer}"
 
-        def stable(e: tuple[int, str, str]) -> bool:
-            return e[0] in mine and e[2] != "TIME-WAIT"
-
-        assert {e for e in norm if stable(e)} == {e for e in ss if stable(e)}
-        assert {(p, "*", "LISTEN") for p in ports[1:5]} <= norm
-        assert all(low <= e[0] <= high for e in norm)
+        mine = {ends(s) for s in listeners + conns}
+        want = {(*ends(s), "LISTEN" if s in listeners else "ESTAB")
+                for s in listeners + conns if low <= s.getsockname()[1] <= high}
+        assert {(r.local(), r.peer(), r.state) for r in recs
+                if (r.local(), r.peer()) in mine} == want
+        assert {(line[3], line[4], line[0]) for line in ss if (line[3], line[4]) in mine} == want
+        assert all(low <= r.local_port <= high for r in recs)
         # the kernel did it: a raw dump with the bytecode holds nothing else
         code = diag.port_bytecode((low, high), None)
         with netlink.NetlinkSocket(netlink.NETLINK_SOCK_DIAG) as nl:

@@ -72,9 +72,12 @@ def test_all_netns_tags_each_record(netns_factory):
     sa, sb = a.run(listen), b.run(listen)
     try:
         tags = {r.inode: r.netns for r in socklab.sockets("tcp", listening=True, all_netns=True)}
-        assert tags[_inode(sa)] == a.name and tags[_inode(sb)] == b.name
+        # the namespaces listed, said when this fails
+        assert (tags.get(_inode(sa)), tags.get(_inode(sb))) == (a.name, b.name), \
+            sorted(set(tags.values()))
         proc = run_cli("sockets", "-tl", "--all-netns")
-        assert proc.returncode == 0 and a.name in proc.stdout.decode()
+        assert proc.returncode == 0, proc.stderr.decode()
+        assert a.name in proc.stdout.decode() and b.name in proc.stdout.decode(), proc.stdout
     finally:
         sa.close()
         sb.close()

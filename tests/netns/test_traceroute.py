@@ -47,33 +47,42 @@ def test_hops_are_the_routers_then_the_server(lab, method):
 
         listener = server.run(listen)
     try:
-        result = client.run(traceroute.traceroute, "10.9.3.2", method, 8080, probes=2,
-                            wait=1.0, max_hops=8)
+        result = client.run(traceroute.traceroute, "10.9.3.2", method, 8080, probes=3,
+                            wait=5.0, max_hops=8)
     finally:
         if listener is not None:
             listener.close()
-    hops = [{p.address for p in h.probes} for h in result.hops]
+    # the addresses that answered each hop: a probe lost on a loaded machine (udp and
+    # icmp are not sent again) is a "*" beside them, not another address
+    hops = [{p.address for p in h.probes} - {None} for h in result.hops]
     assert hops == [{a} for a in EXPECTED], result
     assert result.reached and result.hops[-1].reached
 
 
 def test_tcp_to_a_closed_port_still_reaches(lab):
+    """The closed port's RST reaches the trace. One probe a hop is enough: the SYN
+    is sent again by TCP itself (after 1 s, then 3 s: RFC 6298) when it or its
+    answer is lost, which a loaded machine does (every namespace's packets share
+    the per-CPU backlog, net.core.netdev_max_backlog); the wait leaves room for that."""
     client, _server = lab
-    result = client.run(traceroute.traceroute, "10.9.3.2", "tcp", 9, probes=1, wait=1.0)
+    result = client.run(traceroute.traceroute, "10.9.3.2", "tcp", 9, probes=1, wait=5.0)
     assert [h.probes[0].address for h in result.hops] == EXPECTED and result.reached
 
 
 def test_cli_json_and_silence(lab):
     client, _server = lab
-    proc = client.exec(*SOCKLAB, "--json", "traceroute", "--icmp", "-q", "1", "10.9.3.2",
-                       check=False)
+    # 3 probes a hop, 5 s each at most: one lost on a loaded machine is a "*" beside
+    # the others (see test_hops_are_the_routers_then_the_server)
+    proc = client.exec(*SOCKLAB, "--json", "traceroute", "--icmp", "-q", "3", "-w", "5",
+                       "10.9.3.2", check=False)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert [h["probes"][0]["address"] for h in data["hops"]] == EXPECTED
-    # an address no router knows: the first router answers "net unreachable" or silence
-    proc = client.exec(*SOCKLAB, "traceroute", "-q", "1", "-w", "0.3", "-m", "3", "10.99.0.1",
+    assert [{p["address"] for p in h["probes"]} - {None} for h in data["hops"]] == \
+        [{a} for a in EXPECTED]
+    # an address no router knows: the first router answers "net unreachable"
+    proc = client.exec(*SOCKLAB, "traceroute", "-q", "3", "-w", "5", "-m", "3", "10.99.0.1",
                        check=False)
-    assert proc.returncode == 1 and "10.9.1.1" in proc.stdout
+    assert proc.returncode == 1 and "10.9.1.1" in proc.stdout, proc.stdout
 
 
 # -- against the real traceroute -n ---------------------------------------------------
