@@ -17,8 +17,21 @@ from socklab.kernel import files
 __all__ = ["read_bounded", "read_input", "stdin_buffer", "write_whole"]
 
 
+STDOUT = "-"
+"""The name that means standard output (``--html -``, ``--svg -``), as tcpdump's
+``-w -``: the command then writes nothing else there."""
+
+
 def write_whole(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path``; never a partial file under that name. Raises BadInput."""
+    """Write ``data`` to ``path`` (standard output for ``-``); never a partial file
+    under that name. Raises BadInput."""
+    if path == STDOUT:
+        if sys.stdout is None:
+            raise BadInput("standard output is closed (give a file name instead of -)")
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
     try:
         fd, tmp = files.open_temp(path)
     except OSError as exc:

@@ -43,7 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="tcp: listen(0) and two clients: the second SYN waits for accept()")
     p.add_argument("--host", action="store_true",
                    help="run on this machine's loopback, not in a namespace of its own")
-    p.add_argument("--svg", metavar="FILE", help="also draw the diagram as an SVG picture")
+    p.add_argument("--svg", metavar="FILE",
+                   help="also draw the diagram as an SVG picture (- : the picture alone on "
+                        "standard output)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,12 +56,18 @@ def run(args: argparse.Namespace) -> int:
     variant: Variant = ("server-closes-first" if args.server_closes_first
                         else "closed-port" if args.closed_port
                         else "full-queue" if args.full_queue else "normal")
+    if args.svg == "-" and args.json:
+        from socklab.errors import BadInput
+
+        raise BadInput("--svg - and --json both write to standard output: give --svg a file")
     result = explain(args.kind, variant, host=args.host)
     title = f"socklab explain {args.kind}" + ("" if variant == "normal" else f" --{variant}")
     if args.svg:
-        from socklab.userfiles import write_whole
+        from socklab.userfiles import STDOUT, write_whole
 
         write_whole(args.svg, svg(result.events, title).encode())
+        if args.svg == STDOUT:  # the picture alone on standard output
+            return 0
     if args.json:
         sys.stdout.write(json.dumps(result.as_dict()) + "\n")
         return 0

@@ -56,7 +56,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     sp.add_argument("--lang", choices=("en", "fr"), default="en", help="titles' language")
     sp = sub.add_parser("draw", help="the topology as a terminal diagram (--svg: a picture)")
     sp.add_argument("name", metavar="NAME|FILE")
-    sp.add_argument("--svg", metavar="FILE", help="write an SVG picture to FILE")
+    sp.add_argument("--svg", metavar="FILE",
+                    help="write an SVG picture to FILE (- : alone on standard output)")
     sp = sub.add_parser("export", help="the topology for another engine (containerlab)")
     sp.add_argument("name", metavar="NAME|FILE")
     sp.add_argument("--containerlab", action="store_true", required=True,
@@ -107,9 +108,11 @@ def run(args: argparse.Namespace) -> int:
 
         lab = _topology(args.name)
         if args.svg:
-            from socklab.userfiles import write_whole
+            from socklab.userfiles import STDOUT, write_whole
 
             write_whole(args.svg, draw.svg(lab).encode())
+            if args.svg == STDOUT:  # the picture alone on standard output
+                return 0
         sys.stdout.write(draw.text(lab))
         return 0
     if what == "export":

@@ -14,6 +14,7 @@ examples:
   socklab tour --list          the sections, in course order
   socklab --trace=json tour    also every call as JSON lines on stderr
   socklab tour --html tour.html   the whole run as one HTML page, figures included
+  socklab tour --html - 2.2.2 > page.html   the page alone on standard output
 
 classic: the course's own Python and C snippets (socket.socket(socket.AF_INET,
 socket.SOCK_STREAM), .bind() .listen() .accept(), int sfd = socket(...)), run line by line
@@ -35,7 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", choices=["en", "fr"],
                    help="language of the tour (default: from the locale)")
     p.add_argument("--html", metavar="FILE",
-                   help="also write the tour as one self-contained HTML page with SVG figures")
+                   help="also write the tour as one self-contained HTML page with SVG figures "
+                        "(- : the page alone on standard output)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,7 +51,11 @@ def run(args: argparse.Namespace) -> int:
         numbers = ", ".join(sorted({n for s in sections for n in s.numbers}))
         raise BadInput(f"unknown tour section {unknown[0]!r} "
                        f"(sections: {names}; course numbers: {numbers})")
-    t = tour.Tour(None if args.json else sys.stdout, debug=args.debug, lang=choose(args.lang))
+    page_out = args.html == "-"  # the page alone on standard output (userfiles.STDOUT)
+    if page_out and args.json:
+        raise BadInput("--html - and --json both write to standard output: give --html a file")
+    t = tour.Tour(None if args.json or page_out else sys.stdout, debug=args.debug,
+                  lang=choose(args.lang))
     if args.list:
         rows = [{"name": s.name, "title": t._(s.title), "course": ", ".join(s.numbers)}
                 for s in sections]
