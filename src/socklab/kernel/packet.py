@@ -45,6 +45,7 @@ _LL = struct.Struct("=HHiHBB8s")  # sockaddr_ll: family, protocol (big-endian), 
 _LL_AT = 48  # TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
 _FRAME = struct.Struct("=IIIII4xH")  # the tpacket3_hdr fields a pcap record needs
 _STATUS = struct.Struct("=I")
+_SEQ = struct.Struct("=Q")  # a block's seq_num (offset 24: tpacket_hdr_v1, after 4 u32)
 BLOCK_SIZE = 1 << 18  # libpcap 1.10's block (and "frame") for every snapshot length
 _STATS3 = struct.Struct("=III")  # tp_packets, tp_drops, tp_freeze_q_cnt
 
@@ -178,9 +179,20 @@ class PacketRing:
         if self.ready():
             return True
         try:
-            self._poller.poll(None if timeout is None else int(timeout * 1000))
+            readable = self._poller.poll(None if timeout is None else int(timeout * 1000))
         except InterruptedError:  # a signal: let the caller look at its flags
             return False
+        if self.ready():
+            return True
+        if readable:
+            # The kernel says a block is ours, but not the one we expect: after the ring
+            # froze (every block full) it can hand the blocks over in another order
+            # (seen: the next block still the kernel's, the three after it ours). Go on
+            # from the oldest block it handed over, by its sequence number; without
+            # this, poll answers at once for ever and the reader spins.
+            oldest = oldest_ready(self.view, self.block_size, self.block_nr)
+            if oldest is not None:
+                self._block = oldest
         return self.ready()
 
     def _release(self) -> None:
@@ -307,3 +319,16 @@ class PacketRing:
             view.release()
             self.ring.close()
         self.sock.close()
+
+
+def oldest_ready(ring: memoryview | bytes, block_size: int, block_nr: int) -> int | None:
+    """The index of the block handed to user space with the lowest sequence number
+    (tpacket_hdr_v1's seq_num, one more for each block the kernel opens), or None
+    when every block is the kernel's."""
+    best: tuple[int, int] | None = None
+    for index in range(block_nr):
+        base = index * block_size
+        status, seq = _STATUS.unpack_from(ring, base + 8)[0], _SEQ.unpack_from(ring, base + 24)[0]
+        if status & TP_STATUS_USER and (best is None or seq < best[0]):
+            best = (seq, index)
+    return None if best is None else best[1]
