@@ -32,16 +32,21 @@ def measure(cmd: list[str], runs: int, env: dict[str, str] | None = None) -> tup
 
     The peak comes from one more run under GNU time: a child's own ru_maxrss would
     start at this Python's size, which Linux carries over the child's exec."""
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        pid = os.posix_spawnp(cmd[0], cmd, env or os.environ, file_actions=[
-            (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
-        _, status, _usage = os.wait4(pid, 0)
-        times.append(time.perf_counter() - t0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"{cmd} exited with {os.waitstatus_to_exitcode(status)}")
+    times = [run_once(cmd, env)[0] for _ in range(runs)]
     return statistics.median(times), peak_rss(cmd, env)
+
+
+def run_once(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, from wait4's rusage) of one run of
+    ``cmd``, its stdout discarded; exits the benchmark if the command fails."""
+    t0 = time.perf_counter()
+    pid = os.posix_spawnp(cmd[0], cmd, env or os.environ, file_actions=[
+        (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{cmd} exited with {os.waitstatus_to_exitcode(status)}")
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 def peak_rss(cmd: list[str], env: dict[str, str] | None = None) -> int:

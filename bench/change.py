@@ -18,10 +18,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 
 from _common import SOCKLAB, peak_rss, report
+from _common import run_once as run_command
 
 # the library's batch in one process, each step timed (wall ms, CPU ms)
 STEPS = """
@@ -95,14 +95,9 @@ class Runs:
 
 
 def run_once(cmd: list[str], into: Runs) -> None:
-    t0 = time.perf_counter()
-    pid = os.posix_spawnp(cmd[0], cmd, os.environ, file_actions=[
-        (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
-    _, status, usage = os.wait4(pid, 0)
-    into.wall.append(time.perf_counter() - t0)
-    into.cpu.append(usage.ru_utime + usage.ru_stime)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{cmd} exited with {os.waitstatus_to_exitcode(status)}")
+    wall, cpu = run_command(cmd)
+    into.wall.append(wall)
+    into.cpu.append(cpu)
 
 
 def rounds(cmds: list[list[str]], runs: int, before: list[str] | None = None) -> list[Runs]:

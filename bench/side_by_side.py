@@ -22,19 +22,7 @@ import shlex
 import statistics
 import time
 
-import _common  # noqa: F401  (byte-compiles socklab first)
-
-
-def run_once(cmd: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds of one run of ``cmd``."""
-    t0 = time.perf_counter()
-    pid = os.posix_spawnp(cmd[0], cmd, os.environ, file_actions=[
-        (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
-    _, status, usage = os.wait4(pid, 0)
-    wall = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{cmd} exited with {os.waitstatus_to_exitcode(status)}")
-    return wall, usage.ru_utime + usage.ru_stime
+from _common import run_once  # importing _common byte-compiles socklab first
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ import subprocess
 import sys
 import uuid
 
-from _common import SOCKLAB, measure, peak_rss, report
+from _common import SOCKLAB, measure, peak_rss, report, run_once
 
 
 def build(ns: str, pairs: int, routes: int) -> None:
@@ -85,16 +85,9 @@ def side_by_side(cases: list[tuple[str, list[str], str, list[str]]], runs: int) 
     """Each pair (socklab's command, the tool's) run alternately ``runs`` times, so the
     machine's load falls on both alike: the range of wall times of each, the range
     of the per-run ratios, and the peak memory of one more run of each."""
-    import time
 
     def once(cmd: list[str]) -> float:
-        t0 = time.perf_counter()
-        pid = os.posix_spawnp(cmd[0], cmd, os.environ, file_actions=[
-            (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
-        _, status, _usage = os.wait4(pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"{cmd} exited with {os.waitstatus_to_exitcode(status)}")
-        return time.perf_counter() - t0
+        return run_once(cmd)[0]
 
     print(f"{'command':44} {'ms (min-max)':>17} {'peak MiB':>9}  ratio per run (min-max)")
     for label, cmd, other_label, other in cases:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from socklab.errors import Malformed
 from socklab.kernel.netlink import OnMalformed
@@ -98,13 +98,20 @@ def parse_inet(text: str, netid: str, on_malformed: OnMalformed = None,
 
     A line that cannot be read is handed to ``on_malformed`` as Malformed and
     left out (raised when it is None); short lines are skipped, as before."""
-    name = file or netid
+    return _records(text, file or netid, 10, lambda f: _inet_line(f, netid), on_malformed)
+
+
+def _records(text: str, name: str, fields: int, read: Callable[[list[str]], SocketRecord],
+             on_malformed: OnMalformed, maxsplit: int = -1) -> Iterator[SocketRecord]:
+    """``read`` of each line of a /proc/net table after its header, split in words
+    (at most ``maxsplit`` splits: a UNIX path may hold spaces); lines of fewer than
+    ``fields`` words are skipped, a line ``read`` refuses goes to ``on_malformed``."""
     for number, line in enumerate(text.splitlines()[1:], 2):
-        f = line.split()
-        if len(f) < 10:
+        f = line.split(None, maxsplit)
+        if len(f) < fields:
             continue
         try:
-            yield _inet_line(f, netid)
+            yield read(f)
         except ValueError as exc:  # Malformed too
             _left_out(_bad(name, number, line, exc), on_malformed)
 
@@ -136,14 +143,7 @@ def _unix_line(f: list[str]) -> SocketRecord:
 def parse_unix(text: str, on_malformed: OnMalformed = None) -> Iterator[SocketRecord]:
     """Records of /proc/net/unix (no peer, queues or uid: /proc does not show them).
     Bad lines as in :func:`parse_inet`."""
-    for number, line in enumerate(text.splitlines()[1:], 2):
-        f = line.split(None, 7)
-        if len(f) < 7:
-            continue
-        try:
-            yield _unix_line(f)
-        except ValueError as exc:
-            _left_out(_bad("unix", number, line, exc), on_malformed)
+    return _records(text, "unix", 7, _unix_line, on_malformed, maxsplit=7)
 
 
 def _packet_line(f: list[str]) -> SocketRecord:
@@ -157,14 +157,7 @@ def _packet_line(f: list[str]) -> SocketRecord:
 def parse_packet(text: str, on_malformed: OnMalformed = None) -> Iterator[SocketRecord]:
     """Records of /proc/net/packet: ``sk RefCnt Type Proto Iface R Rmem User Inode``;
     Recv-Q is Rmem and Send-Q 0, as ss shows them. Bad lines as in :func:`parse_inet`."""
-    for number, line in enumerate(text.splitlines()[1:], 2):
-        f = line.split()
-        if len(f) < 9:
-            continue
-        try:
-            yield _packet_line(f)
-        except ValueError as exc:
-            _left_out(_bad("packet", number, line, exc), on_malformed)
+    return _records(text, "packet", 9, _packet_line, on_malformed)
 
 
 def _netlink_line(f: list[str]) -> SocketRecord:
@@ -180,11 +173,4 @@ def parse_netlink(text: str, on_malformed: OnMalformed = None) -> Iterator[Socke
     """Records of /proc/net/netlink: ``sk Eth Pid Groups Rmem Wmem Dump Locks Drops
     Inode``; Recv-Q and Send-Q are Rmem and Wmem, as ss shows them. Bad lines as
     in :func:`parse_inet`."""
-    for number, line in enumerate(text.splitlines()[1:], 2):
-        f = line.split()
-        if len(f) < 10:
-            continue
-        try:
-            yield _netlink_line(f)
-        except ValueError as exc:
-            _left_out(_bad("netlink", number, line, exc), on_malformed)
+    return _records(text, "netlink", 10, _netlink_line, on_malformed)
